@@ -1,0 +1,138 @@
+"""The ``diffpy.sgpredict`` command.
+
+One command with argparse subcommands.  Subcommands are found through
+the entry-point group ``diffpy.sgpredict.commands`` (read with the
+``entrypoints`` package), so other packages can add their own: an entry
+point names a function ``register(subparsers)`` that adds a parser and
+sets its ``func`` default to a callable taking the parsed arguments and
+returning an exit status.
+
+The command line holds no logic of its own: each subcommand calls the
+Python functions of the package and prints what they return.  Errors in
+the user's input are printed as one line and give exit status 2.
+"""
+
+import argparse
+import sys
+
+from diffpy.sgpredict.errors import SgpredictError
+from diffpy.sgpredict.version import __version__
+
+COMMAND_GROUP = "diffpy.sgpredict.commands"
+
+_DESCRIPTION = """\
+Predict the space group of a material from its atomic pair distribution
+function (PDF) and prepare refinements of the best candidates.
+
+examples:
+  diffpy.sgpredict predict sample.gr
+  diffpy.sgpredict predict *.gr --top 6 --json
+  diffpy.sgpredict pdf structure.cif -o structure.gr
+  diffpy.sgpredict info
+"""
+
+
+def _command_entry_points():
+    """Return the command entry points, sorted by name."""
+    import entrypoints
+
+    eps = entrypoints.get_group_all(COMMAND_GROUP)
+    unique = {}
+    for ep in eps:
+        unique.setdefault(ep.name, ep)
+    return [unique[name] for name in sorted(unique)]
+
+
+def build_parser():
+    """Build the argument parser with every registered subcommand.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+
+    Examples
+    --------
+    >>> parser = build_parser()
+    >>> parser.parse_args(["predict", "a.gr"]).command
+    'predict'
+    """
+    parser = argparse.ArgumentParser(
+        prog="diffpy.sgpredict",
+        description=_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"diffpy.sgpredict {__version__}",
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the full traceback of unexpected errors",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser._sgpredict_broken = []
+    for ep in _command_entry_points():
+        try:
+            register = ep.load()
+            register(subparsers)
+        except Exception as exc:  # a broken plugin must not stop the rest
+            parser._sgpredict_broken.append((ep.name, exc))
+    return parser
+
+
+def main(argv=None):
+    """Run the command line and return its exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments without the program name; default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        0 on success, 2 for bad input, 1 for unexpected errors.
+
+    Examples
+    --------
+    >>> main(["--version"])  # doctest: +SKIP
+    diffpy.sgpredict 0.1.0
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.debug:
+        for name, exc in parser._sgpredict_broken:
+            print(
+                f"diffpy.sgpredict: command {name!r} could not be loaded: "
+                f"{exc}",
+                file=sys.stderr,
+            )
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 1
+    try:
+        status = func(args)
+    except SgpredictError as exc:
+        print(f"diffpy.sgpredict {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"diffpy.sgpredict {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(
+            f"diffpy.sgpredict {args.command}: unexpected error: "
+            f"{type(exc).__name__}: {exc} (run again with --debug for the "
+            "traceback and report it)",
+            file=sys.stderr,
+        )
+        return 1
+    return int(status or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
