@@ -1,0 +1,76 @@
+"""Network architectures (torch modules only: no file input or output).
+
+:func:`build_model` makes a network from the ``architecture`` name and
+``config`` dictionary stored in a model card, so a card fully describes
+how to rebuild the network its weights belong to.
+
+Examples
+--------
+>>> model = build_model("cnn", {"filters": [32, 16], "kernel": 8,
+...                             "hidden": 16})  # doctest: +SKIP
+"""
+
+__all__ = ["ARCHITECTURES", "build_model", "Ensemble"]
+
+
+def _cnn(config):
+    from diffpy.sgpredict.models.cnn import SpaceGroupCNN
+
+    return SpaceGroupCNN(**config)
+
+
+ARCHITECTURES = {"cnn": _cnn}
+
+
+def build_model(architecture, config=None):
+    """Build an untrained network.
+
+    Parameters
+    ----------
+    architecture : str
+        A key of :data:`ARCHITECTURES`.
+    config : dict, optional
+        Keyword arguments of the architecture's class.
+
+    Returns
+    -------
+    torch.nn.Module
+        A module mapping ``(batch, npoints)`` inputs to ``(batch, 45)``
+        logits.
+    """
+    try:
+        factory = ARCHITECTURES[architecture]
+    except KeyError:
+        raise ValueError(
+            f"unknown architecture {architecture!r}; known: "
+            f"{', '.join(sorted(ARCHITECTURES))}"
+        ) from None
+    return factory(dict(config or {}))
+
+
+def Ensemble(members):
+    """Average the log-probabilities of several networks.
+
+    Parameters
+    ----------
+    members : list of torch.nn.Module
+        Networks with the same input and output shapes.
+
+    Returns
+    -------
+    torch.nn.Module
+        A module whose output is the mean of the members' log-softmax
+        outputs (a geometric-mean ensemble), itself usable as logits.
+    """
+    import torch
+
+    class _Ensemble(torch.nn.Module):
+        def __init__(self, members):
+            super().__init__()
+            self.members = torch.nn.ModuleList(members)
+
+        def forward(self, x):
+            outs = [torch.log_softmax(m(x), dim=-1) for m in self.members]
+            return torch.stack(outs).mean(dim=0)
+
+    return _Ensemble(members)
