@@ -167,11 +167,13 @@ def normalize(g, axis=-1):
     return (g - lo) / span
 
 
-def to_model_input(r, g, grid=MODEL_GRID, min_coverage=20.0):
+def to_model_input(r, g, grid=MODEL_GRID, min_rmax=19.9, name="<array>"):
     """Turn G(r) on any grid into the model's normalised input.
 
-    The data are resampled onto ``grid``; points beyond the last data
-    point are set to zero after normalisation.
+    G(r) is resampled onto ``grid`` by cubic spline, min-max normalised
+    over the points the data cover (eq. 4), and padded with zeros beyond
+    the last data point.  This is the one path from data to network
+    input, used by prediction, evaluation and training alike.
 
     Parameters
     ----------
@@ -179,21 +181,24 @@ def to_model_input(r, g, grid=MODEL_GRID, min_coverage=20.0):
         The PDF; ``r`` increasing, in A.
     grid : RGrid
         The model grid.
-    min_coverage : float
-        The data must reach at least this r (A).
+    min_rmax : float
+        The data must reach at least this r (A); many neutron PDFs stop
+        at 20 A.
+    name : str
+        Name of the data used in error messages.
 
     Returns
     -------
     x : numpy.ndarray
-        Normalised input on ``grid`` (float32).
+        Normalised input on ``grid`` (float32, values in [0, 1]).
     nvalid : int
         How many leading points of ``x`` come from data.
 
     Raises
     ------
-    ValueError
+    diffpy.sgpredict.errors.InputError
         When the data do not cover the grid from its start up to
-        ``min_coverage``.
+        ``min_rmax``.
 
     Examples
     --------
@@ -201,21 +206,26 @@ def to_model_input(r, g, grid=MODEL_GRID, min_coverage=20.0):
     >>> x, n = to_model_input(r, numpy.sin(3 * r))
     >>> x.shape, n, float(x.min()), float(x.max())
     ((209,), 209, 0.0, 1.0)
+    >>> r = numpy.arange(0, 20.005, 0.01)
+    >>> x, n = to_model_input(r, numpy.sin(4 * r) - 0.1 * r)
+    >>> n, float(x[n:].max())
+    (136, 0.0)
     """
+    from diffpy.sgpredict.errors import InputError
+
     r = numpy.asarray(r, dtype=float)
     rg = grid.r
-    if r[0] > rg[0] + 1e-6 or r[-1] < min(min_coverage, rg[-1]) - 1e-6:
-        raise ValueError(
-            f"data cover r = {r[0]:.3g}-{r[-1]:.3g} A; the model needs "
-            f"{rg[0]:.4g}-{min_coverage:.4g} A at least "
-            f"(ideally up to {rg[-1]:.4g} A)"
+    if r[0] > rg[0] + 1e-6 or r[-1] < min_rmax - 1e-6:
+        raise InputError(
+            f"{name}: data cover r = {r[0]:.4g}-{r[-1]:.4g} A, but the model "
+            f"needs at least {rg[0]:.4g}-{min_rmax:.4g} A (best up to "
+            f"{rg[-1]:.4g} A); give a PDF over a wider r-range"
         )
     gg = resample(r, g, rg)
     valid = ~numpy.isnan(gg)
-    nvalid = int(valid.sum())
     x = normalize(gg)
     x[~valid] = 0.0
-    return x.astype(numpy.float32), nvalid
+    return x.astype(numpy.float32), int(valid.sum())
 
 
 def quadratic_features(x):

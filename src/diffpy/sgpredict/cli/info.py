@@ -1,0 +1,97 @@
+"""``diffpy.sgpredict info``: the model card and the installed backends."""
+
+HELP = "show the model card and which optional backends are installed"
+
+
+def register(subparsers):
+    """Add the ``info`` subcommand."""
+    parser = subparsers.add_parser("info", help=HELP, description=HELP)
+    parser.add_argument(
+        "--model",
+        metavar="DIR",
+        help="model folder (default: the model shipped with the package)",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print the information as JSON"
+    )
+    parser.set_defaults(func=run)
+    return parser
+
+
+def optional_packages():
+    """Return ``{name: version or None}`` for the optional packages."""
+    from importlib import metadata
+    from importlib.util import find_spec
+
+    found = {}
+    for module, dist in (
+        ("diffpy.srreal", "diffpy.srreal"),
+        ("diffpy.srfit", "diffpy.srfit"),
+        ("diffpy.cmi", "diffpy.cmi"),
+        ("diffpy.apps", "diffpy.apps"),
+        ("diffpy.pdfgui", "diffpy.pdfgui"),
+        ("pyxtal", "pyxtal"),
+        ("sklearn", "scikit-learn"),
+        ("dask.distributed", "distributed"),
+    ):
+        try:
+            spec = find_spec(module)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is None:
+            found[dist] = None
+            continue
+        try:
+            found[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            found[dist] = "installed"
+    return found
+
+
+def collect(model=None):
+    """Return the information printed by ``info`` as a dictionary."""
+    from diffpy.sgpredict.card import read_card
+    from diffpy.sgpredict.card import default_model_dir
+    from diffpy.sgpredict.pdfcalc import available_calculators
+    from diffpy.sgpredict.version import __version__
+
+    card = read_card(model or default_model_dir())
+    return {
+        "version": __version__,
+        "model": card,
+        "calculators": available_calculators(),
+        "optional_packages": optional_packages(),
+    }
+
+
+def run(args):
+    """Run ``info``; return the exit status."""
+    import json
+
+    info = collect(args.model)
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    card = info["model"]
+    print(f"diffpy.sgpredict {info['version']}")
+    print(f"model: {card.get('name', '?')}  ({card['path']})")
+    print(f"  {card.get('description', '')}")
+    cfg = ", ".join(f"{k}={v}" for k, v in card["config"].items())
+    print(
+        f"  architecture: {card['architecture']} ({cfg}); ensemble of "
+        f"{card.get('ensemble', 1)}; "
+        f"{card['weights'].get('parameters', '?')} parameters"
+    )
+    inp = card["input"]
+    print(
+        f"  input: G(r) on r = k*{inp['rstep']:.6f} A in "
+        f"[{inp['rmin']}, {inp['rmax']}) A, min-max normalised"
+    )
+    print(f"  weights sha256: {card['weights']['sha256']}")
+    for name, value in card.get("metrics", {}).items():
+        print(f"  {name}: {value}")
+    print("PDF calculators: " + ", ".join(info["calculators"]))
+    print("optional packages:")
+    for name, version in info["optional_packages"].items():
+        print(f"  {name:<16} {version or 'not installed'}")
+    return 0

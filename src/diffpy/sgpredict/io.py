@@ -1,0 +1,301 @@
+"""Reading measured PDFs: data, header metadata and validation.
+
+:func:`load_pdf` reads a two-or-more column r, G(r) file with
+:func:`diffpy.utils.parsers.load_data`, keeps what the header says about
+the measurement (Qmax, Qdamp, composition, radiation...) and checks that
+the data are a usable r-space PDF.  Every problem raises
+:class:`~diffpy.sgpredict.errors.InputError` with one line naming the
+file, what is wrong and what to do.
+"""
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy
+
+from diffpy.sgpredict.errors import InputError
+
+__all__ = ["PDFData", "load_pdf", "check_pdf"]
+
+#: Header keys kept in :attr:`PDFData.meta` (lower case) and their types.
+META_KEYS = {
+    "qmax": float,
+    "qmin": float,
+    "qmaxinst": float,
+    "qdamp": float,
+    "qbroad": float,
+    "rpoly": float,
+    "wavelength": float,
+    "composition": str,
+    "mode": str,
+    "stype": str,
+    "temperature": float,
+    "dataformat": str,
+    "outputtype": str,
+}
+
+_QSPACE_SUFFIXES = {".fq", ".sq", ".iq", ".chi", ".xy", ".xye", ".iq.dat"}
+_QSPACE_OUTPUTS = {"fq", "sq", "iq"}
+_HEADER_NUMBER = re.compile(
+    r"(?i)\b(qmax|qmin|qdamp|qbroad)\s*=\s*([-+]?\d+(?:\.\d*)?(?:e[-+]?\d+)?)"
+)
+
+
+@dataclass
+class PDFData:
+    """A PDF read from a file.
+
+    Attributes
+    ----------
+    r : numpy.ndarray
+        Distances in A, increasing.
+    g : numpy.ndarray
+        G(r) in A^-2.
+    meta : dict
+        Measurement settings found in the header (lower-case keys such as
+        ``qmax``, ``qdamp``, ``composition``, ``mode``).
+    path : str or None
+        The file the data came from.
+    """
+
+    r: numpy.ndarray
+    g: numpy.ndarray
+    meta: dict = field(default_factory=dict)
+    path: str = None
+
+    @property
+    def name(self):
+        """A short name for tables: the file name or ``"<array>"``."""
+        return Path(self.path).name if self.path else "<array>"
+
+
+def _header_text(path, minrows=10):
+    """Return the text before the first block of ``minrows`` numeric rows.
+
+    Header tables of numbers shorter than ``minrows`` rows (PDFgetN bank
+    tables, for example) stay part of the header.
+    """
+    lines = []
+    start = None
+    ncols = None
+    with open(path, "r", errors="replace") as fp:
+        for i, line in enumerate(fp):
+            lines.append(line)
+            fields = line.split()
+            try:
+                values = [float(x) for x in fields] if fields else None
+            except ValueError:
+                values = None
+            if values and (start is None or len(values) != ncols):
+                start, ncols = i, len(values)
+            elif not values:
+                start = ncols = None
+            if start is not None and i - start + 1 >= minrows:
+                return "".join(lines[:start])
+    return "".join(lines)
+
+
+def _read_meta(path, header):
+    """Collect measurement settings from the header of a PDF file."""
+    from diffpy.utils.parsers import load_data
+
+    meta = {}
+    try:
+        hdata = load_data(path, headers=True)
+    except Exception:
+        hdata = {}
+    for key, value in hdata.items():
+        name = str(key).strip().lstrip("#").strip().lower()
+        if name in META_KEYS:
+            try:
+                meta[name] = META_KEYS[name](value)
+            except (TypeError, ValueError):
+                continue
+    # PDFgetN and other writers put several 'key=value' on one line
+    for name, value in _HEADER_NUMBER.findall(header):
+        meta.setdefault(name.lower(), float(value))
+    if "composition" in meta:
+        meta["composition"] = meta["composition"].strip()
+    return meta
+
+
+def _looks_like_qspace(path, header, x, y, meta):
+    """Return a reason string when the data look like F(Q)/S(Q)/I(Q)."""
+    suffix = Path(path).suffix.lower() if path else ""
+    if suffix in _QSPACE_SUFFIXES:
+        return f"its extension {suffix!r} is that of a Q-space file"
+    if str(meta.get("outputtype", "")).lower() in _QSPACE_OUTPUTS:
+        return f"its header says outputtype = {meta['outputtype']}"
+    labels = re.findall(
+        r"(?im)^\s*#\s*L\s+(.*)$|^\s*#+\s*(q\s*\(|f\(q\)|s\(q\)|i\(q\))",
+        header,
+    )
+    for groups in labels:
+        text = " ".join(g for g in groups if g).strip().lower()
+        first = text.split()[0] if text.split() else ""
+        if first.startswith("q") or re.match(r"^[fsi]\(q\)", first):
+            return f"its column label says {text.split()[0]!r}"
+    if numpy.all(y >= 0):
+        return (
+            "it has no negative values (a G(r) is negative below its "
+            "first peak; intensities and S(Q) are not)"
+        )
+    return None
+
+
+def check_pdf(r, g, path=None, rmin_needed=None, rmax_needed=None):
+    """Validate r and G(r) arrays; raise InputError on the first problem.
+
+    Parameters
+    ----------
+    r, g : array_like
+        Data to check.
+    path : str, optional
+        File name used in messages.
+    rmin_needed, rmax_needed : float, optional
+        The data must start at or below ``rmin_needed`` and reach at least
+        ``rmax_needed`` (A).
+
+    Returns
+    -------
+    r, g : numpy.ndarray
+        The data as float arrays.
+
+    Examples
+    --------
+    >>> r = numpy.linspace(0, 30, 3001)
+    >>> _ = check_pdf(r, numpy.sin(r))
+    >>> check_pdf(r[::-1], numpy.sin(r))
+    Traceback (most recent call last):
+    ...
+    diffpy.sgpredict.errors.InputError: <array>: r is not increasing ...
+    """
+    name = str(path) if path else "<array>"
+    r = numpy.asarray(r, dtype=float)
+    g = numpy.asarray(g, dtype=float)
+    if r.ndim != 1 or g.shape != r.shape:
+        raise InputError(
+            f"{name}: r and G must be 1-D arrays of the same length, got "
+            f"shapes {r.shape} and {g.shape}"
+        )
+    if len(r) < 10:
+        raise InputError(
+            f"{name}: only {len(r)} data points; a PDF needs many more "
+            "(give r and G(r) columns on a fine grid)"
+        )
+    bad = ~numpy.isfinite(r) | ~numpy.isfinite(g)
+    if bad.any():
+        first = int(numpy.argmax(bad))
+        raise InputError(
+            f"{name}: {int(bad.sum())} values are NaN or infinite (first at "
+            f"row {first + 1}); remove or fix them"
+        )
+    steps = numpy.diff(r)
+    if numpy.any(steps <= 0):
+        first = int(numpy.argmax(steps <= 0))
+        raise InputError(
+            f"{name}: r is not increasing (r[{first + 1}] = {r[first + 1]:g} "
+            f"after r[{first}] = {r[first]:g}); sort the data or check the "
+            "column order"
+        )
+    if rmin_needed is not None and rmax_needed is not None:
+        if r[0] > rmin_needed + 1e-6 or r[-1] < rmax_needed - 1e-6:
+            raise InputError(
+                f"{name}: data cover r = {r[0]:.4g}-{r[-1]:.4g} A, but the "
+                f"model needs at least {rmin_needed:.4g}-{rmax_needed:.4g} A;"
+                " give a PDF over a wider r-range"
+            )
+    return r, g
+
+
+def load_pdf(path, rmin_needed=None, rmax_needed=None):
+    """Read and validate a measured PDF file.
+
+    The data block is found by :func:`diffpy.utils.parsers.load_data`;
+    the first column is r (A) and the second G(r).  Further columns
+    (uncertainties) are ignored.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.gr`` file (PDFgetX3, PDFgetN, PDFgui, srreal and others).
+    rmin_needed, rmax_needed : float, optional
+        Required r coverage (A); no check when not given.
+
+    Returns
+    -------
+    PDFData
+
+    Raises
+    ------
+    InputError
+        When the file is missing or empty, has no numeric two-column
+        block, holds NaN/inf, r is not increasing, the data look like
+        Q-space, or the r-range is too short.
+
+    Examples
+    --------
+    >>> data = load_pdf("Ni.gr")               # doctest: +SKIP
+    >>> data.meta["qmax"], len(data.r)         # doctest: +SKIP
+    (25.0, 6001)
+    """
+    from diffpy.utils.parsers import load_data
+
+    path = Path(path)
+    name = str(path)
+    if not path.exists():
+        raise InputError(f"{name}: no such file; check the path")
+    if path.is_dir():
+        raise InputError(f"{name}: is a folder; give a PDF data file")
+    if path.stat().st_size == 0:
+        raise InputError(f"{name}: file is empty; give a PDF data file")
+    try:
+        header = _header_text(path)
+        data = load_data(path, minrows=10)
+    except (UnicodeDecodeError, ValueError, OSError) as exc:
+        raise InputError(
+            f"{name}: cannot read numeric data ({exc}); give a text file "
+            "with r and G(r) columns"
+        ) from None
+    data = numpy.asarray(data)
+    if data.size == 0:
+        raise InputError(
+            f"{name}: no block of numeric rows found; give a text file with "
+            "at least 10 rows of r and G(r) columns"
+        )
+    if data.ndim == 1 or data.shape[1] < 2:
+        raise InputError(
+            f"{name}: found one column only; the file needs r and G(r) "
+            "columns"
+        )
+    r, g = data[:, 0], data[:, 1]
+    meta = _read_meta(path, header)
+    bad = ~numpy.isfinite(r) | ~numpy.isfinite(g)
+    if not bad.any():
+        reason = _looks_like_qspace(path, header, r, g, meta)
+        if reason:
+            raise InputError(
+                f"{name}: looks like Q-space data (F(Q), S(Q) or I(Q)): "
+                f"{reason}; transform it to G(r) first (e.g. with "
+                "PDFgetX3 or diffpy.labpdfproc)"
+            )
+    r, g = check_pdf(r, g, name, rmin_needed, rmax_needed)
+    return PDFData(r=r, g=g, meta=meta, path=str(path))
+
+
+def format_meta(meta):
+    """Return header metadata as ``key=value`` text for messages.
+
+    Examples
+    --------
+    >>> format_meta({"qmax": 25.0, "composition": "Ni"})
+    'qmax=25, composition=Ni'
+    """
+    parts = []
+    for key, value in meta.items():
+        if isinstance(value, float) and math.isfinite(value):
+            value = f"{value:g}"
+        parts.append(f"{key}={value}")
+    return ", ".join(parts)

@@ -1,0 +1,110 @@
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import fake_pdf, write_gr
+
+from diffpy.sgpredict.sgpredictapp import build_parser, main
+
+
+def test_version(capsys):
+    from diffpy.sgpredict.version import __version__
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"diffpy.sgpredict {__version__}"
+
+
+def test_subcommands_are_discovered_through_entry_points():
+    import entrypoints
+
+    names = {
+        ep.name for ep in entrypoints.get_group_all("diffpy.sgpredict.commands")
+    }
+    assert {"predict", "pdf", "info"} <= names
+    parser = build_parser()
+    assert parser.parse_args(["predict", "x.gr"]).command == "predict"
+
+
+def test_predict_table(tiny_model, ni_xray, capsys):
+    status = main(["predict", str(ni_xray), "--model", str(tiny_model)])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "Ni_xray.gr" in out
+    lines = [ln for ln in out.splitlines() if ln[:4].strip().isdigit()]
+    assert [int(ln.split()[0]) for ln in lines] == [1, 2, 3, 4, 5, 6]
+    assert "most probable crystal system" in out
+
+
+def test_predict_json_plot_and_bad_file(tiny_model, tmp_path, capsys):
+    r, g = fake_pdf()
+    good = write_gr(tmp_path / "good.gr", r, g)
+    bad = tmp_path / "missing.gr"
+    plot = tmp_path / "out.png"
+    status = main(
+        [
+            "predict",
+            str(good),
+            str(bad),
+            str(good),
+            "--json",
+            "--top",
+            "3",
+            "--plot",
+            str(plot),
+            "--model",
+            str(tiny_model),
+        ]
+    )
+    captured = capsys.readouterr()
+    assert status == 2
+    assert "missing.gr: no such file" in captured.err
+    data = json.loads(captured.out)
+    assert [d["file"] for d in data] == ["good.gr", "good.gr"]
+    assert len(data[0]["candidates"]) == 3
+    assert (tmp_path / "out_good.png").stat().st_size > 10000
+
+
+def test_bad_top_is_a_one_line_error(tiny_model, ni_xray, capsys):
+    status = main(
+        ["predict", str(ni_xray), "--top", "50", "--model", str(tiny_model)]
+    )
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.count("\n") == 1 and "--top must be between 1 and 45" in err
+
+
+def test_missing_model_is_a_one_line_error(tmp_path, ni_xray, capsys):
+    status = main(["predict", str(ni_xray), "--model", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "no card.json found" in err and "Traceback" not in err
+
+
+def test_no_command_prints_help(capsys):
+    assert main([]) == 1
+    assert "predict" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("", "file is empty"),
+        ("r G\n" + "a b\n" * 20, "no block of numeric rows"),
+        ("".join(f"{0.1 * i}\n" for i in range(40)), "one column"),
+    ],
+)
+def test_console_script_bad_input_exit_2(tmp_path, content, message):
+    path = tmp_path / "bad.gr"
+    path.write_text(content)
+    proc = subprocess.run(
+        [sys.executable, "-m", "diffpy.sgpredict", "predict", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1

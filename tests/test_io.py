@@ -1,0 +1,103 @@
+import numpy
+import pytest
+from conftest import fake_pdf, write_gr
+
+from diffpy.sgpredict.errors import InputError
+from diffpy.sgpredict.io import check_pdf, load_pdf
+
+
+def test_load_measured_pdf_keeps_header(ni_xray):
+    data = load_pdf(ni_xray)
+    assert data.r[0] == 0.0 and data.r[-1] == pytest.approx(60.0)
+    assert len(data.r) == 6001
+    assert data.meta["qmax"] == 25.0
+    assert data.meta["composition"] == "Ni"
+    assert data.meta["mode"] == "xray"
+    # the first Ni-Ni peak is at 2.49 A
+    window = (data.r > 2.0) & (data.r < 3.0)
+    rpeak = data.r[window][numpy.argmax(data.g[window])]
+    assert rpeak == pytest.approx(2.49, abs=0.03)
+
+
+def test_pdfgetn_header_values_on_shared_lines(data_dir):
+    # PDFgetN writes 'Qmin=0.95     Qmax=27.00' on one line
+    data = load_pdf(data_dir / "gr" / "Ni_neutron_r20.gr")
+    assert data.meta["qmax"] == 27.0
+    assert data.meta["qmin"] == 0.95
+    assert data.r[-1] == pytest.approx(20.0)
+
+
+def _bad(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_missing_and_empty_files(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        load_pdf(tmp_path / "nothere.gr")
+    with pytest.raises(InputError, match="file is empty"):
+        load_pdf(_bad(tmp_path, "empty.gr", ""))
+    with pytest.raises(InputError, match="is a folder"):
+        load_pdf(tmp_path)
+
+
+def test_non_numeric_and_one_column(tmp_path):
+    rows = "".join(f"{i} abc\n" for i in range(30))
+    with pytest.raises(InputError, match="no block of numeric rows"):
+        load_pdf(_bad(tmp_path, "text.gr", rows))
+    onecol = "".join(f"{0.01 * i}\n" for i in range(30))
+    with pytest.raises(InputError, match="one column"):
+        load_pdf(_bad(tmp_path, "onecol.gr", onecol))
+
+
+def test_nan_and_inf(tmp_path):
+    r, g = fake_pdf()
+    g[100] = numpy.nan
+    path = write_gr(tmp_path / "nan.gr", r, g)
+    with pytest.raises(InputError, match="NaN or infinite.*row 101"):
+        load_pdf(path)
+    g[100] = numpy.inf
+    with pytest.raises(InputError, match="NaN or infinite"):
+        load_pdf(write_gr(tmp_path / "inf.gr", r, g))
+
+
+def test_r_not_increasing(tmp_path):
+    r, g = fake_pdf()
+    r[50], r[51] = r[51], r[50]
+    with pytest.raises(InputError, match="r is not increasing"):
+        load_pdf(write_gr(tmp_path / "order.gr", r, g))
+
+
+def test_qspace_data_are_refused(tmp_path):
+    q = numpy.arange(0.5, 25, 0.01)
+    sq = 1 + numpy.sin(q * 2.5) * numpy.exp(-0.02 * q**2) / q
+    with pytest.raises(InputError, match="Q-space.*no negative"):
+        load_pdf(write_gr(tmp_path / "sample.gr", q, sq))
+    fq = q * (sq - 1)
+    with pytest.raises(InputError, match="Q-space.*extension"):
+        load_pdf(write_gr(tmp_path / "sample.fq", q, fq))
+    header = "#L Q F(Q)\n"
+    with pytest.raises(InputError, match="Q-space.*column label"):
+        load_pdf(write_gr(tmp_path / "labelled.gr", q, fq, header))
+    header = "[PDF]\noutputtype = fq\n#### start data\n"
+    with pytest.raises(InputError, match="Q-space.*outputtype"):
+        load_pdf(write_gr(tmp_path / "pdfgetx.gr", q, fq, header))
+
+
+def test_r_range_check(tmp_path):
+    r, g = fake_pdf(rmax=12.0)
+    path = write_gr(tmp_path / "short.gr", r, g)
+    assert len(load_pdf(path).r) == len(r)
+    with pytest.raises(InputError, match=r"cover r = 0-12 A.*1.50\d-19.9"):
+        load_pdf(path, rmin_needed=1.5025, rmax_needed=19.9)
+
+
+def test_check_pdf_on_arrays():
+    r, g = fake_pdf()
+    rr, gg = check_pdf(list(r), list(g))
+    assert rr.dtype == float and len(rr) == len(r)
+    with pytest.raises(InputError, match="same length"):
+        check_pdf(r, g[:-1])
+    with pytest.raises(InputError, match="only 3 data points"):
+        check_pdf(r[:3], g[:3])
