@@ -49,13 +49,13 @@ def main(argv=None):
     predictor.predict(path)  # warm up
     single = _best_of(lambda: predictor.predict(path), args.repeat)
     data = load_pdf(path)
-    arr = _best_of(
-        lambda: predictor.predict(data.r, data.g), args.repeat
-    )
+    arr = _best_of(lambda: predictor.predict(data.r, data.g), args.repeat)
     rng = numpy.random.default_rng(0)
     x = rng.random((args.n, MODEL_GRID.npoints)).astype(numpy.float32)
     batch = _best_of(lambda: predictor.predict_proba(x), 3)
     cmd = [sys.executable, "-m", "diffpy.sgpredict", "predict", path]
+    if args.model:
+        cmd += ["--model", args.model]
     cli = _best_of(
         lambda: subprocess.run(cmd, check=True, capture_output=True), 3
     )

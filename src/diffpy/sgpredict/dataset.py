@@ -560,3 +560,524 @@ def split_indices(
             f"unknown split method {method!r}; use 'random' or 'grouped'"
         )
     return numpy.flatnonzero(~test), numpy.flatnonzero(test)
+
+
+# --------------------------------------------------------------------------
+# per-sample PDF settings
+
+#: The paper's Table 2 (plus bulk, no noise, no strain).
+TABLE2 = {
+    "qmax": 23.0,
+    "qmin": 0.5,
+    "qdamp": 0.04,
+    "qbroad": 0.01,
+    "uiso": 0.008,
+    "delta1": 0.0,
+    "delta2": 0.0,
+    "scale": 1.0,
+    "particle_diameter": 0.0,
+    "noise": 0.0,
+    "strain": 0.0,
+}
+
+#: Ranges drawn (uniformly) per sample with ``mode="ranges"``; settings
+#: not named keep their Table-2 value.  ``noise`` is the standard
+#: deviation of Gaussian noise relative to max|G|; ``strain`` an
+#: isotropic lattice strain; ``particle_diameter`` (A) a spherical
+#: envelope, 0 for bulk.
+DEFAULT_RANGES = {
+    "qmax": (18.0, 30.0),
+    "qdamp": (0.02, 0.06),
+    "qbroad": (0.0, 0.03),
+    "uiso": (0.003, 0.015),
+}
+
+
+def draw_settings(rng, mode="table2", ranges=None):
+    """Return the PDF settings of one sample.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    mode : {"table2", "ranges"}
+        Fixed Table-2 settings, or values drawn uniformly in ``ranges``.
+    ranges : dict, optional
+        name -> (low, high); default :data:`DEFAULT_RANGES`.
+
+    Returns
+    -------
+    dict
+        A value for every name of :data:`SETTING_NAMES`.
+
+    Examples
+    --------
+    >>> draw_settings(numpy.random.default_rng(0))["qmax"]
+    23.0
+    >>> s = draw_settings(numpy.random.default_rng(0), "ranges")
+    >>> 18 <= s["qmax"] <= 30
+    True
+    """
+    out = dict(TABLE2)
+    if mode == "table2":
+        return out
+    if mode != "ranges":
+        raise InputError(f"settings must be 'table2' or 'ranges', not {mode!r}")
+    ranges = DEFAULT_RANGES if ranges is None else ranges
+    for name in SETTING_NAMES:  # fixed order: reproducible draws
+        if name in ranges:
+            lo, hi = ranges[name]
+            out[name] = float(rng.uniform(lo, hi)) if hi > lo else float(lo)
+    return out
+
+
+def spherical_envelope(r, diameter):
+    """Shape factor of a sphere of ``diameter`` (A); 1 for diameter 0.
+
+    .. math::
+
+        f(r) = 1 - \\frac{3}{2}\\frac{r}{d} + \\frac{1}{2}\\frac{r^3}{d^3},
+        \\quad r < d; \\qquad 0 \\text{ otherwise}
+
+    Examples
+    --------
+    >>> spherical_envelope(numpy.array([0.0, 10.0, 20.0]), 20.0).tolist()
+    [1.0, 0.3125, 0.0]
+    """
+    r = numpy.asarray(r, dtype=float)
+    if not diameter or diameter <= 0:
+        return numpy.ones_like(r)
+    x = r / diameter
+    return numpy.where(x < 1, 1 - 1.5 * x + 0.5 * x**3, 0.0)
+
+
+# --------------------------------------------------------------------------
+# building
+
+
+def _calculate(crystal, settings, config):
+    """G(r) of a crystal with the given settings on the config's grid."""
+    from diffpy.sgpredict.pdfcalc import calculate_pdf
+
+    c = crystal
+    if settings.get("strain"):
+        c = crystal.scaled(1.0 + settings["strain"])
+    r, g = calculate_pdf(
+        c.to_diffpy(uiso=settings["uiso"]),
+        config["calculator"],
+        rmin=config["rmin"],
+        rmax=config["rmax"],
+        rstep=config["rstep"],
+        qmin=settings["qmin"],
+        qmax=settings["qmax"],
+        qdamp=settings["qdamp"],
+        qbroad=settings["qbroad"],
+        delta1=settings["delta1"],
+        delta2=settings["delta2"],
+        scale=settings["scale"],
+        scattering=config["scattering"],
+        uiso=settings["uiso"],
+    )
+    g = numpy.asarray(g, dtype=float)
+    return numpy.asarray(r, dtype=float), g
+
+
+def _item_rng(seed, item_id):
+    import zlib
+
+    return numpy.random.default_rng(
+        [int(seed), zlib.crc32(str(item_id).encode("utf-8"))]
+    )
+
+
+def _process(payload):
+    """Work function: one item -> ("row", row) or ("skip", id, src, why)."""
+    item, config = payload
+    from diffpy.sgpredict.structures.cifs import SkipStructure
+
+    item_id = item["id"]
+    source = item.get("source", "")
+    try:
+        if "crystal" in item:
+            crystal = item["crystal"]
+        else:
+            from diffpy.sgpredict.structures.generate import generate_item
+
+            crystal = generate_item(
+                item,
+                max_atoms=config["max_gen_atoms"],
+                symprec=config["symprec"],
+                all_groups=config["all_groups"],
+            )
+            source = crystal.meta["source"]
+        meta = crystal.meta
+        rng = _item_rng(config["seed"], item_id)
+        settings = draw_settings(rng, config["settings"], config["ranges"])
+        r, g = _calculate(crystal, settings, config)
+        if len(g) != config["npts"]:
+            raise SkipStructure(
+                f"calculator grid has {len(g)} points, expected "
+                f"{config['npts']}"
+            )
+        g = g * spherical_envelope(r, settings["particle_diameter"])
+        if settings["noise"] > 0:
+            amp = float(numpy.abs(g).max()) or 1.0
+            g = g + rng.normal(size=g.shape) * settings["noise"] * amp
+        if not numpy.all(numpy.isfinite(g)):
+            raise SkipStructure("calculator gave non-finite values")
+    except SkipStructure as exc:
+        return ("skip", item_id, source, str(exc))
+    except Exception as exc:  # never fatal for one structure
+        msg = " ".join(str(exc).split())[:160]
+        return ("skip", item_id, source, f"error: {type(exc).__name__}: {msg}")
+    row = {
+        "id": item_id,
+        "G": g.astype(numpy.float32),
+        "sg_number": meta["sg_number"],
+        "declared_sg": meta.get("declared_sg", -1),
+        "formula": meta.get("formula", crystal.reduced_formula),
+        "source": source,
+        "prototype": meta.get("prototype", meta.get("formula", "")),
+        "natoms": crystal.natoms,
+        "settings": settings,
+    }
+    return ("row", row)
+
+
+def _is_skip(result):
+    return result[0] == "skip"
+
+
+def build_config(
+    calculator="builtin",
+    settings="table2",
+    ranges=None,
+    grid=None,
+    scattering="xray",
+    symprec=0.01,
+    all_groups=False,
+    max_gen_atoms=60,
+    seed=0,
+):
+    """Collect the settings of a build into one plain dictionary.
+
+    Examples
+    --------
+    >>> build_config()["npts"]
+    209
+    """
+    from diffpy.sgpredict.grid import MODEL_GRID
+
+    grid = grid or MODEL_GRID
+    return {
+        "calculator": calculator,
+        "settings": settings,
+        "ranges": dict(DEFAULT_RANGES if ranges is None else ranges),
+        "rmin": grid.rmin,
+        "rmax": grid.rmax,
+        "rstep": grid.rstep,
+        "npts": grid.npoints,
+        "scattering": scattering,
+        "symprec": symprec,
+        "all_groups": bool(all_groups),
+        "max_gen_atoms": int(max_gen_atoms),
+        "seed": int(seed),
+    }
+
+
+def build_dataset(
+    path,
+    items,
+    config,
+    provenance=None,
+    jobs=1,
+    client=None,
+    scheduler=None,
+    progress=True,
+    limit=None,
+    chunk_rows=64,
+    pre_skipped=(),
+):
+    """Compute the PDFs of work items and append them to a dataset.
+
+    Items already in the file (as rows or skips) are not redone, so a
+    killed build restarted with the same arguments continues where it
+    stopped.
+
+    Parameters
+    ----------
+    path : str
+        Output HDF5 file.
+    items : list of dict
+        Work items: generator items
+        (:func:`~diffpy.sgpredict.structures.generate.generation_items`)
+        or ``{"id", "source", "crystal"}`` for structures read already.
+    config : dict
+        From :func:`build_config`.
+    provenance : dict, optional
+        Stored in the file when it is created.
+    jobs, client, scheduler
+        Where the work runs, see :func:`diffpy.sgpredict.parallel.parallel_map`.
+    progress : bool
+        Show a progress bar.
+    limit : int, optional
+        Stop after this many new items (for tests and trial runs).
+    chunk_rows : int
+        Rows per write.
+    pre_skipped : sequence of (id, source, reason)
+        Items skipped before the PDF stage (unusable CIFs), recorded once.
+
+    Returns
+    -------
+    dict
+        ``done`` (items processed now), ``rows``, ``skipped``,
+        ``already`` (items found in the file), ``seconds``.
+
+    Examples
+    --------
+    >>> from diffpy.sgpredict.structures.generate import generation_items
+    >>> items = generation_items(2, groups=[225], seed=0)  # doctest: +SKIP
+    >>> build_dataset("x.h5", items, build_config())  # doctest: +SKIP
+    """
+    from diffpy.sgpredict.grid import RGrid
+    from diffpy.sgpredict.parallel import parallel_map
+
+    grid = RGrid(config["rmin"], config["rmax"], config["rstep"])
+    prov = dict(provenance or {})
+    prov.setdefault("config", config)
+    writer = DatasetWriter(path, grid.r, prov, chunk_rows=chunk_rows)
+    already = len(writer.done_ids)
+    for item_id, source, reason in pre_skipped:
+        if item_id not in writer.done_ids:
+            writer.skip(item_id, source, reason)
+    todo = [it for it in items if it["id"] not in writer.done_ids]
+    if limit is not None:
+        todo = todo[: int(limit)]
+    stats = {"done": 0, "rows": 0, "skipped": 0, "already": already}
+    t0 = time.time()
+    payloads = ((it, config) for it in todo)
+    try:
+        for result in parallel_map(
+            _process,
+            payloads,
+            jobs=jobs,
+            client=client,
+            scheduler=scheduler,
+            progress=progress,
+            is_skip=_is_skip,
+            total=len(todo),
+        ):
+            if result[0] == "row":
+                writer.add(result[1])
+                stats["rows"] += 1
+            else:
+                writer.skip(*result[1:])
+                stats["skipped"] += 1
+            stats["done"] += 1
+    finally:
+        writer.close()
+    stats["seconds"] = time.time() - t0
+    return stats
+
+
+def agreement(path):
+    """How often spglib finds the group asked of the generator.
+
+    Counted per asked group over the generated items: rows whose label
+    equals ``declared_sg``, out of all rows and items skipped because
+    their group was not among the 45.
+
+    Returns
+    -------
+    dict
+        asked group -> (agreeing, total).
+
+    Examples
+    --------
+    >>> agreement("train.h5")[225]  # doctest: +SKIP
+    (148, 150)
+    """
+    data = load_arrays(path, ["sg_number", "declared_sg", "source"])
+    out = {}
+    gen = numpy.array(
+        [s.split(":", 1)[0] in ("statistics", "prototype") for s in data["source"]],
+        dtype=bool,
+    )
+    for lab, asked in zip(data["sg_number"][gen], data["declared_sg"][gen]):
+        a, t = out.get(int(asked), (0, 0))
+        out[int(asked)] = (a + int(lab == asked), t + 1)
+    sk = read_skipped(path)
+    for item_id, reason in zip(sk["id"], sk["reason"]):
+        if reason.startswith("group not among the 45") and "-" in item_id:
+            try:
+                asked = int(item_id.split("-")[1])
+            except ValueError:
+                continue
+            a, t = out.get(asked, (0, 0))
+            out[asked] = (a, t + 1)
+    return dict(sorted(out.items()))
+
+
+def _real_arrays(real, config=None):
+    """(X, labels, prototype keys) of real structures: an .h5 or CIF folder."""
+    from diffpy.sgpredict.grid import normalize
+
+    if os.path.isdir(real):
+        import tempfile
+
+        from diffpy.sgpredict.structures.cifs import read_cif_folder
+
+        entries, skipped = read_cif_folder(real, min_distance=0.1)
+        items = [
+            {"id": c.meta["path"], "source": f"cif:{c.meta['path']}", "crystal": c}
+            for c in entries
+        ]
+        with tempfile.TemporaryDirectory() as tmp:
+            p = os.path.join(tmp, "real.h5")
+            build_dataset(p, items, config or build_config(), progress=False)
+            data = load_arrays(p, ["G", "sg_number", "formula"])
+    else:
+        data = load_arrays(real, ["G", "sg_number", "formula"])
+    return (
+        normalize(data["G"]).astype(numpy.float32),
+        data["sg_number"].astype(int),
+        data["formula"],
+    )
+
+
+def realism_check(path, real, minutes=3.0, seed=0, max_rows=60000):
+    """Train a quick CNN on a generated dataset and score it on real data.
+
+    A small 1D CNN (two convolutions, max-pool, dense) is trained on the
+    min-max normalised G(r) of ``path`` with a class-balanced loss for
+    ``minutes`` of CPU time, then scored on the real structures; real
+    structures whose (reduced formula, group) occurs in the training
+    rows are left out.  The class-frequency baselines rank the groups
+    by their frequency in the training set and in the ICSD.
+
+    Parameters
+    ----------
+    path : str
+        Generated dataset (.h5).
+    real : str
+        Real structures: a dataset (.h5) or a folder of CIFs (PDFs are
+        computed with Table-2 settings).
+    minutes : float
+        Training time.
+    seed : int
+    max_rows : int
+        Most training rows used.
+
+    Returns
+    -------
+    dict
+        ``classifier``, ``classifier+prior``, ``train frequency``,
+        ``icsd frequency`` -> {top1, top3, top6}; sizes and times.
+
+    Examples
+    --------
+    >>> realism_check("gen.h5", "real.h5", minutes=1)  # doctest: +SKIP
+    """
+    import torch
+
+    from diffpy.sgpredict import spacegroups
+    from diffpy.sgpredict.grid import normalize
+
+    torch.manual_seed(seed)
+    torch.set_num_threads(1)
+    rng = numpy.random.default_rng(seed)
+    data = load_arrays(path, ["G", "sg_number", "formula"])
+    n = len(data["sg_number"])
+    if n == 0:
+        raise InputError(f"{path}: the dataset has no rows")
+    sel = rng.permutation(n)[:max_rows]
+    X = normalize(data["G"][sel]).astype(numpy.float32)
+    y_sg = data["sg_number"][sel].astype(int)
+    keep = numpy.isin(y_sg, spacegroups.NUMBERS)
+    X, y_sg = X[keep], y_sg[keep]
+    y = numpy.array([spacegroups.index_of(s) for s in y_sg])
+    nval = max(1, len(y) // 10)
+    Xv, yv, Xt, yt = X[:nval], y[:nval], X[nval:], y[nval:]
+    ncls = len(spacegroups.NUMBERS)
+    freq = numpy.bincount(yt, minlength=ncls).astype(float)
+    weights = numpy.where(freq > 0, freq.sum() / (ncls * numpy.maximum(freq, 1)), 0)
+
+    Xr, yr_sg, fr = _real_arrays(real)
+    seen = set(zip(data["formula"], data["sg_number"].astype(int)))
+    okr = numpy.array(
+        [(f, s) not in seen and s in spacegroups.NUMBERS for f, s in zip(fr, yr_sg)],
+        dtype=bool,
+    )
+    Xr, yr_sg = Xr[okr], yr_sg[okr]
+    yr = numpy.array([spacegroups.index_of(s) for s in yr_sg])
+
+    nn = torch.nn
+    model = nn.Sequential(
+        nn.Conv1d(1, 32, 15, padding=7),
+        nn.ReLU(),
+        nn.Conv1d(32, 32, 15, padding=7),
+        nn.ReLU(),
+        nn.MaxPool1d(2),
+        nn.Flatten(),
+        nn.Dropout(0.3),
+        nn.Linear(32 * (X.shape[1] // 2), 128),
+        nn.ReLU(),
+        nn.Linear(128, ncls),
+    )
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    lossf = nn.CrossEntropyLoss(weight=torch.tensor(weights, dtype=torch.float32))
+    Xt_t = torch.from_numpy(Xt[:, None, :])
+    yt_t = torch.from_numpy(yt)
+    t0 = time.time()
+    epochs = 0
+    best = (-1.0, None)
+    while time.time() - t0 < minutes * 60:
+        model.train()
+        perm = torch.randperm(len(yt_t))
+        for k in range(0, len(perm), 128):
+            b = perm[k : k + 128]
+            opt.zero_grad()
+            loss = lossf(model(Xt_t[b]), yt_t[b])
+            loss.backward()
+            opt.step()
+            if time.time() - t0 > minutes * 60:
+                break
+        epochs += 1
+        model.eval()
+        with torch.no_grad():
+            acc = float(
+                (model(torch.from_numpy(Xv[:, None, :])).argmax(1).numpy() == yv).mean()
+            )
+        if acc > best[0]:
+            best = (acc, {k: v.clone() for k, v in model.state_dict().items()})
+    model.load_state_dict(best[1])
+    model.eval()
+    with torch.no_grad():
+        logits = model(torch.from_numpy(Xr[:, None, :])).numpy()
+
+    def topk(scores):
+        order = numpy.argsort(-scores, axis=1)
+        return {
+            f"top{k}": float(
+                numpy.mean([yr[i] in order[i, :k] for i in range(len(yr))])
+            )
+            if len(yr)
+            else float("nan")
+            for k in (1, 3, 6)
+        }
+
+    prior = numpy.log(spacegroups.icsd_prior() + 1e-12)
+    train_prior = numpy.log((freq + 1) / (freq + 1).sum())
+    icsd = numpy.tile(prior, (len(yr), 1))
+    trainf = numpy.tile(freq, (len(yr), 1))
+    return {
+        "n_train": int(len(yt)),
+        "n_real": int(len(yr)),
+        "n_real_dropped_as_seen": int((~okr).sum()),
+        "epochs": epochs,
+        "seconds": time.time() - t0,
+        "gen_val_top1": best[0],
+        "classifier": topk(logits),
+        "classifier+prior": topk(logits + prior - train_prior),
+        "train frequency": topk(trainf),
+        "icsd frequency": topk(icsd),
+    }

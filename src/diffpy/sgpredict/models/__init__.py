@@ -19,7 +19,13 @@ def _cnn(config):
     return SpaceGroupCNN(**config)
 
 
-ARCHITECTURES = {"cnn": _cnn}
+def _logreg(config):
+    from diffpy.sgpredict.models.logreg import LogisticRegression
+
+    return LogisticRegression(**config)
+
+
+ARCHITECTURES = {"cnn": _cnn, "logreg": _logreg}
 
 
 def build_model(architecture, config=None):

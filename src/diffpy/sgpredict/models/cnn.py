@@ -57,7 +57,12 @@ class SpaceGroupCNN(nn.Module):
         layers = []
         cin = 1
         for cout in filters:
-            layers.append(nn.Conv1d(cin, cout, kernel, padding="same"))
+            # 'same' padding written out: torch copies the input for even
+            # kernels when asked for padding="same"
+            layers.append(
+                nn.ConstantPad1d(((kernel - 1) // 2, kernel // 2), 0)
+            )
+            layers.append(nn.Conv1d(cin, cout, kernel))
             layers.append(nn.ReLU())
             if batchnorm:
                 layers.append(nn.BatchNorm1d(cout))

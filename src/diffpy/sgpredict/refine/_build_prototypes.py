@@ -56,6 +56,24 @@ SOURCES = {
 }
 
 #: Groups that neither AFLOW nor pyxtal covers: (group, shared id).
+#: Common structure types tried first in their group.
+PREFERRED = (
+    "A_cF4_225_a",
+    "AB_cF8_225_a_b",
+    "A_cI2_229_a",
+    "AB_hP4_186_b_b",
+    "A2B_tP6_136_f_a",
+    "A_hP2_194_c",
+    "AB_hP4_194_c_a",
+    "AB_cF8_216_c_a",
+    "A_cF8_227_a",
+    "AB3C_cP5_221_a_c_b",
+    "AB_cP2_221_b_a",
+    "A2B3_hR10_167_c_e",
+    "A2B_tI12_141_e_a",
+    "AB3C_oP20_62_c_cd_a",
+    "AB2_cF12_225_a_c",
+)
 SHARED_PICKS = {55: "rs0275", 60: "rs0125", 176: "rs0302"}
 PYXTAL_PICKS = {88: "NbO2.cif"}
 
@@ -121,6 +139,7 @@ def build(shared=None):
             continue
         tags = item["tags"]
         name = tags.get("mineral") or tags.get("strukturbericht") or ""
+        name = "" if name == "None" else name
         entries.append(
             _entry(
                 stru,
@@ -174,7 +193,14 @@ def build(shared=None):
                     origin=f"{row['source']} {row['source_path']}",
                 )
             )
-    entries.sort(key=lambda e: (e["number"], e["natoms"], e["id"]))
+    entries.sort(
+        key=lambda e: (
+            e["number"],
+            e["id"] not in PREFERRED,
+            e["natoms"],
+            e["id"],
+        )
+    )
     missing = wanted - {e["number"] for e in entries}
     if missing:
         print("groups without prototype:", sorted(missing), file=sys.stderr)

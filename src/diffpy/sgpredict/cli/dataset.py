@@ -1,0 +1,417 @@
+"""The ``dataset`` command: build, inspect, plot and check datasets.
+
+Examples
+--------
+::
+
+    diffpy.sgpredict dataset build --cifs ../shared/data/structures -o real.h5
+    diffpy.sgpredict dataset build --generate 200 --route both \\
+        --settings ranges --seed 1 -o train.h5
+    diffpy.sgpredict dataset info train.h5
+    diffpy.sgpredict dataset plot train.h5 -o counts.png
+    diffpy.sgpredict dataset realism train.h5 --real real.h5
+"""
+
+import argparse
+import json
+import sys
+
+from diffpy.sgpredict.errors import InputError
+
+__all__ = ["register", "run"]
+
+_EPILOG = """\
+examples:
+  diffpy.sgpredict dataset build --cifs ../shared/data/structures -o real.h5
+  diffpy.sgpredict dataset build --generate 200 --route both --settings ranges -o train.h5
+  diffpy.sgpredict dataset info train.h5
+  diffpy.sgpredict dataset plot train.h5 -o counts.png
+  diffpy.sgpredict dataset realism train.h5 --real ../shared/data/structures
+
+A killed build restarted with the same command continues where it stopped.
+"""
+
+
+def _groups(text):
+    from diffpy.sgpredict import spacegroups
+
+    out = []
+    for tok in text.replace(",", " ").split():
+        try:
+            out.append(spacegroups.lookup(tok).number)
+        except Exception:
+            raise argparse.ArgumentTypeError(f"unknown space group {tok!r}")
+    return out
+
+
+def _range(text):
+    try:
+        name, values = text.split("=", 1)
+        lo, hi = (float(v) for v in values.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"range {text!r}: write NAME=LOW,HIGH, e.g. qmax=18,30"
+        )
+    return name.strip(), (lo, hi)
+
+
+def register(subparsers):
+    """Add the ``dataset`` command and its subcommands."""
+    p = subparsers.add_parser(
+        "dataset",
+        help="build, inspect and check training datasets (HDF5)",
+        description="Build training and evaluation datasets of PDFs from CIF "
+        "folders or generated crystals, and inspect them.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = p.add_subparsers(dest="dataset_command", metavar="ACTION")
+
+    b = sub.add_parser("build", help="build (or continue) a dataset")
+    src = b.add_mutually_exclusive_group(required=True)
+    src.add_argument("--cifs", metavar="DIR", help="folder of CIF files")
+    src.add_argument(
+        "--generate",
+        type=int,
+        metavar="N",
+        help="generate N crystals per space group",
+    )
+    b.add_argument(
+        "--route",
+        choices=("statistics", "prototype", "both"),
+        default="both",
+        help="generation route (default both)",
+    )
+    b.add_argument(
+        "--prototype-fraction",
+        type=float,
+        default=0.5,
+        help="share of prototype variants with --route both (default 0.5)",
+    )
+    b.add_argument("-o", "--output", required=True, help="output .h5 file")
+    b.add_argument("--seed", type=int, default=0, help="random seed")
+    b.add_argument(
+        "--groups",
+        type=_groups,
+        help="space groups to keep or generate (numbers or symbols, "
+        "comma separated; default the 45)",
+    )
+    b.add_argument(
+        "--all-groups",
+        action="store_true",
+        help="keep CIFs of all 230 groups, not only the 45",
+    )
+    b.add_argument("--symprec", type=float, default=0.01, help="spglib tolerance")
+    b.add_argument(
+        "--occupancy",
+        choices=("skip", "majority", "keep"),
+        default="skip",
+        help="partial occupancy policy for CIFs (default skip)",
+    )
+    b.add_argument(
+        "--max-atoms",
+        type=int,
+        default=None,
+        help="most atoms per cell (default 500 for CIFs, 60 per "
+        "conventional cell for generated crystals)",
+    )
+    b.add_argument(
+        "--min-distance",
+        type=float,
+        default=0.5,
+        help="shortest allowed interatomic distance in CIFs (A, default 0.5)",
+    )
+    b.add_argument(
+        "--matcher",
+        action="store_true",
+        help="confirm CIF duplicates with pymatgen's StructureMatcher",
+    )
+    b.add_argument("--jobs", type=int, default=1, help="local processes")
+    b.add_argument("--scheduler", help="Dask scheduler address tcp://HOST:PORT")
+    b.add_argument(
+        "--settings",
+        choices=("table2", "ranges"),
+        default="table2",
+        help="PDF settings: the paper's Table 2, or drawn per sample",
+    )
+    b.add_argument(
+        "--range",
+        dest="ranges",
+        type=_range,
+        action="append",
+        metavar="NAME=LO,HI",
+        help="with --settings ranges: a range to draw from (repeatable; "
+        "names qmax qdamp qbroad uiso delta2 strain particle_diameter "
+        "noise ...); default qmax=18,30 qdamp=0.02,0.06 qbroad=0,0.03 "
+        "uiso=0.003,0.015",
+    )
+    b.add_argument("--calculator", default="builtin", help="PDF calculator")
+    b.add_argument(
+        "--scattering",
+        choices=("xray", "neutron"),
+        default="xray",
+        help="scattering factor table",
+    )
+    b.add_argument(
+        "--limit", type=int, help="stop after this many new items (trials)"
+    )
+    b.add_argument("--quiet", action="store_true", help="no progress bar")
+    b.set_defaults(func=run)
+
+    i = sub.add_parser("info", help="counts per group and source, settings")
+    i.add_argument("path", help="dataset .h5")
+    i.add_argument("--json", action="store_true", help="print JSON")
+    i.set_defaults(func=run)
+
+    pl = sub.add_parser("plot", help="per-group histogram beside ICSD counts")
+    pl.add_argument("path", help="dataset .h5")
+    pl.add_argument("-o", "--output", required=True, help="image file")
+    pl.set_defaults(func=run)
+
+    r = sub.add_parser(
+        "realism",
+        help="train a quick classifier on generated data, score on real",
+    )
+    r.add_argument("path", help="generated dataset .h5")
+    r.add_argument(
+        "--real", required=True, help="real structures: CIF folder or .h5"
+    )
+    r.add_argument(
+        "--minutes", type=float, default=3.0, help="training time (default 3)"
+    )
+    r.add_argument("--seed", type=int, default=0, help="random seed")
+    r.add_argument("--json", action="store_true", help="print JSON")
+    r.set_defaults(func=run)
+    p.set_defaults(func=lambda args: (p.print_help(), 1)[1])
+
+
+def run(args):
+    """Run a ``dataset`` action; return the exit status."""
+    action = args.dataset_command
+    if action == "build":
+        return _build(args)
+    if action == "info":
+        return _info(args)
+    if action == "plot":
+        return _plot(args)
+    if action == "realism":
+        return _realism(args)
+    raise InputError("give an action: build, info, plot or realism")
+
+
+def _provenance(args, extra):
+    import time
+
+    from diffpy.sgpredict.version import __version__
+
+    prov = {
+        "package": "diffpy.sgpredict",
+        "version": __version__,
+        "command": "diffpy.sgpredict " + " ".join(sys.argv[1:]),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "seed": args.seed,
+        "calculator": args.calculator,
+        "settings": args.settings,
+    }
+    prov.update(extra)
+    return prov
+
+
+def _build(args):
+    import os
+
+    from diffpy.sgpredict import dataset
+    from diffpy.sgpredict.structures.cifs import write_skip_report
+
+    ranges = dict(dataset.DEFAULT_RANGES)
+    if args.ranges:
+        ranges = dict(args.ranges)
+        for name in ranges:
+            if name not in dataset.SETTING_NAMES:
+                raise InputError(
+                    f"--range {name}: unknown setting; use one of "
+                    f"{', '.join(dataset.SETTING_NAMES)}"
+                )
+    if args.settings == "table2" and args.ranges:
+        raise InputError("--range needs --settings ranges")
+    config = dataset.build_config(
+        calculator=args.calculator,
+        settings=args.settings,
+        ranges=ranges if args.settings == "ranges" else {},
+        scattering=args.scattering,
+        symprec=args.symprec,
+        all_groups=args.all_groups,
+        max_gen_atoms=args.max_atoms or 60,
+        seed=args.seed,
+    )
+    pre_skipped = []
+    if args.cifs:
+        from diffpy.sgpredict.structures.cifs import read_cif_folder
+
+        entries, skipped = read_cif_folder(
+            args.cifs,
+            symprec=args.symprec,
+            occupancy=args.occupancy,
+            min_distance=args.min_distance,
+            max_atoms=args.max_atoms or 500,
+            all_groups=args.all_groups,
+            matcher=args.matcher,
+            groups=args.groups,
+        )
+        items = [
+            {
+                "id": c.meta["path"],
+                "source": f"cif:{c.meta['path']}",
+                "crystal": _cif_meta(c),
+            }
+            for c in entries
+        ]
+        pre_skipped = [(rel, f"cif:{rel}", why) for rel, why in skipped]
+        extra = {
+            "input": {
+                "cifs": os.path.abspath(args.cifs),
+                "occupancy": args.occupancy,
+                "min_distance": args.min_distance,
+                "max_atoms": args.max_atoms or 500,
+                "matcher": args.matcher,
+                "all_groups": args.all_groups,
+            }
+        }
+        print(
+            f"{len(entries)} structures to use, {len(skipped)} CIFs skipped",
+            file=sys.stderr,
+        )
+    else:
+        from diffpy.sgpredict.structures.generate import generation_items
+
+        if args.generate <= 0:
+            raise InputError("--generate N needs N > 0")
+        items = generation_items(
+            args.generate,
+            groups=args.groups,
+            route=args.route,
+            seed=args.seed,
+            prototype_fraction=args.prototype_fraction,
+        )
+        extra = {
+            "generator": {
+                "n_per_group": args.generate,
+                "route": args.route,
+                "prototype_fraction": args.prototype_fraction,
+                "groups": args.groups,
+                "max_atoms": args.max_atoms or 60,
+                "prototype_library": "diffpy.sgpredict/data/prototypes/"
+                "prototypes.json.gz",
+            }
+        }
+    prov = _provenance(args, extra)
+    prov["config"] = config
+    stats = dataset.build_dataset(
+        args.output,
+        items,
+        config,
+        provenance=prov,
+        jobs=args.jobs,
+        scheduler=args.scheduler,
+        progress=not args.quiet,
+        limit=args.limit,
+        pre_skipped=pre_skipped,
+    )
+    report = os.path.splitext(args.output)[0] + ".skipped.tsv"
+    sk = dataset.read_skipped(args.output)
+    write_skip_report(report, list(zip(sk["id"], sk["reason"])))
+    rate = stats["done"] / stats["seconds"] if stats["seconds"] > 0 else 0.0
+    print(
+        f"{args.output}: {stats['rows']} rows and {stats['skipped']} skips "
+        f"added ({rate:.2f} structures/s), {stats['already']} items were "
+        f"already done; skip report {report}"
+    )
+    return 0
+
+
+def _cif_meta(c):
+    c.meta.setdefault("prototype", c.meta["formula"])
+    return c
+
+
+def _info(args):
+    from diffpy.sgpredict import dataset, spacegroups
+
+    s = dataset.dataset_summary(args.path)
+    if args.json:
+        print(json.dumps(s, indent=1, default=str))
+        return 0
+    agree = dataset.agreement(args.path)
+    print(f"{args.path}: {s['n_rows']} rows")
+    print("per source: " + ", ".join(f"{k} {v}" for k, v in s["per_source"].items()))
+    print("per group (label: rows [spglib agrees with the asked group]):")
+    line = []
+    for sg in sorted(set(s["per_group"]) | set(agree)):
+        sym = spacegroups.get(sg).symbol if sg in spacegroups.NUMBERS else "?"
+        a = agree.get(sg)
+        tag = f" [{a[0]}/{a[1]}]" if a else ""
+        line.append(f"{sg} {sym}: {s['per_group'].get(sg, 0)}{tag}")
+    for k in range(0, len(line), 4):
+        print("  " + " | ".join(line[k : k + 4]))
+    print("settings (min..max):")
+    for name, (lo, hi) in s["settings"].items():
+        print(f"  {name}: {lo:g}..{hi:g}")
+    if s["skipped"]:
+        print("skipped: " + ", ".join(f"{k} {v}" for k, v in s["skipped"].items()))
+    prov = s["provenance"]
+    print(f"command: {prov.get('command', '?')}")
+    return 0
+
+
+def _plot(args):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy
+
+    from diffpy.sgpredict import dataset, spacegroups
+
+    s = dataset.dataset_summary(args.path)
+    nums = list(spacegroups.NUMBERS)
+    ours = numpy.array([s["per_group"].get(n, 0) for n in nums], float)
+    paper = numpy.array([spacegroups.get(n).paper_count for n in nums], float)
+    icsd = numpy.array([spacegroups.get(n).icsd_count for n in nums], float)
+    x = numpy.arange(len(nums))
+    fig, ax = plt.subplots(figsize=(13, 4.5))
+    w = 0.28
+    ax.bar(x - w, ours / max(ours.sum(), 1), w, label=f"this dataset ({int(ours.sum())})")
+    ax.bar(x, paper / paper.sum(), w, label="Liu et al. 2019 training set")
+    ax.bar(x + w, icsd / icsd.sum(), w, label="ICSD 2025 (45 groups)")
+    ax.set_xticks(x)
+    ax.set_xticklabels([str(n) for n in nums], rotation=90, fontsize=8)
+    ax.set_xlabel("space group")
+    ax.set_ylabel("fraction of entries")
+    ax.legend()
+    ax.set_title(args.path)
+    fig.tight_layout()
+    fig.savefig(args.output, dpi=120)
+    print(args.output)
+    return 0
+
+
+def _realism(args):
+    from diffpy.sgpredict.realism import realism_check
+
+    res = realism_check(
+        args.path, args.real, minutes=args.minutes, seed=args.seed
+    )
+    if args.json:
+        print(json.dumps(res, indent=1))
+        return 0
+    print(
+        f"trained on {res['n_train']} generated rows for "
+        f"{res['seconds']:.0f} s ({res['epochs']} epochs); generated "
+        f"validation top-1 {res['gen_val_top1']:.1%}"
+    )
+    print(f"real structures scored: {res['n_real']}")
+    print(f"{'':28s} top-1   top-3   top-6")
+    for name in ("classifier", "classifier+prior", "train frequency", "icsd frequency"):
+        t = res[name]
+        print(f"{name:28s} {t['top1']:6.1%}  {t['top3']:6.1%}  {t['top6']:6.1%}")
+    return 0

@@ -1,0 +1,677 @@
+"""Evaluation of a model folder on held-out data.
+
+:func:`evaluate` scores a model on
+
+* an HDF5 dataset (:mod:`diffpy.sgpredict.dataset`),
+* a folder of CIF files, whose PDFs are computed at the paper's Table-2
+  settings (labels from a CSV with ``file`` and ``sg_number`` columns,
+  e.g. ``structures.csv``, or from spglib), or
+* a folder of measured ``.gr`` files with a CSV of known groups
+  (columns ``file`` and ``sg_number``, as ``exp_pdfs.csv``).
+
+Every PDF goes through :meth:`diffpy.sgpredict.predictor.Predictor.prepare`
+or :func:`diffpy.sgpredict.grid.to_model_input` and
+:meth:`~diffpy.sgpredict.predictor.Predictor.predict_proba`, the path of
+prediction, including its prior correction.
+
+It reports top-1 ... top-6 accuracy and the gains between consecutive
+k, accuracy per group, the confusion matrix and the most frequent
+confusions with their group-subgroup relation, and writes two figures.
+With ``exclude_training=True`` rows whose (reduced formula, group) pair
+or prototype key occurs in the model's ``training_set.json`` are left
+out first.
+
+Examples
+--------
+>>> res = evaluate("model/", "real_eval.h5")            # doctest: +SKIP
+>>> round(res["topk"][0], 3)                           # doctest: +SKIP
+0.25
+"""
+
+import csv
+import json
+import math
+import os
+import re
+from collections import Counter
+from pathlib import Path
+
+import numpy
+
+from diffpy.sgpredict import spacegroups
+from diffpy.sgpredict.errors import InputError
+
+__all__ = [
+    "topk_accuracy",
+    "canonical_formula",
+    "confusion_matrix",
+    "top_confusions",
+    "load_eval_set",
+    "evaluate",
+    "format_report",
+]
+
+_ELEMENT = re.compile(r"([A-Z][a-z]?)(\d*\.?\d*)")
+
+#: Prior options: "train" is the network's own output (no correction).
+PRIOR_CHOICES = ("icsd", "paper", "uniform", "train", "none")
+
+
+def topk_accuracy(scores, y, kmax=6):
+    """Return the top-1 ... top-``kmax`` accuracy of class scores.
+
+    Parameters
+    ----------
+    scores : array_like
+        Shape ``(n, nclasses)``: logits, log-probabilities or
+        probabilities (only the order matters).
+    y : array_like of int
+        True class indices.
+    kmax : int
+        Largest k.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``kmax`` fractions, non-decreasing.
+
+    Examples
+    --------
+    >>> s = numpy.array([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2]])
+    >>> topk_accuracy(s, [2, 0], kmax=3).tolist()
+    [0.5, 1.0, 1.0]
+    """
+    scores = numpy.asarray(scores, dtype=float)
+    y = numpy.asarray(y, dtype=int)
+    if len(y) == 0:
+        return numpy.full(kmax, numpy.nan)
+    # rank of the true class: how many classes score strictly higher
+    true = scores[numpy.arange(len(y)), y]
+    rank = (scores > true[:, None]).sum(axis=1)
+    return numpy.array([(rank < k).mean() for k in range(1, kmax + 1)])
+
+
+def canonical_formula(formula):
+    """Return a reduced formula with elements in alphabetical order.
+
+    Integer counts are divided by their greatest common divisor; a
+    formula that cannot be parsed is returned stripped as it is.
+
+    Examples
+    --------
+    >>> canonical_formula("Ti2O4"), canonical_formula("O2Ti")
+    ('O2Ti', 'O2Ti')
+    >>> canonical_formula("NaCl")
+    'ClNa'
+    """
+    text = str(formula).replace(" ", "")
+    if not text or _ELEMENT.sub("", text):
+        return str(formula).strip()
+    counts = Counter()
+    for el, n in _ELEMENT.findall(text):
+        counts[el] += float(n) if n else 1.0
+    values = list(counts.values())
+    if all(abs(v - round(v)) < 1e-6 for v in values):
+        g = 0
+        for v in values:
+            g = math.gcd(g, int(round(v)))
+        values = [int(round(v)) // max(g, 1) for v in values]
+    else:
+        values = [round(v, 4) for v in values]
+    out = ""
+    for el, v in sorted(zip(counts, values)):
+        out += el + ("" if v == 1 else str(v))
+    return out
+
+
+def confusion_matrix(y_true, y_pred, nclasses=45):
+    """Return counts ``C[i, j]`` of true class i predicted as j.
+
+    Examples
+    --------
+    >>> confusion_matrix([0, 0, 1], [0, 1, 1], 2).tolist()
+    [[1, 1], [0, 1]]
+    """
+    c = numpy.zeros((nclasses, nclasses), dtype=int)
+    numpy.add.at(c, (numpy.asarray(y_true), numpy.asarray(y_pred)), 1)
+    return c
+
+
+def top_confusions(cm, labels, n=10):
+    """List the most frequent off-diagonal entries of a confusion matrix.
+
+    Returns
+    -------
+    list of dict
+        ``true``, ``predicted`` (group numbers), ``count``, and
+        ``relation``: ``"predicted is a subgroup"``, ``"predicted is a
+        supergroup"``, ``"both"`` (klassengleiche cycles) or ``"none"``.
+
+    Examples
+    --------
+    >>> cm = numpy.zeros((45, 45), int)
+    >>> cm[spacegroups.index_of(14), spacegroups.index_of(2)] = 3
+    >>> top_confusions(cm, spacegroups.NUMBERS)[0]["relation"]
+    'predicted is a subgroup'
+    """
+    off = numpy.array(cm, copy=True)
+    numpy.fill_diagonal(off, 0)
+    order = numpy.argsort(off, axis=None)[::-1]
+    out = []
+    for flat in order[:n]:
+        i, j = numpy.unravel_index(flat, off.shape)
+        if off[i, j] <= 0:
+            break
+        t, p = int(labels[i]), int(labels[j])
+        sub = spacegroups.is_subgroup(p, t)
+        sup = spacegroups.is_subgroup(t, p)
+        relation = (
+            "both"
+            if sub and sup
+            else "predicted is a subgroup"
+            if sub
+            else "predicted is a supergroup"
+            if sup
+            else "none"
+        )
+        out.append(
+            {
+                "true": t,
+                "predicted": p,
+                "count": int(off[i, j]),
+                "relation": relation,
+            }
+        )
+    return out
+
+
+# -- reading evaluation sets -------------------------------------------------
+def _read_csv(path):
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such CSV file")
+    with open(path, newline="") as fp:
+        rows = list(csv.DictReader(fp))
+    if not rows or "file" not in rows[0] or "sg_number" not in rows[0]:
+        raise InputError(
+            f"{path}: the CSV needs the columns 'file' and 'sg_number'"
+        )
+    return rows
+
+
+def _find_file(folder, csv_path, name):
+    """Locate a CSV ``file`` entry relative to the folder or the CSV."""
+    for base in (Path(folder), Path(csv_path).parent):
+        for cand in (base / name, base / Path(name).name):
+            if cand.is_file():
+                return cand
+    return None
+
+
+def _sg_from_row(row, path):
+    try:
+        return int(float(row["sg_number"]))
+    except (TypeError, ValueError):
+        raise InputError(
+            f"{path}: sg_number {row.get('sg_number')!r} is not a number"
+        ) from None
+
+
+def _formula_of(row):
+    for key in ("formula", "reduced_formula", "material"):
+        text = (row.get(key) or "").strip()
+        if text:
+            first = text.split()[0]
+            canon = canonical_formula(first)
+            if _ELEMENT.fullmatch(first) or not _ELEMENT.sub("", first):
+                return canon
+    return ""
+
+
+def _hdf5_set(path, grid, min_rmax):
+    from diffpy.sgpredict.dataset import load_arrays
+    from diffpy.sgpredict.grid import to_model_input
+
+    arrays = load_arrays(path, ["r", "G", "sg_number", "formula", "id"])
+    try:
+        proto = load_arrays(path, ["prototype"])["prototype"]
+    except InputError:
+        proto = numpy.full(len(arrays["id"]), "")
+    r = arrays["r"]
+    xs, nv = [], []
+    for row in arrays["G"]:
+        x, n = to_model_input(r, row, grid, min_rmax)
+        xs.append(x)
+        nv.append(n)
+    return {
+        "name": numpy.asarray(arrays["id"]).astype(str),
+        "x": numpy.array(xs, dtype=numpy.float32).reshape(-1, grid.npoints),
+        "sg_number": numpy.asarray(arrays["sg_number"], dtype=int),
+        "formula": numpy.array(
+            [canonical_formula(f) for f in arrays["formula"]], dtype=object
+        ),
+        "prototype": numpy.asarray(proto).astype(str),
+    }
+
+
+def _gr_set(folder, csv_path, predictor):
+    rows = _read_csv(csv_path)
+    names, xs, sgs, forms = [], [], [], []
+    for row in rows:
+        path = _find_file(folder, csv_path, row["file"])
+        if path is None:
+            raise InputError(
+                f"{csv_path}: file {row['file']!r} not found in {folder}"
+            )
+        name, x, _, _ = predictor.prepare(str(path))
+        names.append(Path(row["file"]).name)
+        xs.append(x)
+        sgs.append(_sg_from_row(row, csv_path))
+        forms.append(_formula_of(row))
+    return {
+        "name": numpy.array(names),
+        "x": numpy.array(xs, dtype=numpy.float32),
+        "sg_number": numpy.array(sgs, dtype=int),
+        "formula": numpy.array(forms, dtype=object),
+        "prototype": numpy.full(len(names), ""),
+    }
+
+
+def _cif_set(folder, csv_path, grid, min_rmax):
+    from diffpy.sgpredict.grid import to_model_input
+
+    try:
+        from diffpy.sgpredict.pdfcalc import calculate_pdf
+    except ImportError as exc:
+        raise InputError(
+            f"computing PDFs of CIFs needs diffpy.sgpredict.pdfcalc ({exc})"
+        ) from None
+    if csv_path is not None:
+        items = []
+        for row in _read_csv(csv_path):
+            path = _find_file(folder, csv_path, row["file"])
+            if path is not None:
+                items.append(
+                    (path, _sg_from_row(row, csv_path), _formula_of(row))
+                )
+        if not items:
+            raise InputError(
+                f"{csv_path}: none of its files were found in {folder}"
+            )
+    else:
+        from diffpy.sgpredict.structures.cifs import SkipStructure, read_cif
+
+        items = []
+        for path in sorted(Path(folder).glob("*.cif")):
+            try:
+                meta = read_cif(str(path)).meta
+            except SkipStructure:
+                continue
+            items.append(
+                (path, int(meta["sg_number"]), canonical_formula(meta["formula"]))
+            )
+    names, xs, sgs, forms = [], [], [], []
+    for path, sg, formula in items:
+        r, g = calculate_pdf(str(path))
+        x, _ = to_model_input(r, g, grid, min_rmax, Path(path).name)
+        names.append(Path(path).name)
+        xs.append(x)
+        sgs.append(sg)
+        forms.append(formula)
+    return {
+        "name": numpy.array(names),
+        "x": numpy.array(xs, dtype=numpy.float32),
+        "sg_number": numpy.array(sgs, dtype=int),
+        "formula": numpy.array(forms, dtype=object),
+        "prototype": numpy.full(len(names), ""),
+    }
+
+
+def load_eval_set(data, predictor, csv_path=None):
+    """Read an evaluation set into model inputs and labels.
+
+    Parameters
+    ----------
+    data : str or Path
+        HDF5 dataset, a folder of CIFs or a folder of ``.gr`` files.
+    predictor : diffpy.sgpredict.predictor.Predictor
+        Supplies the input grid and the reading path of measured data.
+    csv_path : str or Path, optional
+        Known groups (``file``, ``sg_number``); required for ``.gr``
+        folders; looked for as ``<folder>.csv`` beside the folder when
+        not given.
+
+    Returns
+    -------
+    dict
+        ``name``, ``x`` (n, npoints), ``sg_number``, ``formula``
+        (canonical, "" when unknown), ``prototype``, ``kind``.
+    """
+    data = Path(data)
+    grid, min_rmax = predictor.grid, predictor.min_rmax
+    if data.is_file():
+        out = _hdf5_set(data, grid, min_rmax)
+        out["kind"] = "hdf5"
+        return out
+    if not data.is_dir():
+        raise InputError(f"{data}: no such file or folder")
+    if csv_path is None:
+        guess = data.parent / (data.name + ".csv")
+        csv_path = guess if guess.is_file() else None
+    grs = sorted(data.glob("*.gr"))
+    cifs = sorted(data.glob("*.cif"))
+    if grs and not cifs:
+        if csv_path is None:
+            raise InputError(
+                f"{data}: measured PDFs need a CSV with their known groups "
+                "(columns file, sg_number); give it with --csv"
+            )
+        out = _gr_set(data, csv_path, predictor)
+        out["kind"] = "measured"
+        return out
+    if cifs:
+        out = _cif_set(data, csv_path, grid, min_rmax)
+        out["kind"] = "cif"
+        return out
+    raise InputError(f"{data}: the folder holds no .gr or .cif files")
+
+
+def _training_set(model_dir):
+    path = Path(model_dir) / "training_set.json"
+    if not path.is_file():
+        raise InputError(
+            f"{path}: missing; this model has no record of its training "
+            "data, so --exclude-training cannot be applied"
+        )
+    info = json.loads(path.read_text())
+    pairs = {(canonical_formula(f), int(s)) for f, s in info["formula_sg"]}
+    return pairs, set(info.get("prototypes", []))
+
+
+# -- evaluation ----------------------------------------------------------
+def evaluate(
+    model_dir,
+    data,
+    *,
+    csv_path=None,
+    prior="icsd",
+    exclude_training=False,
+    output_dir=None,
+    device="cpu",
+    top_confusion=10,
+):
+    """Score a model on an evaluation set.
+
+    Parameters
+    ----------
+    model_dir : str or Path
+        Model folder written by :func:`diffpy.sgpredict.train.train`.
+    data : str or Path
+        HDF5 dataset, folder of CIFs or folder of ``.gr`` files.
+    csv_path : str or Path, optional
+        Known groups of the files of a folder.
+    prior : {"icsd", "paper", "uniform", "train", "none"}
+        Class prior the probabilities are corrected to (see
+        :mod:`diffpy.sgpredict.predictor`); ``train`` and ``none`` keep
+        the network's output.
+    exclude_training : bool
+        Leave out rows whose (reduced formula, group) pair or prototype
+        key is in the model's training set.
+    output_dir : str or Path, optional
+        Where to write ``per_group.png``, ``confusion.png`` and
+        ``evaluation.json``.
+    device : str
+        Torch device.
+    top_confusion : int
+        Number of confusions listed.
+
+    Returns
+    -------
+    dict
+        ``n``, ``topk`` (top-1 ... top-6), ``gains`` (top-k minus
+        top-(k-1)), ``per_group``, ``confusions``, ``confusion_matrix``,
+        ``predictions``, ``excluded``, ``skipped`` (labels outside the
+        45), ``prior``, ``model``, ``data``, ``figures``.
+
+    Raises
+    ------
+    InputError
+        For unreadable data or an empty evaluation set.
+
+    Examples
+    --------
+    >>> res = evaluate("model/", "shared/data/exp_pdfs",
+    ...                csv_path="shared/data/exp_pdfs.csv")  # doctest: +SKIP
+    >>> res["topk"][5]                                       # doctest: +SKIP
+    0.62
+    """
+    from diffpy.sgpredict.predictor import Predictor
+
+    if prior not in PRIOR_CHOICES:
+        raise InputError(
+            f"unknown prior {prior!r}; use {', '.join(PRIOR_CHOICES)}"
+        )
+    predictor = Predictor(
+        model_dir, prior="none" if prior == "train" else prior, device=device
+    )
+    labels = predictor.labels
+    ev = load_eval_set(data, predictor, csv_path)
+    n_read = len(ev["sg_number"])
+    known = numpy.isin(ev["sg_number"], labels)
+    skipped = [
+        {"name": str(nm), "sg_number": int(s)}
+        for nm, s in zip(ev["name"][~known], ev["sg_number"][~known])
+    ]
+    keep = known.copy()
+    excluded = []
+    if exclude_training:
+        pairs, protos = _training_set(model_dir)
+        for i in numpy.flatnonzero(keep):
+            f, s = ev["formula"][i], int(ev["sg_number"][i])
+            p = ev["prototype"][i]
+            if (f and (f, s) in pairs) or (p and p in protos):
+                keep[i] = False
+                excluded.append(str(ev["name"][i]))
+    idx = numpy.flatnonzero(keep)
+    if len(idx) == 0:
+        raise InputError(
+            f"{data}: no rows left to evaluate ({n_read} read, "
+            f"{len(skipped)} outside the model's groups, {len(excluded)} "
+            "in the training set)"
+        )
+    probs = predictor.predict_proba(ev["x"][idx])
+    lab_index = {n: i for i, n in enumerate(labels)}
+    y = numpy.array([lab_index[int(s)] for s in ev["sg_number"][idx]])
+    topk = topk_accuracy(probs, y, 6)
+    gains = numpy.diff(numpy.concatenate([[0.0], topk]))
+    pred = probs.argmax(axis=1)
+    cm = confusion_matrix(y, pred, len(labels))
+    order = numpy.argsort(-probs, axis=1)[:, :6]
+    ranks = (probs > probs[numpy.arange(len(y)), y][:, None]).sum(1)
+    train_counts = predictor.card.get("prior", {}).get("train_counts")
+    per_group = []
+    for c, number in enumerate(labels):
+        rows = y == c
+        if not rows.any():
+            continue
+        per_group.append(
+            {
+                "number": int(number),
+                "symbol": spacegroups.get(number).symbol,
+                "crystal_system": spacegroups.get(number).crystal_system,
+                "n": int(rows.sum()),
+                "top1": float((ranks[rows] < 1).mean()),
+                "top6": float((ranks[rows] < 6).mean()),
+                "train_count": (
+                    int(train_counts[c]) if train_counts is not None else None
+                ),
+            }
+        )
+    predictions = [
+        {
+            "name": str(ev["name"][i]),
+            "true": int(ev["sg_number"][i]),
+            "rank": int(ranks[k]) + 1,
+            "top6": [int(labels[j]) for j in order[k]],
+            "p_true": float(probs[k, y[k]]),
+        }
+        for k, i in enumerate(idx)
+    ]
+    result = {
+        "model": str(model_dir),
+        "data": str(data),
+        "kind": ev["kind"],
+        "prior": prior,
+        "n": int(len(idx)),
+        "n_read": int(n_read),
+        "topk": [float(v) for v in topk],
+        "gains": [float(v) for v in gains],
+        "per_group": per_group,
+        "confusions": top_confusions(cm, labels, top_confusion),
+        "confusion_matrix": cm.tolist(),
+        "predictions": predictions,
+        "excluded": excluded,
+        "skipped": skipped,
+        "figures": {},
+    }
+    if output_dir is not None:
+        out = Path(output_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        result["figures"] = {
+            "per_group": str(plot_per_group(per_group, out / "per_group.png")),
+            "confusion": str(plot_confusion(cm, labels, out / "confusion.png")),
+        }
+        (out / "evaluation.json").write_text(json.dumps(result, indent=1))
+    return result
+
+
+# -- figures -------------------------------------------------------------
+def _pyplot():
+    import matplotlib
+
+    if os.environ.get("MPLBACKEND") is None:
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_per_group(per_group, path):
+    """Plot top-1 and top-6 accuracy per group against group number.
+
+    Marker area follows the training count of the group (from the model
+    card), colour the crystal system.
+
+    Returns
+    -------
+    Path
+        The written PNG.
+    """
+    plt = _pyplot()
+    colours = plt.get_cmap("tab10")
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    counts = [g["train_count"] or 0 for g in per_group]
+    cmax = max(max(counts), 1)
+    for sysi, name in enumerate(spacegroups.CRYSTAL_SYSTEMS):
+        rows = [g for g in per_group if g["crystal_system"] == name]
+        if not rows:
+            continue
+        num = [g["number"] for g in rows]
+        size = [20 + 280 * (g["train_count"] or 0) / cmax for g in rows]
+        ax.scatter(
+            num,
+            [g["top1"] for g in rows],
+            s=size,
+            color=colours(sysi),
+            alpha=0.8,
+            label=name,
+        )
+        ax.scatter(
+            num,
+            [g["top6"] for g in rows],
+            s=size,
+            facecolors="none",
+            edgecolors=colours(sysi),
+            alpha=0.8,
+        )
+    ax.set_xlabel("space-group number")
+    ax.set_ylabel("accuracy (filled: top-1, open: top-6)")
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_xlim(0, 232)
+    ax.legend(fontsize=8, loc="lower right", markerscale=0.5)
+    ax.set_title("accuracy per group (marker area: training rows)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_confusion(cm, labels, path):
+    """Plot the row-normalised confusion matrix.
+
+    Returns
+    -------
+    Path
+        The written PNG.
+    """
+    plt = _pyplot()
+    cm = numpy.asarray(cm, dtype=float)
+    rows = cm.sum(axis=1, keepdims=True)
+    frac = numpy.divide(cm, rows, out=numpy.zeros_like(cm), where=rows > 0)
+    fig, ax = plt.subplots(figsize=(8.5, 7.5))
+    im = ax.imshow(frac, cmap="viridis", vmin=0, vmax=1)
+    ticks = numpy.arange(len(labels))
+    names = [spacegroups.get(n).symbol for n in labels]
+    ax.set_xticks(ticks)
+    ax.set_xticklabels(names, rotation=90, fontsize=6)
+    ax.set_yticks(ticks)
+    ax.set_yticklabels(names, fontsize=6)
+    ax.set_xlabel("predicted (top-1)")
+    ax.set_ylabel("true")
+    fig.colorbar(im, ax=ax, label="fraction of the true group")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def format_report(result):
+    """Return the evaluation summary as plain text.
+
+    Examples
+    --------
+    >>> print(format_report({"model": "m", "data": "d", "prior": "icsd",
+    ...     "n": 2, "n_read": 2, "topk": [0.5] * 6, "gains": [0.5] + [0] * 5,
+    ...     "excluded": [], "skipped": [], "confusions": [],
+    ...     "per_group": []}).splitlines()[0])
+    model m on d (2 of 2 rows, prior icsd)
+    """
+    lines = [
+        f"model {result['model']} on {result['data']} ({result['n']} of "
+        f"{result['n_read']} rows, prior {result['prior']})"
+    ]
+    if result["excluded"]:
+        lines.append(
+            f"  {len(result['excluded'])} rows left out: in the training set"
+        )
+    if result["skipped"]:
+        lines.append(
+            f"  {len(result['skipped'])} rows left out: group not among the "
+            "model's labels"
+        )
+    lines.append("  k      " + "".join(f"{k:>8d}" for k in range(1, 7)))
+    lines.append(
+        "  top-k  " + "".join(f"{100 * v:7.1f}%" for v in result["topk"])
+    )
+    lines.append(
+        "  gain   " + "".join(f"{100 * v:7.1f}%" for v in result["gains"])
+    )
+    if result["confusions"]:
+        lines.append("  most frequent confusions (true -> predicted):")
+        for c in result["confusions"]:
+            t, p = spacegroups.get(c["true"]), spacegroups.get(c["predicted"])
+            lines.append(
+                f"    {t.symbol:>8s} ({t.number:3d}) -> {p.symbol:<8s} "
+                f"({p.number:3d})  {c['count']:4d}  {c['relation']}"
+            )
+    return "\n".join(lines)

@@ -1,0 +1,504 @@
+"""Generated crystals that look like real chemistry.
+
+Two routes make crystals of a requested space group, each reproducible
+from an integer seed:
+
+``statistics``
+    A real formula of the group is drawn from the ICSD counts table
+    (weight: square root of the number of entries).  A combination of
+    occupied Wyckoff sites is drawn from the statistics of real
+    structures of that group (the Materials Project table shipped by
+    pyxtal, plus the prototype library) among those whose
+    multiplicities can be shared out among the elements in the ratio of
+    the formula; pyxtal then places the atoms at random on those sites
+    with minimum distances from atomic radii and a cell volume from
+    atomic volumes.  When no combination fits, pyxtal chooses the sites.
+``prototype``
+    A real structure type of the group from the prototype library is
+    varied within its group: element substitution guided by the real
+    formulas of the group, lattice scaled to the new atoms, free
+    coordinates and cell ratios perturbed by a symmetry-keeping
+    perturbation (:mod:`diffpy.sgpredict.structures.prototypes`).
+
+Every crystal is labelled by spglib (tolerance 0.01) with the group it
+really has; crystals whose group is not among the 45 are dropped.
+
+The statistics are shipped in ``data/generation_stats.json.gz``
+(:func:`build_statistics` writes it).
+
+Examples
+--------
+>>> items = generation_items(2, groups=[225], route="both", seed=0)
+>>> [it["id"] for it in items]
+['stat-225-00000', 'prot-225-00000']
+>>> c = generate_item(items[1])
+>>> c.meta["sg_number"]
+225
+"""
+
+import gzip
+import json
+import os
+from functools import lru_cache
+
+import numpy
+
+from diffpy.sgpredict.structures import ELEMENTS, Crystal
+from diffpy.sgpredict.structures.cifs import SkipStructure
+
+__all__ = [
+    "ROUTES",
+    "STATS_PATH",
+    "formulas_for_group",
+    "wyckoff_combinations",
+    "statistics_crystal",
+    "generation_items",
+    "generate_item",
+    "build_statistics",
+]
+
+ROUTES = ("statistics", "prototype")
+_ROUTE_TAG = {"statistics": "stat", "prototype": "prot"}
+_DATA = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data")
+STATS_PATH = os.path.join(_DATA, "generation_stats.json.gz")
+
+
+@lru_cache(maxsize=None)
+def _stats(path=STATS_PATH):
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return json.load(f)
+
+
+@lru_cache(maxsize=None)
+def formulas_for_group(sg):
+    """Real formulas of a group with their weights.
+
+    Returns
+    -------
+    list of (dict, float)
+        element -> count of the reduced formula, and the weight
+        (square root of the number of ICSD entries).
+
+    Examples
+    --------
+    >>> comp, w = formulas_for_group(225)[0]
+    >>> isinstance(comp, dict), w > 0
+    (True, True)
+    """
+    rows = _stats()["formulas"].get(str(sg), [])
+    out = []
+    for elems, counts, n in rows:
+        out.append((dict(zip(elems, counts)), float(numpy.sqrt(n))))
+    return out
+
+
+@lru_cache(maxsize=None)
+def wyckoff_combinations(sg):
+    """Occupied-site combinations of real structures of a group.
+
+    Returns
+    -------
+    list of (list of (int, str), float)
+        Sites as (multiplicity, letter) and the weight.
+    """
+    out = []
+    for sites, w in _stats()["wyckoff"].get(str(sg), []):
+        out.append(([(int(s[:-1]), s[-1]) for s in sites], float(w)))
+    return out
+
+
+def _share(sites, need, rng, budget=2000):
+    """Share sites among elements so element e gets need[e] atoms.
+
+    Returns a dict element -> list of site labels or None.
+    """
+    order = sorted(range(len(sites)), key=lambda i: -sites[i][0])
+    elems = list(need)
+    rng.shuffle(elems)
+    left = dict(need)
+    assign = {}
+    steps = [0]
+
+    def rec(k):
+        steps[0] += 1
+        if steps[0] > budget:
+            return False
+        if k == len(order):
+            return all(v == 0 for v in left.values())
+        m = sites[order[k]][0]
+        for e in elems:
+            if left[e] >= m:
+                left[e] -= m
+                assign[order[k]] = e
+                if rec(k + 1):
+                    return True
+                left[e] += m
+        return False
+
+    if sum(s[0] for s in sites) != sum(need.values()):
+        return None
+    if not rec(0):
+        return None
+    out = {e: [] for e in need}
+    for i, e in assign.items():
+        out[e].append(f"{sites[i][0]}{sites[i][1]}")
+    if any(not v for v in out.values()):
+        return None
+    return out
+
+
+def statistics_crystal(
+    sg, seed, max_atoms=60, tries=6, symprec=0.01, factor=(1.0, 1.35)
+):
+    """Make one crystal of group ``sg`` by the statistics-driven route.
+
+    Parameters
+    ----------
+    sg : int
+        Requested space group.
+    seed : int
+        Random seed; the same seed gives the same crystal.
+    max_atoms : int
+        Most atoms in the conventional cell.
+    tries : int
+        Formulas tried before giving up.
+    symprec : float
+        spglib tolerance of the label.
+    factor : (float, float)
+        Range of pyxtal's volume factor.
+
+    Returns
+    -------
+    Crystal or None
+
+    Examples
+    --------
+    >>> c = statistics_crystal(221, seed=3)
+    >>> c is None or c.meta["declared_sg"] == 221
+    True
+    """
+    import warnings
+
+    from pyxtal import pyxtal
+
+    rng = numpy.random.default_rng(seed)
+    numpy.random.seed(seed % (2**32))  # pyxtal uses the global generator too
+    forms = formulas_for_group(sg)
+    combos = wyckoff_combinations(sg)
+    if not forms:
+        return None
+    w = numpy.array([f[1] for f in forms])
+    w = w / w.sum()
+    cw = numpy.array([c[1] for c in combos]) if combos else None
+    for attempt in range(tries):
+        comp = forms[rng.choice(len(forms), p=w)][0]
+        nred = sum(comp.values())
+        if nred > max_atoms:
+            continue
+        sites = None
+        zs = None
+        if combos:
+            ok = [
+                i
+                for i, (s, _) in enumerate(combos)
+                if sum(m for m, _ in s) % nred == 0
+                and sum(m for m, _ in s) <= max_atoms
+                and len(s) >= len(comp)
+            ]
+            if ok:
+                p = cw[ok] / cw[ok].sum()
+                for i in rng.choice(ok, size=min(len(ok), 12), p=p, replace=False):
+                    s = combos[i][0]
+                    z = sum(m for m, _ in s) // nred
+                    need = {e: n * z for e, n in comp.items()}
+                    sites = _share(s, need, rng)
+                    if sites is not None:
+                        zs = z
+                        break
+        species = sorted(comp)
+        xtal = pyxtal()
+        fac = float(rng.uniform(*factor))
+        state = int(rng.integers(2**31))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                if sites is not None:
+                    xtal.from_random(
+                        3,
+                        sg,
+                        species,
+                        [comp[e] * zs for e in species],
+                        factor=fac,
+                        sites=[sites[e] for e in species],
+                        random_state=state,
+                        max_count=5,
+                    )
+                else:
+                    z = _smallest_z(sg, comp, max_atoms)
+                    if z is None:
+                        continue
+                    xtal.from_random(
+                        3,
+                        sg,
+                        species,
+                        [comp[e] * z for e in species],
+                        factor=fac,
+                        random_state=state,
+                        max_count=5,
+                    )
+        except Exception:
+            continue
+        if not xtal.valid:
+            continue
+        coords, spec = xtal._get_coords_and_species()
+        c = Crystal(xtal.lattice.matrix, coords, [str(s) for s in spec])
+        if c.natoms == 0 or c.natoms > max_atoms * 2:
+            continue
+        label = c.label(symprec)
+        c.meta.update(
+            declared_sg=sg,
+            sg_number=label,
+            formula=c.reduced_formula,
+            wyckoff="stats" if sites is not None else "pyxtal",
+        )
+        return c
+    return None
+
+
+def _smallest_z(sg, comp, max_atoms):
+    from pyxtal.symmetry import Group
+
+    g = Group(sg)
+    nred = sum(comp.values())
+    for z in range(1, max_atoms // nred + 1):
+        ok, _ = g.check_compatible([comp[e] * z for e in sorted(comp)])
+        if ok:
+            return z
+    return None
+
+
+def _prototype_keys(sg):
+    from diffpy.sgpredict.structures.prototypes import load_library
+
+    return sorted(k for k, p in load_library().items() if p["sg_number"] == sg)
+
+
+def _item_seed(seed, route, sg, index):
+    ss = numpy.random.SeedSequence(
+        [int(seed), ROUTES.index(route), int(sg), int(index)]
+    )
+    return int(ss.generate_state(1, dtype=numpy.uint64)[0] % (2**63))
+
+
+def generation_items(
+    n_per_group, groups=None, route="both", seed=0, prototype_fraction=0.5
+):
+    """List the work items of a generated dataset.
+
+    Each item has a deterministic id and seed, so a build restarted with
+    the same arguments makes the same crystals.
+
+    Parameters
+    ----------
+    n_per_group : int
+        Crystals asked per group (before spglib relabelling).
+    groups : sequence of int, optional
+        Space groups; default the 45.
+    route : {"statistics", "prototype", "both"}
+    seed : int
+    prototype_fraction : float
+        With ``route="both"``, the share of prototype variants in groups
+        that have prototypes; groups without any get all from statistics.
+
+    Returns
+    -------
+    list of dict
+        ``id``, ``route``, ``sg``, ``index``, ``seed`` and, for the
+        prototype route, ``prototype``.
+
+    Examples
+    --------
+    >>> generation_items(1, groups=[14], route="statistics")[0]["id"]
+    'stat-014-00000'
+    """
+    from diffpy.sgpredict import spacegroups
+
+    if route not in ROUTES + ("both",):
+        raise ValueError(f"route must be one of {ROUTES + ('both',)}")
+    groups = list(spacegroups.NUMBERS if groups is None else groups)
+    items = []
+    for sg in groups:
+        keys = _prototype_keys(sg)
+        if route == "statistics" or (route == "both" and not keys):
+            counts = {"statistics": n_per_group}
+        elif route == "prototype":
+            counts = {"prototype": n_per_group if keys else 0}
+        else:
+            n_p = int(round(n_per_group * prototype_fraction))
+            counts = {"statistics": n_per_group - n_p, "prototype": n_p}
+        order = []
+        if keys:
+            rng = numpy.random.default_rng([int(seed), int(sg)])
+            order = [keys[i] for i in rng.permutation(len(keys))]
+        n = max(counts.values()) if counts else 0
+        for i in range(n):
+            for r in ROUTES:
+                if i >= counts.get(r, 0):
+                    continue
+                it = {
+                    "id": f"{_ROUTE_TAG[r]}-{sg:03d}-{i:05d}",
+                    "route": r,
+                    "sg": int(sg),
+                    "index": i,
+                    "seed": _item_seed(seed, r, sg, i),
+                }
+                if r == "prototype":
+                    it["prototype"] = order[i % len(order)]
+                items.append(it)
+    return items
+
+
+def generate_item(item, max_atoms=60, symprec=0.01, all_groups=False):
+    """Make the crystal of one work item.
+
+    Raises
+    ------
+    SkipStructure
+        When no crystal could be made or its group is not among the 45.
+    """
+    from diffpy.sgpredict import spacegroups
+
+    if item["route"] == "statistics":
+        c = statistics_crystal(item["sg"], item["seed"], max_atoms, symprec=symprec)
+        if c is None:
+            raise SkipStructure(f"generation failed: group {item['sg']}")
+        c.meta["prototype"] = f"stat:{c.meta['formula']}"
+        c.meta["source"] = f"statistics:{item['seed']}"
+    else:
+        from diffpy.sgpredict.structures.prototypes import make_variant
+
+        rng = numpy.random.default_rng(item["seed"])
+        c = make_variant(item["prototype"], rng, symprec=symprec)
+        if c is None:
+            raise SkipStructure(f"generation failed: prototype {item['prototype']}")
+        c.meta["source"] = f"prototype:{item['prototype']}"
+    sg = c.meta["sg_number"]
+    if sg == 0:
+        raise SkipStructure("no symmetry: spglib failed")
+    if not all_groups and sg not in spacegroups.NUMBERS:
+        raise SkipStructure(
+            f"group not among the 45: {sg} (asked {item['sg']})"
+        )
+    return c
+
+
+# --------------------------------------------------------------------------
+# statistics file
+
+
+def build_statistics(
+    counts_csv, path=STATS_PATH, max_elements=6, max_formula_atoms=60, top=400
+):
+    """Write the generation statistics shipped with the package.
+
+    Parameters
+    ----------
+    counts_csv : str
+        ``icsd_sg_formula_counts.csv`` (``sg_number, reduced_formula,
+        count``; derived from the dara-xrd catalogue, MIT).
+    path : str
+        Output (gzip JSON).
+    max_elements, max_formula_atoms : int
+        Formulas with more elements or atoms are left out.
+    top : int
+        Most Wyckoff combinations kept per group.
+
+    Examples
+    --------
+    >>> build_statistics("icsd_sg_formula_counts.csv")  # doctest: +SKIP
+    """
+    import csv
+
+    import pyxtal
+    from pymatgen.core import Composition
+    from pyxtal.symmetry import Group
+
+    from diffpy.sgpredict import spacegroups
+    from diffpy.sgpredict.structures.prototypes import load_library
+
+    known = set(ELEMENTS)
+    formulas = {}
+    with open(counts_csv, newline="") as f:
+        for row in csv.DictReader(f):
+            sg = int(row["sg_number"])
+            try:
+                comp = Composition(row["reduced_formula"])
+            except Exception:
+                continue
+            els = [str(e) for e in comp.elements]
+            amounts = [comp[e] for e in comp.elements]
+            if any(abs(a - round(a)) > 1e-6 for a in amounts):
+                continue
+            amounts = [int(round(a)) for a in amounts]
+            if not set(els) <= known or len(els) > max_elements:
+                continue
+            if sum(amounts) > max_formula_atoms:
+                continue
+            formulas.setdefault(str(sg), []).append(
+                [els, amounts, int(row["count"])]
+            )
+    # Wyckoff combinations: pyxtal's Materials Project table + prototypes
+    table = os.path.join(
+        os.path.dirname(pyxtal.__file__), "database", "spg_num_wps_mp.csv"
+    )
+    wyck = {}
+    groups = {}
+    with open(table, newline="") as f:
+        for row in csv.DictReader(f):
+            sg = int(row["spg"])
+            if sg not in spacegroups.NUMBERS:
+                continue
+            g = groups.setdefault(sg, Group(sg))
+            try:
+                wps = [g[int(i)] for i in str(row["wps"]).split("-")]
+            except (IndexError, ValueError):
+                continue
+            sites = tuple(sorted(f"{w.multiplicity}{w.letter}" for w in wps))
+            d = wyck.setdefault(sg, {})
+            d[sites] = d.get(sites, 0) + int(row["count"])
+    for rec in load_library().values():
+        sg = rec["sg_number"]
+        g = groups.setdefault(sg, Group(sg))
+        mult = {w.letter: w.multiplicity for w in g.Wyckoff_positions}
+        try:
+            sites = tuple(sorted(f"{mult[c]}{c}" for c in rec["wyckoffs"]))
+        except KeyError:
+            continue
+        d = wyck.setdefault(sg, {})
+        d[sites] = d.get(sites, 0) + 1
+    wyckoff = {}
+    for sg, d in wyck.items():
+        best = sorted(d.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+        wyckoff[str(sg)] = [[list(s), n] for s, n in best]
+    data = {
+        "format": "diffpy.sgpredict.generation_stats",
+        "version": 1,
+        "sources": {
+            "formulas": "reduced formulas per space group with ICSD entry "
+            "counts, derived from the catalogue of the dara-xrd 1.3.0 wheel "
+            "(dara/data/icsd_filtered_info_2025_v3.json.gz, MIT); formula "
+            "and group only",
+            "wyckoff": "occupied Wyckoff-site combinations per group: "
+            "pyxtal/database/spg_num_wps_mp.csv (pyxtal, MIT; Materials "
+            "Project statistics, conventional cells) plus one count per "
+            "prototype of the package's prototype library",
+        },
+        "formulas": formulas,
+        "wyckoff": wyckoff,
+    }
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        json.dump(data, f, separators=(",", ":"))
+    _stats.cache_clear()
+    formulas_for_group.cache_clear()
+    wyckoff_combinations.cache_clear()
+    return {k: len(v) for k, v in formulas.items()}
