@@ -251,7 +251,9 @@ class Augmenter:
         tf = torch.arange(0, K * self.oversample + 1, dtype=torch.float64)
         self._sin_fine = (
             (2.0 / K)
-            * torch.sin(math.pi * j[:, None] * tf[None, :] / (K * self.oversample))
+            * torch.sin(
+                math.pi * j[:, None] * tf[None, :] / (K * self.oversample)
+            )
         ).float()
         self._data_k = torch.arange(
             self.k0, self.k0 + self.npoints, dtype=torch.float64
@@ -416,9 +418,14 @@ class Augmenter:
         corr_level = level * u[:, 0]
         white_level = level * u[:, 1]
         fn = torch.randn(F.shape, generator=noise_gen, dtype=torch.float64)
-        F = F + fn * keep * (
-            corr_level * torch.sqrt(self.K / 2.0 * (self.K - 1) / nq)
-        )[:, None]
+        F = (
+            F
+            + fn
+            * keep
+            * (corr_level * torch.sqrt(self.K / 2.0 * (self.K - 1) / nq))[
+                :, None
+            ]
+        )
         # back to r on a grid 8 times finer, then to the (stretched) data
         # positions by linear interpolation (error < 0.3 % of a peak)
         fine = (F.to(torch.float32) @ self._sin_fine).to(torch.float64)
@@ -435,8 +442,10 @@ class Augmenter:
         qb = 0.2 + 1.3 * torch.rand(
             n, 3, generator=noise_gen, dtype=torch.float64
         )
-        phase = 2 * math.pi * torch.rand(
-            n, 3, generator=noise_gen, dtype=torch.float64
+        phase = (
+            2
+            * math.pi
+            * torch.rand(n, 3, generator=noise_gen, dtype=torch.float64)
         )
         amp = torch.randn(n, 3, generator=noise_gen, dtype=torch.float64)
         wiggle = (

@@ -142,7 +142,10 @@ def _check_format(f, path):
 
 def _decode(values):
     return numpy.array(
-        [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in values],
+        [
+            v.decode("utf-8") if isinstance(v, bytes) else str(v)
+            for v in values
+        ],
         dtype=object,
     ).astype(str)
 
@@ -295,11 +298,19 @@ class DatasetWriter:
             )
             for name, dt in _INT_FIELDS.items():
                 f.create_dataset(
-                    name, shape=(0,), maxshape=(None,), dtype=dt, chunks=(4096,)
+                    name,
+                    shape=(0,),
+                    maxshape=(None,),
+                    dtype=dt,
+                    chunks=(4096,),
                 )
             for name in _STRING_FIELDS:
                 f.create_dataset(
-                    name, shape=(0,), maxshape=(None,), dtype=sdt, chunks=(4096,)
+                    name,
+                    shape=(0,),
+                    maxshape=(None,),
+                    dtype=sdt,
+                    chunks=(4096,),
                 )
             for name in SETTING_NAMES:
                 f.create_dataset(
@@ -621,7 +632,9 @@ def draw_settings(rng, mode="table2", ranges=None):
     if mode == "table2":
         return out
     if mode != "ranges":
-        raise InputError(f"settings must be 'table2' or 'ranges', not {mode!r}")
+        raise InputError(
+            f"settings must be 'table2' or 'ranges', not {mode!r}"
+        )
     ranges = DEFAULT_RANGES if ranges is None else ranges
     for name in SETTING_NAMES:  # fixed order: reproducible draws
         if name in ranges:
@@ -656,12 +669,10 @@ def spherical_envelope(r, diameter):
 
 def _calculate(crystal, settings, config):
     """G(r) of a crystal with the given settings on the config's grid."""
-    from diffpy.sgpredict.pdfcalc import calculate_pdf
-
     c = crystal
     if settings.get("strain"):
         c = crystal.scaled(1.0 + settings["strain"])
-    r, g = calculate_pdf(
+    r, g = _calculate_pdf(
         c.to_diffpy(uiso=settings["uiso"]),
         config["calculator"],
         rmin=config["rmin"],
@@ -679,6 +690,27 @@ def _calculate(crystal, settings, config):
     )
     g = numpy.asarray(g, dtype=float)
     return numpy.asarray(r, dtype=float), g
+
+
+def _calculate_pdf(structure, calculator, **kw):
+    try:
+        from diffpy.sgpredict.pdfcalc import calculate_pdf
+    except ImportError:
+        calculate_pdf = None
+    if calculate_pdf is not None:
+        return calculate_pdf(structure, calculator, **kw)
+    # TEMPORARY: until pdfcalc/__init__.py provides calculate_pdf
+    from diffpy.sgpredict.pdfcalc.builtin import (
+        pdf_from_arrays,
+        structure_arrays,
+    )
+
+    if calculator != "builtin":
+        raise InputError(f"calculator {calculator!r} is not available")
+    arrays = structure_arrays(
+        structure, scattering=kw.pop("scattering"), uiso=kw.pop("uiso")
+    )
+    return pdf_from_arrays(arrays, **kw)
 
 
 def _item_rng(seed, item_id):
@@ -707,6 +739,7 @@ def _process(payload):
                 max_atoms=config["max_gen_atoms"],
                 symprec=config["symprec"],
                 all_groups=config["all_groups"],
+                exclude=_exclude_set(config),
             )
             source = crystal.meta["source"]
         meta = crystal.meta
@@ -743,6 +776,51 @@ def _process(payload):
     return ("row", row)
 
 
+_EXCLUDE_CACHE = {}
+
+
+def _exclude_set(config):
+    pairs = config.get("exclude_pairs")
+    if not pairs:
+        return None
+    key = (len(pairs), tuple(pairs[0]), tuple(pairs[-1]))
+    if key not in _EXCLUDE_CACHE:
+        _EXCLUDE_CACHE.clear()
+        _EXCLUDE_CACHE[key] = {(str(f), int(s)) for f, s in pairs}
+    return _EXCLUDE_CACHE[key]
+
+
+def read_pairs(path):
+    """Read (reduced formula, space group) pairs from a CSV or a dataset.
+
+    A CSV needs the columns ``formula`` and ``sg_number`` (as the shared
+    ``structures.csv``); a dataset gives its rows' pairs.
+
+    Examples
+    --------
+    >>> read_pairs("structures.csv")  # doctest: +SKIP
+    [('Ag', 225), ...]
+    """
+    import csv
+
+    path = os.fspath(path)
+    if path.endswith((".h5", ".hdf5")):
+        d = load_arrays(path, ["formula", "sg_number"])
+        pairs = zip(d["formula"], d["sg_number"])
+    else:
+        try:
+            with open(path, newline="", encoding="utf-8") as f:
+                rows = list(csv.DictReader(f))
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read ({exc})") from exc
+        if not rows or not {"formula", "sg_number"} <= set(rows[0]):
+            raise InputError(
+                f"{path}: needs the columns 'formula' and 'sg_number'"
+            )
+        pairs = ((r["formula"], r["sg_number"]) for r in rows)
+    return sorted({(str(f), int(s)) for f, s in pairs})
+
+
 def _is_skip(result):
     return result[0] == "skip"
 
@@ -757,8 +835,13 @@ def build_config(
     all_groups=False,
     max_gen_atoms=60,
     seed=0,
+    exclude_pairs=None,
 ):
     """Collect the settings of a build into one plain dictionary.
+
+    ``exclude_pairs``, (reduced formula, group) pairs that generated
+    crystals must not have (see :func:`read_pairs`), is stored only when
+    given.
 
     Examples
     --------
@@ -768,7 +851,7 @@ def build_config(
     from diffpy.sgpredict.grid import MODEL_GRID
 
     grid = grid or MODEL_GRID
-    return {
+    out = {
         "calculator": calculator,
         "settings": settings,
         "ranges": dict(DEFAULT_RANGES if ranges is None else ranges),
@@ -782,6 +865,9 @@ def build_config(
         "max_gen_atoms": int(max_gen_atoms),
         "seed": int(seed),
     }
+    if exclude_pairs:
+        out["exclude_pairs"] = [[str(f), int(s)] for f, s in exclude_pairs]
+    return out
 
 
 def build_dataset(
@@ -816,7 +902,8 @@ def build_dataset(
     provenance : dict, optional
         Stored in the file when it is created.
     jobs, client, scheduler
-        Where the work runs, see :func:`diffpy.sgpredict.parallel.parallel_map`.
+        Where the work runs, see
+        :func:`diffpy.sgpredict.parallel.parallel_map`.
     progress : bool
         Show a progress bar.
     limit : int, optional
@@ -844,6 +931,18 @@ def build_dataset(
     grid = RGrid(config["rmin"], config["rmax"], config["rstep"])
     prov = dict(provenance or {})
     prov.setdefault("config", config)
+    if os.path.exists(path):
+        old = read_provenance(path).get("config")
+        new = json.loads(json.dumps(config, default=str))
+        if old is not None and old != new:
+            diff = sorted(
+                k for k in set(old) | set(new) if old.get(k) != new.get(k)
+            )
+            raise InputError(
+                f"{path}: the file was built with other settings "
+                f"({', '.join(diff)} differ); continue with the same "
+                "options or write to a new file"
+            )
     writer = DatasetWriter(path, grid.r, prov, chunk_rows=chunk_rows)
     already = len(writer.done_ids)
     for item_id, source, reason in pre_skipped:
@@ -899,7 +998,10 @@ def agreement(path):
     data = load_arrays(path, ["sg_number", "declared_sg", "source"])
     out = {}
     gen = numpy.array(
-        [s.split(":", 1)[0] in ("statistics", "prototype") for s in data["source"]],
+        [
+            s.split(":", 1)[0] in ("statistics", "prototype")
+            for s in data["source"]
+        ],
         dtype=bool,
     )
     for lab, asked in zip(data["sg_number"][gen], data["declared_sg"][gen]):
@@ -928,7 +1030,11 @@ def _real_arrays(real, config=None):
 
         entries, skipped = read_cif_folder(real, min_distance=0.1)
         items = [
-            {"id": c.meta["path"], "source": f"cif:{c.meta['path']}", "crystal": c}
+            {
+                "id": c.meta["path"],
+                "source": f"cif:{c.meta['path']}",
+                "crystal": c,
+            }
             for c in entries
         ]
         with tempfile.TemporaryDirectory() as tmp:
@@ -944,7 +1050,9 @@ def _real_arrays(real, config=None):
     )
 
 
-def realism_check(path, real, minutes=3.0, seed=0, max_rows=60000):
+def realism_check(
+    path, real, minutes=3.0, seed=0, max_rows=60000, sources=None
+):
     """Train a quick CNN on a generated dataset and score it on real data.
 
     A small 1D CNN (two convolutions, max-pool, dense) is trained on the
@@ -966,6 +1074,9 @@ def realism_check(path, real, minutes=3.0, seed=0, max_rows=60000):
     seed : int
     max_rows : int
         Most training rows used.
+    sources : sequence of str, optional
+        Train only on rows of these source kinds (``statistics``,
+        ``prototype``, ``cif``).
 
     Returns
     -------
@@ -985,10 +1096,14 @@ def realism_check(path, real, minutes=3.0, seed=0, max_rows=60000):
     torch.manual_seed(seed)
     torch.set_num_threads(1)
     rng = numpy.random.default_rng(seed)
-    data = load_arrays(path, ["G", "sg_number", "formula"])
+    data = load_arrays(path, ["G", "sg_number", "formula", "source"])
+    if sources:
+        kind = numpy.array([s.split(":", 1)[0] for s in data["source"]])
+        mask = numpy.isin(kind, list(sources))
+        data = {k: v[mask] for k, v in data.items()}
     n = len(data["sg_number"])
     if n == 0:
-        raise InputError(f"{path}: the dataset has no rows")
+        raise InputError(f"{path}: no rows to train on")
     sel = rng.permutation(n)[:max_rows]
     X = normalize(data["G"][sel]).astype(numpy.float32)
     y_sg = data["sg_number"][sel].astype(int)
@@ -999,12 +1114,17 @@ def realism_check(path, real, minutes=3.0, seed=0, max_rows=60000):
     Xv, yv, Xt, yt = X[:nval], y[:nval], X[nval:], y[nval:]
     ncls = len(spacegroups.NUMBERS)
     freq = numpy.bincount(yt, minlength=ncls).astype(float)
-    weights = numpy.where(freq > 0, freq.sum() / (ncls * numpy.maximum(freq, 1)), 0)
+    weights = numpy.where(
+        freq > 0, freq.sum() / (ncls * numpy.maximum(freq, 1)), 0
+    )
 
     Xr, yr_sg, fr = _real_arrays(real)
     seen = set(zip(data["formula"], data["sg_number"].astype(int)))
     okr = numpy.array(
-        [(f, s) not in seen and s in spacegroups.NUMBERS for f, s in zip(fr, yr_sg)],
+        [
+            (f, s) not in seen and s in spacegroups.NUMBERS
+            for f, s in zip(fr, yr_sg)
+        ],
         dtype=bool,
     )
     Xr, yr_sg = Xr[okr], yr_sg[okr]
@@ -1024,13 +1144,15 @@ def realism_check(path, real, minutes=3.0, seed=0, max_rows=60000):
         nn.Linear(128, ncls),
     )
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    lossf = nn.CrossEntropyLoss(weight=torch.tensor(weights, dtype=torch.float32))
+    lossf = nn.CrossEntropyLoss(
+        weight=torch.tensor(weights, dtype=torch.float32)
+    )
     Xt_t = torch.from_numpy(Xt[:, None, :])
     yt_t = torch.from_numpy(yt)
     t0 = time.time()
     epochs = 0
     best = (-1.0, None)
-    while time.time() - t0 < minutes * 60:
+    while epochs == 0 or time.time() - t0 < minutes * 60:
         model.train()
         perm = torch.randperm(len(yt_t))
         for k in range(0, len(perm), 128):
@@ -1039,13 +1161,16 @@ def realism_check(path, real, minutes=3.0, seed=0, max_rows=60000):
             loss = lossf(model(Xt_t[b]), yt_t[b])
             loss.backward()
             opt.step()
-            if time.time() - t0 > minutes * 60:
+            if epochs and time.time() - t0 > minutes * 60:
                 break
         epochs += 1
         model.eval()
         with torch.no_grad():
             acc = float(
-                (model(torch.from_numpy(Xv[:, None, :])).argmax(1).numpy() == yv).mean()
+                (
+                    model(torch.from_numpy(Xv[:, None, :])).argmax(1).numpy()
+                    == yv
+                ).mean()
             )
         if acc > best[0]:
             best = (acc, {k: v.clone() for k, v in model.state_dict().items()})
@@ -1057,11 +1182,13 @@ def realism_check(path, real, minutes=3.0, seed=0, max_rows=60000):
     def topk(scores):
         order = numpy.argsort(-scores, axis=1)
         return {
-            f"top{k}": float(
-                numpy.mean([yr[i] in order[i, :k] for i in range(len(yr))])
+            f"top{k}": (
+                float(
+                    numpy.mean([yr[i] in order[i, :k] for i in range(len(yr))])
+                )
+                if len(yr)
+                else float("nan")
             )
-            if len(yr)
-            else float("nan")
             for k in (1, 3, 6)
         }
 

@@ -51,8 +51,6 @@ __all__ = [
     "format_report",
 ]
 
-_ELEMENT = re.compile(r"([A-Z][a-z]?)(\d*\.?\d*)")
-
 #: Prior options: "train" is the network's own output (no correction).
 PRIOR_CHOICES = ("icsd", "paper", "uniform", "train", "none")
 
@@ -91,25 +89,54 @@ def topk_accuracy(scores, y, kmax=6):
     return numpy.array([(rank < k).mean() for k in range(1, kmax + 1)])
 
 
+def _parse_formula(text):
+    """Return element counts of a formula with nested parentheses."""
+    stack = [Counter()]
+    pos = 0
+    token = re.compile(r"([A-Z][a-z]?|\(|\)|\[|\])(\d*\.?\d*)")
+    while pos < len(text):
+        m = token.match(text, pos)
+        if m is None:
+            raise ValueError(text)
+        sym, num = m.groups()
+        mult = float(num) if num else 1.0
+        if sym in "([":
+            if num:
+                raise ValueError(text)
+            stack.append(Counter())
+        elif sym in ")]":
+            if len(stack) == 1:
+                raise ValueError(text)
+            inner = stack.pop()
+            for el, n in inner.items():
+                stack[-1][el] += n * mult
+        else:
+            stack[-1][sym] += mult
+        pos = m.end()
+    if len(stack) != 1 or not stack[0]:
+        raise ValueError(text)
+    return stack[0]
+
+
 def canonical_formula(formula):
     """Return a reduced formula with elements in alphabetical order.
 
-    Integer counts are divided by their greatest common divisor; a
-    formula that cannot be parsed is returned stripped as it is.
+    Parentheses are expanded and integer counts divided by their
+    greatest common divisor; a text that is not a formula is returned
+    stripped as it is.
 
     Examples
     --------
     >>> canonical_formula("Ti2O4"), canonical_formula("O2Ti")
     ('O2Ti', 'O2Ti')
-    >>> canonical_formula("NaCl")
-    'ClNa'
+    >>> canonical_formula("NaCl"), canonical_formula("Na2LiB5(PO7)2")
+    ('ClNa', 'B5LiNa2O14P2')
     """
     text = str(formula).replace(" ", "")
-    if not text or _ELEMENT.sub("", text):
+    try:
+        counts = _parse_formula(text)
+    except ValueError:
         return str(formula).strip()
-    counts = Counter()
-    for el, n in _ELEMENT.findall(text):
-        counts[el] += float(n) if n else 1.0
     values = list(counts.values())
     if all(abs(v - round(v)) < 1e-6 for v in values):
         g = 0
@@ -120,7 +147,7 @@ def canonical_formula(formula):
         values = [round(v, 4) for v in values]
     out = ""
     for el, v in sorted(zip(counts, values)):
-        out += el + ("" if v == 1 else str(v))
+        out += el + ("" if v == 1 else f"{v:g}")
     return out
 
 
@@ -168,11 +195,11 @@ def top_confusions(cm, labels, n=10):
         relation = (
             "both"
             if sub and sup
-            else "predicted is a subgroup"
-            if sub
-            else "predicted is a supergroup"
-            if sup
-            else "none"
+            else (
+                "predicted is a subgroup"
+                if sub
+                else "predicted is a supergroup" if sup else "none"
+            )
         )
         out.append(
             {
@@ -222,9 +249,11 @@ def _formula_of(row):
         text = (row.get(key) or "").strip()
         if text:
             first = text.split()[0]
-            canon = canonical_formula(first)
-            if _ELEMENT.fullmatch(first) or not _ELEMENT.sub("", first):
-                return canon
+            try:
+                _parse_formula(first)
+            except ValueError:
+                continue
+            return canonical_formula(first)
     return ""
 
 
@@ -256,14 +285,20 @@ def _hdf5_set(path, grid, min_rmax):
 
 def _gr_set(folder, csv_path, predictor):
     rows = _read_csv(csv_path)
-    names, xs, sgs, forms = [], [], [], []
+    names, xs, sgs, forms, unreadable = [], [], [], [], []
     for row in rows:
         path = _find_file(folder, csv_path, row["file"])
         if path is None:
             raise InputError(
                 f"{csv_path}: file {row['file']!r} not found in {folder}"
             )
-        name, x, _, _ = predictor.prepare(str(path))
+        try:
+            name, x, _, _ = predictor.prepare(str(path))
+        except InputError as exc:
+            unreadable.append(
+                {"name": Path(row["file"]).name, "reason": str(exc)}
+            )
+            continue
         names.append(Path(row["file"]).name)
         xs.append(x)
         sgs.append(_sg_from_row(row, csv_path))
@@ -274,6 +309,7 @@ def _gr_set(folder, csv_path, predictor):
         "sg_number": numpy.array(sgs, dtype=int),
         "formula": numpy.array(forms, dtype=object),
         "prototype": numpy.full(len(names), ""),
+        "unreadable": unreadable,
     }
 
 
@@ -308,12 +344,20 @@ def _cif_set(folder, csv_path, grid, min_rmax):
             except SkipStructure:
                 continue
             items.append(
-                (path, int(meta["sg_number"]), canonical_formula(meta["formula"]))
+                (
+                    path,
+                    int(meta["sg_number"]),
+                    canonical_formula(meta["formula"]),
+                )
             )
-    names, xs, sgs, forms = [], [], [], []
+    names, xs, sgs, forms, unreadable = [], [], [], [], []
     for path, sg, formula in items:
-        r, g = calculate_pdf(str(path))
-        x, _ = to_model_input(r, g, grid, min_rmax, Path(path).name)
+        try:
+            r, g = calculate_pdf(str(path))
+            x, _ = to_model_input(r, g, grid, min_rmax, Path(path).name)
+        except Exception as exc:  # one bad structure must not stop the rest
+            unreadable.append({"name": Path(path).name, "reason": str(exc)})
+            continue
         names.append(Path(path).name)
         xs.append(x)
         sgs.append(sg)
@@ -324,6 +368,7 @@ def _cif_set(folder, csv_path, grid, min_rmax):
         "sg_number": numpy.array(sgs, dtype=int),
         "formula": numpy.array(forms, dtype=object),
         "prototype": numpy.full(len(names), ""),
+        "unreadable": unreadable,
     }
 
 
@@ -431,7 +476,8 @@ def evaluate(
         ``n``, ``topk`` (top-1 ... top-6), ``gains`` (top-k minus
         top-(k-1)), ``per_group``, ``confusions``, ``confusion_matrix``,
         ``predictions``, ``excluded``, ``skipped`` (labels outside the
-        45), ``prior``, ``model``, ``data``, ``figures``.
+        45), ``unreadable`` (files that failed to load, with the reason),
+        ``prior``, ``model``, ``data``, ``figures``.
 
     Raises
     ------
@@ -523,7 +569,7 @@ def evaluate(
         "kind": ev["kind"],
         "prior": prior,
         "n": int(len(idx)),
-        "n_read": int(n_read),
+        "n_read": int(n_read) + len(ev.get("unreadable", [])),
         "topk": [float(v) for v in topk],
         "gains": [float(v) for v in gains],
         "per_group": per_group,
@@ -532,6 +578,7 @@ def evaluate(
         "predictions": predictions,
         "excluded": excluded,
         "skipped": skipped,
+        "unreadable": ev.get("unreadable", []),
         "figures": {},
     }
     if output_dir is not None:
@@ -539,7 +586,9 @@ def evaluate(
         out.mkdir(parents=True, exist_ok=True)
         result["figures"] = {
             "per_group": str(plot_per_group(per_group, out / "per_group.png")),
-            "confusion": str(plot_confusion(cm, labels, out / "confusion.png")),
+            "confusion": str(
+                plot_confusion(cm, labels, out / "confusion.png")
+            ),
         }
         (out / "evaluation.json").write_text(json.dumps(result, indent=1))
     return result
@@ -666,6 +715,8 @@ def format_report(result):
     lines.append(
         "  gain   " + "".join(f"{100 * v:7.1f}%" for v in result["gains"])
     )
+    for item in result.get("unreadable", []):
+        lines.append(f"  left out, unreadable: {item['reason']}")
     if result["confusions"]:
         lines.append("  most frequent confusions (true -> predicted):")
         for c in result["confusions"]:

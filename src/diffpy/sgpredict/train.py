@@ -45,6 +45,7 @@ resumes from the last finished epoch and, on the same machine and
 thread count, ends with the same weights as an uninterrupted run.
 """
 
+import hashlib
 import json
 import math
 import os
@@ -75,6 +76,10 @@ CNN_DEFAULTS = {"filters": [256, 64], "kernel": 32, "hidden": 128}
 MIN_RMAX = 19.9
 
 CHECKPOINT_NAME = "checkpoint.pt"
+
+#: Recipe entries that may change between runs that resume each other
+#: (a larger ensemble reuses the members already trained).
+_NOT_IN_KEY = ("command", "max_minutes", "ensemble")
 TRAINING_SET_NAME = "training_set.json"
 
 
@@ -259,7 +264,9 @@ def _atomic_torch_save(obj, path):
 
 
 def _clone_state(module):
-    return {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
+    return {
+        k: v.detach().cpu().clone() for k, v in module.state_dict().items()
+    }
 
 
 def _batched_logits(net, x, device, batch=1024):
@@ -301,7 +308,10 @@ def _schedule(optimizer, schedule, epochs, steps=None):
         )
     if schedule == "step":
         # the paper: /10 at 81 and 122 of 164 epochs
-        m = [max(1, round(epochs * 81 / 164)), max(1, round(epochs * 122 / 164))]
+        m = [
+            max(1, round(epochs * 81 / 164)),
+            max(1, round(epochs * 122 / 164)),
+        ]
         return torch.optim.lr_scheduler.MultiStepLR(optimizer, m, 0.1)
     if schedule == "constant":
         return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: 1.0)
@@ -344,6 +354,7 @@ def _train_member(
     deadline,
     log,
     progress,
+    callback=None,
 ):
     """Train (or resume, or reload) one ensemble member."""
     import torch
@@ -373,7 +384,7 @@ def _train_member(
     }
     best_weights = _clone_state(net)
     recipe_key = json.dumps(
-        {k: rc[k] for k in sorted(rc) if k not in ("command", "max_minutes")},
+        {k: rc[k] for k in sorted(rc) if k not in _NOT_IN_KEY},
         sort_keys=True,
         default=str,
     )
@@ -387,8 +398,10 @@ def _train_member(
             )
         if ck.get("recipe") != recipe_key:
             raise InputError(
-                f"{ckpath}: the checkpoint belongs to other settings; use "
-                "the same options to resume, or --restart to start over"
+                f"{ckpath}: the checkpoint belongs to other settings or "
+                "other data; use the same options (and --max-rows for a "
+                "dataset that has grown since) to resume, or --restart to "
+                "start over"
             )
         net.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
@@ -478,7 +491,9 @@ def _train_member(
             "train_top1": tot["top1"] / n,
             "train_top6": tot["top6"] / n,
         }
-        vm = _metrics(_batched_logits(net, xval, device), data["y"][va], weights)
+        vm = _metrics(
+            _batched_logits(net, xval, device), data["y"][va], weights
+        )
         rec.update({f"val_{k}": v for k, v in vm.items()})
         if xval_aug is not None:
             am = _metrics(
@@ -530,6 +545,8 @@ def _train_member(
             ck["cuda_rng"] = torch.cuda.get_rng_state()
         _atomic_torch_save(ck, ckpath)
         (ckdir / "state.json").write_text(json.dumps(state, indent=1) + "\n")
+        if callback is not None:
+            callback(member, rec)
     final = build_model("cnn", rc["config"])
     final.load_state_dict(best_weights)
     final.eval()
@@ -564,6 +581,7 @@ def train(
     num_threads=None,
     progress=True,
     command=None,
+    callback=None,
 ):
     """Train a space-group classifier and write a model folder.
 
@@ -617,11 +635,13 @@ def train(
         the next epoch would not fit, and the best weights so far are
         written.  Run the command again to continue.
     max_rows : int, optional
-        Use at most this many rows (random subset), for quick trials.
+        Use only the first ``max_rows`` usable rows of the file, so that
+        a dataset that is still growing gives the same training set (and
+        resumes) later.
     logreg_options : dict, optional
         Keyword arguments of
         :func:`diffpy.sgpredict.models.logreg.fit_logreg` and
-        ``max_samples`` (default 4000 with quadratic features, 20000
+        ``max_samples`` (default 2000 with quadratic features, 20000
         without).
     num_threads : int, optional
         CPU threads for torch; default ``min(4, cpu_count)``.
@@ -629,6 +649,10 @@ def train(
         Show progress bars and per-epoch lines on stderr.
     command : str, optional
         The command line, recorded in the card.
+    callback : callable, optional
+        Called as ``callback(member, record)`` after every epoch, once its
+        checkpoint is written (an exception raised there stops training
+        as a kill would).
 
     Returns
     -------
@@ -649,8 +673,11 @@ def train(
     """
     import torch
 
-    from diffpy.sgpredict.augment import AugmentConfig, Augmenter
-    from diffpy.sgpredict.augment import minmax_truncate
+    from diffpy.sgpredict.augment import (
+        AugmentConfig,
+        Augmenter,
+        minmax_truncate,
+    )
     from diffpy.sgpredict.dataset import split_indices
 
     t_start = time.time()
@@ -665,15 +692,15 @@ def train(
         raise InputError("ensemble must be at least 1")
     if not 0 < float(val_fraction) < 1:
         raise InputError("val_fraction must lie between 0 and 1")
-    log = (lambda m: print(m, file=sys.stderr, flush=True)) if progress else (
-        lambda m: None
+    log = (
+        (lambda m: print(m, file=sys.stderr, flush=True))
+        if progress
+        else (lambda m: None)
     )
     data = load_training_data(dataset_path)
     nall = len(data["y"])
     if max_rows and nall > int(max_rows):
-        pick = numpy.sort(
-            numpy.random.default_rng(seed).choice(nall, int(max_rows), False)
-        )
+        pick = numpy.arange(int(max_rows))
         data = {
             k: (v[pick] if isinstance(v, numpy.ndarray) else v)
             for k, v in data.items()
@@ -714,6 +741,10 @@ def train(
         "augment_config": aconf.to_dict() if augment else None,
         "class_weights": class_weights,
         "max_rows": max_rows,
+        "data_rows": int(len(data["y"])),
+        "data_ids_sha256": hashlib.sha256(
+            "\n".join(data["id"]).encode()
+        ).hexdigest(),
         "max_minutes": max_minutes,
         "command": command,
     }
@@ -741,6 +772,12 @@ def train(
             ckdir = output_dir / "checkpoints" / f"member{m}"
             if not resume and (ckdir / CHECKPOINT_NAME).exists():
                 (ckdir / CHECKPOINT_NAME).unlink()
+            # share what is left of the time budget among the members
+            # still to train (finished members return at once)
+            member_deadline = None
+            if deadline:
+                left = deadline - time.time()
+                member_deadline = time.time() + left / (int(ensemble) - m)
             net, st = _train_member(
                 m,
                 data,
@@ -754,13 +791,21 @@ def train(
                 dev,
                 ckdir,
                 resume,
-                deadline,
+                member_deadline,
                 log,
                 progress,
+                callback,
             )
+            histories.append(st["history"])
+            if st["epoch"] == 0:
+                log(f"member {m}: no epoch fitted in the time budget")
+                continue
             members.append(net)
             states.append(st)
-            histories.append(st["history"])
+        if not members:
+            raise InputError(
+                "no epoch fitted in the time budget; give more --max-minutes"
+            )
         info["members"] = [
             {
                 "epochs_run": st["epoch"],
@@ -775,7 +820,7 @@ def train(
 
         opts = dict(logreg_options or {})
         max_samples = int(
-            opts.pop("max_samples", 4000 if cfg["quadratic"] else 20000)
+            opts.pop("max_samples", 2000 if cfg["quadratic"] else 20000)
         )
         sub = tr
         if len(sub) > max_samples:

@@ -23,7 +23,7 @@ __all__ = ["register", "run"]
 _EPILOG = """\
 examples:
   diffpy.sgpredict dataset build --cifs ../shared/data/structures -o real.h5
-  diffpy.sgpredict dataset build --generate 200 --route both --settings ranges -o train.h5
+  diffpy.sgpredict dataset build --generate 200 --settings ranges -o train.h5
   diffpy.sgpredict dataset info train.h5
   diffpy.sgpredict dataset plot train.h5 -o counts.png
   diffpy.sgpredict dataset realism train.h5 --real ../shared/data/structures
@@ -101,7 +101,9 @@ def register(subparsers):
         action="store_true",
         help="keep CIFs of all 230 groups, not only the 45",
     )
-    b.add_argument("--symprec", type=float, default=0.01, help="spglib tolerance")
+    b.add_argument(
+        "--symprec", type=float, default=0.01, help="spglib tolerance"
+    )
     b.add_argument(
         "--occupancy",
         choices=("skip", "majority", "keep"),
@@ -126,8 +128,17 @@ def register(subparsers):
         action="store_true",
         help="confirm CIF duplicates with pymatgen's StructureMatcher",
     )
+    b.add_argument(
+        "--exclude",
+        metavar="CSV_OR_H5",
+        help="never generate a crystal with the (reduced formula, group) of "
+        "these structures (a CSV with formula and sg_number columns, such "
+        "as the evaluation set's structures.csv, or a dataset)",
+    )
     b.add_argument("--jobs", type=int, default=1, help="local processes")
-    b.add_argument("--scheduler", help="Dask scheduler address tcp://HOST:PORT")
+    b.add_argument(
+        "--scheduler", help="Dask scheduler address tcp://HOST:PORT"
+    )
     b.add_argument(
         "--settings",
         choices=("table2", "ranges"),
@@ -180,6 +191,11 @@ def register(subparsers):
         "--minutes", type=float, default=3.0, help="training time (default 3)"
     )
     r.add_argument("--seed", type=int, default=0, help="random seed")
+    r.add_argument(
+        "--sources",
+        help="train only on these source kinds, comma separated "
+        "(statistics, prototype, cif)",
+    )
     r.add_argument("--json", action="store_true", help="print JSON")
     r.set_defaults(func=run)
     p.set_defaults(func=lambda args: (p.print_help(), 1)[1])
@@ -243,6 +259,9 @@ def _build(args):
         all_groups=args.all_groups,
         max_gen_atoms=args.max_atoms or 60,
         seed=args.seed,
+        exclude_pairs=(
+            dataset.read_pairs(args.exclude) if args.exclude else None
+        ),
     )
     pre_skipped = []
     if args.cifs:
@@ -257,6 +276,9 @@ def _build(args):
             all_groups=args.all_groups,
             matcher=args.matcher,
             groups=args.groups,
+            jobs=args.jobs,
+            scheduler=args.scheduler,
+            progress=not args.quiet,
         )
         items = [
             {
@@ -343,7 +365,10 @@ def _info(args):
         return 0
     agree = dataset.agreement(args.path)
     print(f"{args.path}: {s['n_rows']} rows")
-    print("per source: " + ", ".join(f"{k} {v}" for k, v in s["per_source"].items()))
+    print(
+        "per source: "
+        + ", ".join(f"{k} {v}" for k, v in s["per_source"].items())
+    )
     print("per group (label: rows [spglib agrees with the asked group]):")
     line = []
     for sg in sorted(set(s["per_group"]) | set(agree)):
@@ -357,7 +382,10 @@ def _info(args):
     for name, (lo, hi) in s["settings"].items():
         print(f"  {name}: {lo:g}..{hi:g}")
     if s["skipped"]:
-        print("skipped: " + ", ".join(f"{k} {v}" for k, v in s["skipped"].items()))
+        print(
+            "skipped: "
+            + ", ".join(f"{k} {v}" for k, v in s["skipped"].items())
+        )
     prov = s["provenance"]
     print(f"command: {prov.get('command', '?')}")
     return 0
@@ -380,7 +408,12 @@ def _plot(args):
     x = numpy.arange(len(nums))
     fig, ax = plt.subplots(figsize=(13, 4.5))
     w = 0.28
-    ax.bar(x - w, ours / max(ours.sum(), 1), w, label=f"this dataset ({int(ours.sum())})")
+    ax.bar(
+        x - w,
+        ours / max(ours.sum(), 1),
+        w,
+        label=f"this dataset ({int(ours.sum())})",
+    )
     ax.bar(x, paper / paper.sum(), w, label="Liu et al. 2019 training set")
     ax.bar(x + w, icsd / icsd.sum(), w, label="ICSD 2025 (45 groups)")
     ax.set_xticks(x)
@@ -396,10 +429,15 @@ def _plot(args):
 
 
 def _realism(args):
-    from diffpy.sgpredict.realism import realism_check
+    from diffpy.sgpredict.dataset import realism_check
 
+    sources = args.sources.split(",") if args.sources else None
     res = realism_check(
-        args.path, args.real, minutes=args.minutes, seed=args.seed
+        args.path,
+        args.real,
+        minutes=args.minutes,
+        seed=args.seed,
+        sources=sources,
     )
     if args.json:
         print(json.dumps(res, indent=1))
@@ -411,7 +449,14 @@ def _realism(args):
     )
     print(f"real structures scored: {res['n_real']}")
     print(f"{'':28s} top-1   top-3   top-6")
-    for name in ("classifier", "classifier+prior", "train frequency", "icsd frequency"):
+    for name in (
+        "classifier",
+        "classifier+prior",
+        "train frequency",
+        "icsd frequency",
+    ):
         t = res[name]
-        print(f"{name:28s} {t['top1']:6.1%}  {t['top3']:6.1%}  {t['top6']:6.1%}")
+        print(
+            f"{name:28s} {t['top1']:6.1%}  {t['top3']:6.1%}  {t['top6']:6.1%}"
+        )
     return 0

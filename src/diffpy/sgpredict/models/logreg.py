@@ -95,8 +95,8 @@ def fit_logreg(
     nclasses=45,
     class_weight="balanced",
     cv_fraction=0.25,
-    max_cv_samples=1500,
-    max_iter=50,
+    max_cv_samples=800,
+    max_iter=30,
     tol=1e-3,
     seed=0,
 ):
@@ -105,7 +105,9 @@ def fit_logreg(
     The penalty is chosen on one held-out part of the training data
     (``cv_fraction``, at most ``max_cv_samples`` rows for the search) to
     keep the search cheap; the chosen pair is then refitted on all of
-    ``x``.
+    ``x``.  saga on the 21,736 quadratic features costs about 10 ms of
+    one CPU core per row and iteration: 2,000 rows and 30 iterations take
+    about 10 minutes, the default search about as long again.
 
     Parameters
     ----------

@@ -51,6 +51,17 @@ def _table_name(table):
 
 
 @functools.lru_cache(maxsize=None)
+def _read_table(name):
+    ref = resources.files("diffpy.sgpredict").joinpath(
+        "data", "scattering", TABLES[name]
+    )
+    with ref.open("r", encoding="utf-8") as fh:
+        lines = [ln for ln in fh if not ln.startswith("#")]
+    rows = csv.DictReader(lines)
+    column = "f0" if name == "xray" else "b"
+    return {row["symbol"]: float(row[column]) for row in rows}
+
+
 def scattering_table(table="xray"):
     """Return the scattering weight of every tabulated element.
 
@@ -72,15 +83,7 @@ def scattering_table(table="xray"):
     >>> scattering_table("neutron")["Ti"]
     -3.37
     """
-    name = _table_name(table)
-    ref = resources.files("diffpy.sgpredict").joinpath(
-        "data", "scattering", TABLES[name]
-    )
-    with ref.open("r", encoding="utf-8") as fh:
-        lines = [ln for ln in fh if not ln.startswith("#")]
-    rows = csv.DictReader(lines)
-    column = "f0" if name == "xray" else "b"
-    return {row["symbol"]: float(row[column]) for row in rows}
+    return dict(_read_table(_table_name(table)))
 
 
 def element_symbol(label):
@@ -140,12 +143,11 @@ def scattering_weight(label, table="xray"):
     >>> scattering_weight("Mn3+", "neutron")
     -3.75
     """
-    values = scattering_table(table)
+    name = _table_name(table)
+    values = _read_table(name)
     symbol = element_symbol(label)
     if symbol in values:
         return values[symbol]
-    raise InputError(
-        f"no {_table_name(table)} scattering factor for element "
-        f"{label!r}"
-    )
-
+    if symbol in ("D", "T") and name == "xray":  # X-rays see hydrogen
+        return values["H"]
+    raise InputError(f"no {name} scattering factor for element " f"{label!r}")

@@ -136,7 +136,7 @@ def prepare_data(data, rmin=1.5, rmax=20.0, rstep=0.02, qmax=None):
     >>> from types import SimpleNamespace
     >>> r = numpy.arange(0, 30, 0.01)
     >>> d = prepare_data(SimpleNamespace(r=r, g=numpy.sin(r), meta={}))
-    >>> d.qmax, round(d.r[0], 2), round(d.r[1] - d.r[0], 2)
+    >>> d.qmax, float(round(d.r[0], 2)), float(round(d.r[1] - d.r[0], 2))
     (25.0, 1.5, 0.02)
     """
     path = None
@@ -345,7 +345,7 @@ def build_recipe(fitdata, structure, number, calculator="auto"):
 
     Examples
     --------
-    >>> recipe, gen = build_recipe(data, start.structure, 225)  # doctest: +SKIP
+    >>> recipe, gen = build_recipe(data, stru, 225)  # doctest: +SKIP
     """
     from diffpy.sgpredict import spacegroups
 
@@ -372,7 +372,7 @@ def build_recipe(fitdata, structure, number, calculator="auto"):
         gen.setQmax(fitdata.qmax)
         gen.setQmin(fitdata.qmin)
         if fitdata.scattering == "neutron":
-            gen._calc.scatteringfactortable = "neutron"
+            gen.setScatteringType("N")
     else:
         gen = BuiltinPDFGenerator("G1")
         gen.setStructure(structure)
@@ -388,7 +388,7 @@ def build_recipe(fitdata, structure, number, calculator="auto"):
     g0 = numpy.max(numpy.abs(fitdata.g)) or 1.0
     recipe.addVar(gen.scale, 1.0, tag="scale").boundRange(0, 100 * g0)
     recipe.addVar(gen.qdamp, fitdata.qdamp, tag="profile").boundRange(
-        0.0, 0.25
+        0.0, 0.12
     )
     recipe.addVar(gen.delta2, 1.0, tag="profile").boundRange(0.0, 8.0)
     recipe.addVar(gen.qbroad, fitdata.qbroad, tag="qbroad", fixed=True)
@@ -396,9 +396,7 @@ def build_recipe(fitdata, structure, number, calculator="auto"):
     sgname = spacegroups.get(number).diffpy_name
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        sgpars = constrainAsSpaceGroup(
-            gen.phase, sgname, constrainadps=False
-        )
+        sgpars = constrainAsSpaceGroup(gen.phase, sgname, constrainadps=False)
     for par in sgpars.latpars:
         v = par.value
         lo, hi = (0.7 * v, 1.3 * v) if par.name in "abc" else (40, 140)
@@ -427,9 +425,7 @@ def _isotropic_adps(recipe, phase, sgname):
     from diffpy.structure.symmetryutilities import SymmetryConstraints
 
     scatterers = phase.getScatterers()
-    positions = [
-        [a.x.value, a.y.value, a.z.value] for a in scatterers
-    ]
+    positions = [[a.x.value, a.y.value, a.z.value] for a in scatterers]
     sym = SymmetryConstraints(GetSpaceGroup(sgname), positions)
     made = []
     for core, members in sorted(sym.coremap.items()):

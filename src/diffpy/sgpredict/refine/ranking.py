@@ -293,7 +293,12 @@ def fit_candidates(
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     candidates = as_candidates(groups)
+    from diffpy.sgpredict.refine.templates import usable_cif
+
     probe = prepare_data(data, rmin, rmax, rstep, qmax)  # fail early
+    cif, cif_note = usable_cif(cif)
+    if cif_note:
+        probe.notes.append(cif_note)
     header = _header(data)
     if composition is None:
         composition = header.get("composition")
@@ -336,7 +341,7 @@ def fit_candidates(
             "start": res.get("start"),
             "start_source": res.get("start_source"),
             "calculator": res.get("calculator"),
-            "notes": list(probe.notes) if not res.get("notes") else res["notes"],
+            "notes": _merge(probe.notes, res.get("notes") or []),
             "variables": res.get("variables"),
             "folder": task["folder"],
         }
@@ -348,6 +353,12 @@ def fit_candidates(
         row["rank"] = i
     _write_tables(rows, outdir)
     return rows
+
+
+def _merge(first, second):
+    out = list(first)
+    out.extend(n for n in second if n not in out)
+    return out
 
 
 def _header(data):

@@ -106,9 +106,9 @@ def hall_number(number):
     True
     """
     import spglib
-    from diffpy.structure.spacegroups import GetSpaceGroup
 
     from diffpy.sgpredict import spacegroups
+    from diffpy.structure.spacegroups import GetSpaceGroup
 
     try:
         name = spacegroups.get(number).diffpy_name
@@ -121,8 +121,7 @@ def hall_number(number):
             continue
         ops = spglib.get_symmetry_from_database(hall)
         keys = {
-            _key(r, t)
-            for r, t in zip(ops["rotations"], ops["translations"])
+            _key(r, t) for r, t in zip(ops["rotations"], ops["translations"])
         }
         if keys == ref:
             return hall
@@ -186,9 +185,18 @@ def structure_from_cell(lattice, positions, numbers, uiso=0.005):
         cosang = numpy.dot(u, v) / numpy.linalg.norm(u) / numpy.linalg.norm(v)
         return float(numpy.degrees(numpy.arccos(numpy.clip(cosang, -1, 1))))
 
-    lat = Lattice(
-        *lengths.tolist(), angle(b, c), angle(a, c), angle(a, b)
-    )
+    angles = [angle(b, c), angle(a, c), angle(a, b)]
+    # exact special angles: srfit tests ``gamma == 120`` for trigonal cells
+    angles = [
+        next((v for v in (60.0, 90.0, 120.0) if abs(x - v) < 1e-4), x)
+        for x in angles
+    ]
+    lengths = lengths.tolist()
+    for i in range(3):
+        for j in range(i):
+            if abs(lengths[i] - lengths[j]) < 1e-6:
+                lengths[i] = lengths[j]
+    lat = Lattice(*lengths, *angles)
     atoms = []
     for xyz, z in zip(numpy.asarray(positions, float), numbers):
         elem = ELEMENTS[int(z)] if not isinstance(z, str) else z
@@ -237,15 +245,18 @@ def standardize(structure, number, symprec=0.01, uiso=0.005):
     import spglib
 
     cell = cell_from_structure(structure)
+    # the plain search is fast; a forced Hall setting can take seconds
+    plain = spglib.get_symmetry_dataset(cell, symprec=symprec)
+    found = None if plain is None else int(plain.number)
+    if found != int(number):
+        raise InputError(f"structure is in space group {found}, not {number}")
     data = spglib.get_symmetry_dataset(
         cell, symprec=symprec, hall_number=hall_number(number)
     )
     if data is None or int(data.number) != int(number):
-        found = None if data is None else int(data.number)
-        plain = spglib.get_symmetry_dataset(cell, symprec=symprec)
-        found = int(plain.number) if plain is not None else found
         raise InputError(
-            f"structure is in space group {found}, not {number}"
+            f"structure in space group {number} could not be put in "
+            "diffpy's setting of that group"
         )
     return structure_from_cell(
         data.std_lattice, data.std_positions, data.std_types, uiso=uiso
@@ -304,11 +315,10 @@ def expand(lattice_params, sites, number, uiso=0.005):
     >>> len(s)
     4
     """
+    from diffpy.sgpredict import spacegroups
     from diffpy.structure import Atom, Lattice, Structure
     from diffpy.structure.spacegroups import GetSpaceGroup
     from diffpy.structure.symmetryutilities import ExpandAsymmetricUnit
-
-    from diffpy.sgpredict import spacegroups
 
     sg = GetSpaceGroup(spacegroups.get(number).diffpy_name)
     positions = [numpy.array(s[1:4], dtype=float) for s in sites]

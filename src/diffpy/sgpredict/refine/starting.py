@@ -398,8 +398,12 @@ def _weighted_first_peak(structure):
     rgrid = numpy.arange(0.5, 8.0, 0.01)
     prof = numpy.zeros_like(rgrid)
     shifts = numpy.array(
-        [[i, j, k] for i in (-2, -1, 0, 1, 2) for j in (-2, -1, 0, 1, 2)
-         for k in (-2, -1, 0, 1, 2)],
+        [
+            [i, j, k]
+            for i in (-2, -1, 0, 1, 2)
+            for j in (-2, -1, 0, 1, 2)
+            for k in (-2, -1, 0, 1, 2)
+        ],
         dtype=float,
     )
     images = shifts @ lat
@@ -422,9 +426,7 @@ def _scale_to_peak(structure, r1):
         return 1.0
     factor = float(r1) / peak
     lat = structure.lattice
-    structure.lattice.setLatPar(
-        lat.a * factor, lat.b * factor, lat.c * factor
-    )
+    structure.lattice.setLatPar(lat.a * factor, lat.b * factor, lat.c * factor)
     return factor
 
 

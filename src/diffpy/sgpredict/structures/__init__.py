@@ -95,13 +95,29 @@ def reduced_formula(species):
             g = math.gcd(g, int(v))
         keys = sorted(counts)
         if "C" in counts:
-            keys = ["C"] + (["H"] if "H" in counts else []) + sorted(
-                k for k in counts if k not in ("C", "H")
+            keys = (
+                ["C"]
+                + (["H"] if "H" in counts else [])
+                + sorted(k for k in counts if k not in ("C", "H"))
             )
         return "".join(
             k + (str(counts[k] // g) if counts[k] // g > 1 else "")
             for k in keys
         )
+
+
+def _dataset(cell, symprec):
+    """spglib's symmetry dataset, or None (its warnings silenced)."""
+    import warnings
+
+    import spglib
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            return spglib.get_symmetry_dataset(cell, symprec=symprec)
+        except Exception:
+            return None
 
 
 def spglib_group(lattice, frac, species, symprec=0.01):
@@ -112,17 +128,12 @@ def spglib_group(lattice, frac, species, symprec=0.01):
     >>> spglib_group(numpy.eye(3) * 3.0, [[0, 0, 0]], ["Po"])
     221
     """
-    import spglib
-
     cell = (
         numpy.asarray(lattice, dtype=float),
         numpy.asarray(frac, dtype=float),
         [_Z[s] for s in species],
     )
-    try:
-        ds = spglib.get_symmetry_dataset(cell, symprec=symprec)
-    except Exception:
-        return 0
+    ds = _dataset(cell, symprec)
     if ds is None:
         return 0
     return int(ds.number if hasattr(ds, "number") else ds["number"])
@@ -157,7 +168,9 @@ def min_distance(lattice, frac):
         dist[i, 13] = numpy.inf  # the atom itself
         best = min(best, float(dist.min()))
     if n == 1:
-        best = min(best, float(numpy.linalg.norm(cart_shift[:13], axis=1).min()))
+        best = min(
+            best, float(numpy.linalg.norm(cart_shift[:13], axis=1).min())
+        )
     return best
 
 

@@ -154,12 +154,13 @@ def read_cif(
     >>> c.meta["sg_number"], c.meta["formula"]  # doctest: +SKIP
     (225, 'TiF2')
     """
+    from diffpy.sgpredict import spacegroups
     from diffpy.structure.parsers import getParser
 
-    from diffpy.sgpredict import spacegroups
-
     if occupancy not in OCCUPANCY_POLICIES:
-        raise ValueError(f"occupancy policy must be one of {OCCUPANCY_POLICIES}")
+        raise ValueError(
+            f"occupancy policy must be one of {OCCUPANCY_POLICIES}"
+        )
     parser = getParser("cif")
     try:
         stru = parser.parseFile(os.fspath(path))
@@ -232,6 +233,10 @@ def read_cif_folder(
     all_groups=False,
     matcher=False,
     groups=None,
+    jobs=1,
+    client=None,
+    scheduler=None,
+    progress=False,
 ):
     """Read, label and deduplicate every CIF below a folder.
 
@@ -250,6 +255,9 @@ def read_cif_folder(
         Confirm duplicates with pymatgen's ``StructureMatcher``.
     groups : sequence of int, optional
         Keep only these space groups.
+    jobs, client, scheduler, progress
+        Where the files are read, see
+        :func:`diffpy.sgpredict.parallel.parallel_map`.
 
     Returns
     -------
@@ -274,10 +282,21 @@ def read_cif_folder(
         max_atoms=max_atoms,
         all_groups=all_groups,
     )
+    from diffpy.sgpredict.parallel import parallel_map
+
     entries, skipped = [], []
     seen = {}
-    for rel in find_cifs(folder):
-        rel, c, reason = _read_one((folder, rel, kwargs))
+    work = [(folder, rel, kwargs) for rel in find_cifs(folder)]
+    for rel, c, reason in parallel_map(
+        _read_one,
+        work,
+        jobs=jobs,
+        client=client,
+        scheduler=scheduler,
+        progress=progress,
+        desc="reading CIFs",
+        is_skip=lambda res: res[1] is None,
+    ):
         if c is None:
             skipped.append((rel, reason))
             continue

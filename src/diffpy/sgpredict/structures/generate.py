@@ -148,7 +148,13 @@ def _share(sites, need, rng, budget=2000):
 
 
 def statistics_crystal(
-    sg, seed, max_atoms=60, tries=6, symprec=0.01, factor=(1.0, 1.35)
+    sg,
+    seed,
+    max_atoms=60,
+    tries=6,
+    symprec=0.01,
+    factor=(1.0, 1.35),
+    exclude=None,
 ):
     """Make one crystal of group ``sg`` by the statistics-driven route.
 
@@ -166,6 +172,9 @@ def statistics_crystal(
         spglib tolerance of the label.
     factor : (float, float)
         Range of pyxtal's volume factor.
+    exclude : set of (str, int), optional
+        (reduced formula, group) pairs never to make, e.g. those of the
+        evaluation structures; a draw that hits one is redrawn.
 
     Returns
     -------
@@ -195,6 +204,8 @@ def statistics_crystal(
         nred = sum(comp.values())
         if nred > max_atoms:
             continue
+        if exclude and (_formula(comp), sg) in exclude:
+            continue
         sites = None
         zs = None
         if combos:
@@ -207,7 +218,9 @@ def statistics_crystal(
             ]
             if ok:
                 p = cw[ok] / cw[ok].sum()
-                for i in rng.choice(ok, size=min(len(ok), 12), p=p, replace=False):
+                for i in rng.choice(
+                    ok, size=min(len(ok), 12), p=p, replace=False
+                ):
                     s = combos[i][0]
                     z = sum(m for m, _ in s) // nred
                     need = {e: n * z for e, n in comp.items()}
@@ -255,6 +268,8 @@ def statistics_crystal(
         if c.natoms == 0 or c.natoms > max_atoms * 2:
             continue
         label = c.label(symprec)
+        if exclude and (c.reduced_formula, label) in exclude:
+            continue
         c.meta.update(
             declared_sg=sg,
             sg_number=label,
@@ -263,6 +278,12 @@ def statistics_crystal(
         )
         return c
     return None
+
+
+def _formula(comp):
+    from diffpy.sgpredict.structures import reduced_formula
+
+    return reduced_formula([e for e, n in comp.items() for _ in range(n)])
 
 
 def _smallest_z(sg, comp, max_atoms):
@@ -318,16 +339,18 @@ def generation_items(
 
     Examples
     --------
-    >>> generation_items(1, groups=[14], route="statistics")[0]["id"]
-    'stat-014-00000'
+    >>> [it["id"] for it in generation_items(1, [14, 225], "statistics")]
+    ['stat-014-00000', 'stat-225-00000']
     """
     from diffpy.sgpredict import spacegroups
 
     if route not in ROUTES + ("both",):
         raise ValueError(f"route must be one of {ROUTES + ('both',)}")
     groups = list(spacegroups.NUMBERS if groups is None else groups)
-    items = []
+    per_group = []
     for sg in groups:
+        items = []
+        per_group.append(items)
         keys = _prototype_keys(sg)
         if route == "statistics" or (route == "both" and not keys):
             counts = {"statistics": n_per_group}
@@ -355,11 +378,23 @@ def generation_items(
                 if r == "prototype":
                     it["prototype"] = order[i % len(order)]
                 items.append(it)
-    return items
+    # interleave the groups, so that a build stopped early is balanced
+    out = []
+    longest = max((len(x) for x in per_group), default=0)
+    for k in range(longest):
+        for items in per_group:
+            if k < len(items):
+                out.append(items[k])
+    return out
 
 
-def generate_item(item, max_atoms=60, symprec=0.01, all_groups=False):
+def generate_item(
+    item, max_atoms=60, symprec=0.01, all_groups=False, exclude=None
+):
     """Make the crystal of one work item.
+
+    ``exclude`` is a set of (reduced formula, group) pairs never to make
+    (see :func:`statistics_crystal`).
 
     Raises
     ------
@@ -369,7 +404,13 @@ def generate_item(item, max_atoms=60, symprec=0.01, all_groups=False):
     from diffpy.sgpredict import spacegroups
 
     if item["route"] == "statistics":
-        c = statistics_crystal(item["sg"], item["seed"], max_atoms, symprec=symprec)
+        c = statistics_crystal(
+            item["sg"],
+            item["seed"],
+            max_atoms,
+            symprec=symprec,
+            exclude=exclude,
+        )
         if c is None:
             raise SkipStructure(f"generation failed: group {item['sg']}")
         c.meta["prototype"] = f"stat:{c.meta['formula']}"
@@ -378,9 +419,13 @@ def generate_item(item, max_atoms=60, symprec=0.01, all_groups=False):
         from diffpy.sgpredict.structures.prototypes import make_variant
 
         rng = numpy.random.default_rng(item["seed"])
-        c = make_variant(item["prototype"], rng, symprec=symprec)
+        c = make_variant(
+            item["prototype"], rng, symprec=symprec, exclude=exclude
+        )
         if c is None:
-            raise SkipStructure(f"generation failed: prototype {item['prototype']}")
+            raise SkipStructure(
+                f"generation failed: prototype {item['prototype']}"
+            )
         c.meta["source"] = f"prototype:{item['prototype']}"
     sg = c.meta["sg_number"]
     if sg == 0:

@@ -29,7 +29,7 @@ A *variant* of a prototype (:func:`make_variant`) keeps its space group:
 Examples
 --------
 >>> lib = load_library()
->>> len(lib) > 200
+>>> len(lib) > 100
 True
 >>> p = lib["aflow:AB_cF8_225_a_b"]
 >>> p["sg_number"], p["formula"]
@@ -54,6 +54,7 @@ from diffpy.sgpredict.structures import (
 __all__ = [
     "LIBRARY_PATH",
     "load_library",
+    "seed_pairs",
     "build_library",
     "prototype_crystal",
     "symmetric_perturbation",
@@ -92,6 +93,36 @@ def load_library(path=None):
     """
     data = _load(path or LIBRARY_PATH)
     return data["prototypes"]
+
+
+def seed_pairs(keys=None):
+    """(reduced formula, space group) of the prototypes that seed rows.
+
+    Evaluation deduplicates real structures against training data by
+    (formula, group); for prototype-driven rows the seed's own formula
+    and group matter too, since a variant keeps the structure type.
+
+    Parameters
+    ----------
+    keys : iterable of str, optional
+        Prototype keys (the ``prototype`` field of a dataset); keys that
+        are not in the library (``stat:...``, CIF formulas) are ignored.
+        Default: the whole library.
+
+    Returns
+    -------
+    set of (str, int)
+
+    Examples
+    --------
+    >>> sorted(seed_pairs(["aflow:AB_cF8_225_a_b", "stat:NaCl"]))
+    [('NaCl', 225)]
+    """
+    lib = load_library()
+    keys = lib if keys is None else set(keys)
+    return {
+        (lib[k]["formula"], int(lib[k]["sg_number"])) for k in keys if k in lib
+    }
 
 
 def prototype_crystal(record, key=None):
@@ -133,7 +164,9 @@ def _record(lattice, frac, species, source, licence, extra=None):
 def _aflow_records():
     import pymatgen.analysis.prototypes as mod
 
-    path = os.path.join(os.path.dirname(mod.__file__), "aflow_prototypes.json.gz")
+    path = os.path.join(
+        os.path.dirname(mod.__file__), "aflow_prototypes.json.gz"
+    )
     with gzip.open(path, "rt") as f:
         raw = json.load(f)
     out = {}
@@ -230,7 +263,10 @@ def _pyxtal_records():
         species = [neutral_element(str(site.specie)) for site in s]
         if None in species or {"C", "H"} <= set(species):
             continue
-        if len(s) > 1 and s.distance_matrix[numpy.triu_indices(len(s), 1)].min() < 0.7:
+        if (
+            len(s) > 1
+            and s.distance_matrix[numpy.triu_indices(len(s), 1)].min() < 0.7
+        ):
             continue
         rec = _record(
             s.lattice.matrix,
@@ -246,27 +282,35 @@ def _pyxtal_records():
 
 def _wyckoff_counts(rec):
     """Occupied Wyckoff letters of a record (one per orbit)."""
-    import spglib
-
-    from diffpy.sgpredict.structures import atomic_number
+    from diffpy.sgpredict.structures import _dataset, atomic_number
 
     cell = (
         numpy.array(rec["lattice"]),
         numpy.array(rec["frac"]),
         [atomic_number(s) for s in rec["species"]],
     )
-    ds = spglib.get_symmetry_dataset(cell, symprec=0.01)
+    ds = _dataset(cell, 0.01)
     letters = []
     for i in sorted(set(ds.equivalent_atoms)):
         letters.append(ds.wyckoffs[i])
     return letters
 
 
-def build_library(path=LIBRARY_PATH):
+def build_library(path=LIBRARY_PATH, exclude=None):
     """Write the prototype library from the installed open collections.
 
     Needs pymatgen, ase and pyxtal.  Prototypes outside the 45 groups,
-    with partial occupancy or unknown elements are left out.
+    with partial occupancy or unknown elements are left out, and so are
+    those whose (reduced formula, space group) is listed in ``exclude``:
+    evaluation structures must never seed training data.
+
+    Parameters
+    ----------
+    path : str
+        Output file (gzip JSON).
+    exclude : str, optional
+        A CSV file with columns ``formula`` and ``sg_number`` (such as the
+        shared ``structures.csv`` of the evaluation set).
 
     Returns
     -------
@@ -278,9 +322,23 @@ def build_library(path=LIBRARY_PATH):
     >>> build_library("/tmp/prototypes.json.gz")  # doctest: +SKIP
     {'aflow': 200, 'ase': 10, 'pyxtal': 20}
     """
+    import csv
+
     protos = {}
     for part in (_aflow_records(), _ase_records(), _pyxtal_records()):
         protos.update(part)
+    excluded = []
+    if exclude:
+        with open(exclude, newline="") as f:
+            pairs = {
+                (row["formula"], int(row["sg_number"]))
+                for row in csv.DictReader(f)
+            }
+        for key in sorted(protos):
+            rec = protos[key]
+            if (rec["formula"], rec["sg_number"]) in pairs:
+                excluded.append(key)
+                del protos[key]
     for rec in protos.values():
         rec["wyckoffs"] = "".join(_wyckoff_counts(rec))
     counts = {}
@@ -298,6 +356,12 @@ def build_library(path=LIBRARY_PATH):
             "pyxtal": "inorganic CIFs of pyxtal/database/cifs (pyxtal, MIT)",
         },
         "counts": counts,
+        "excluded": {
+            "reason": "same reduced formula and space group as an "
+            "evaluation structure",
+            "list": os.path.basename(exclude) if exclude else None,
+            "keys": excluded,
+        },
         "prototypes": dict(sorted(protos.items())),
     }
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -351,7 +415,11 @@ def similar_elements(symbol, exclude=()):
     x0, r0, m0, _, g0 = props[symbol]
     out = []
     for s, (x, r, m, row, g) in props.items():
-        if s == symbol or s in exclude or s in ("He", "Ne", "Ar", "Kr", "Xe", "Rn"):
+        if (
+            s == symbol
+            or s in exclude
+            or s in ("He", "Ne", "Ar", "Kr", "Xe", "Rn")
+        ):
             continue
         if m != m0:
             continue
@@ -365,20 +433,20 @@ def similar_elements(symbol, exclude=()):
 
 
 def _symmetry(crystal, symprec=0.01):
-    import spglib
-
-    from diffpy.sgpredict.structures import atomic_number
+    from diffpy.sgpredict.structures import _dataset, atomic_number
 
     cell = (
         crystal.lattice,
         crystal.frac,
         [atomic_number(s) for s in crystal.species],
     )
-    ds = spglib.get_symmetry_dataset(cell, symprec=symprec)
+    ds = _dataset(cell, symprec)
     return ds
 
 
-def symmetric_perturbation(crystal, rng, d_coord=0.05, d_lat=0.03, symprec=0.01):
+def symmetric_perturbation(
+    crystal, rng, d_coord=0.05, d_lat=0.03, symprec=0.01
+):
     """Return a copy perturbed without lowering its space group.
 
     Random atomic displacements (RMS ``d_coord`` A) and a random change of
@@ -537,6 +605,7 @@ def make_variant(
     min_ratio=0.6,
     symprec=0.01,
     tries=8,
+    exclude=None,
 ):
     """Make one variant of a prototype, keeping its space group.
 
@@ -558,6 +627,9 @@ def make_variant(
         spglib tolerance for the final label.
     tries : int
         Attempts before giving up.
+    exclude : set of (str, int), optional
+        (reduced formula, group) pairs never to make; a variant that hits
+        one is made again.
 
     Returns
     -------
@@ -592,6 +664,8 @@ def make_variant(
             if dmin < min_ratio:
                 continue
         sg = c.label(symprec)
+        if exclude and (c.reduced_formula, sg) in exclude:
+            continue
         c.meta.update(
             prototype=key,
             substitution=mapping,
@@ -606,9 +680,17 @@ def make_variant(
 def _pair_min_ratio(c, radii):
     """Smallest d_ij / (r_i + r_j) over all pairs and nearby images."""
     lat, frac = c.lattice, c.frac % 1.0
-    shifts = numpy.array(
-        [(i, j, k) for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)]
-    ) @ lat
+    shifts = (
+        numpy.array(
+            [
+                (i, j, k)
+                for i in (-1, 0, 1)
+                for j in (-1, 0, 1)
+                for k in (-1, 0, 1)
+            ]
+        )
+        @ lat
+    )
     best = numpy.inf
     for i in range(len(frac)):
         d = frac - frac[i]

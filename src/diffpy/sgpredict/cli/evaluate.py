@@ -1,0 +1,84 @@
+"""``diffpy.sgpredict evaluate``: score a model on held-out data."""
+
+HELP = "score a model on a dataset, CIF folder or measured PDFs"
+
+EPILOG = """\
+examples:
+  diffpy.sgpredict evaluate model/ real_eval.h5 -o eval/
+  diffpy.sgpredict evaluate model/ shared/data/exp_pdfs \\
+      --csv shared/data/exp_pdfs.csv --prior icsd
+  diffpy.sgpredict evaluate model/ shared/data/structures \\
+      --csv shared/data/structures.csv --exclude-training --json
+"""
+
+
+def register(subparsers):
+    """Add the ``evaluate`` subcommand."""
+    import argparse
+
+    p = subparsers.add_parser(
+        "evaluate",
+        help=HELP,
+        description=HELP.capitalize() + ".",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("model", metavar="MODEL", help="model folder")
+    p.add_argument(
+        "data",
+        metavar="DATA",
+        help="HDF5 dataset, folder of CIFs or folder of .gr files",
+    )
+    p.add_argument(
+        "--csv",
+        metavar="KNOWN.csv",
+        help="known groups of the folder's files (columns file, sg_number)",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="DIR",
+        help="write per_group.png, confusion.png and evaluation.json here",
+    )
+    p.add_argument(
+        "--prior",
+        default="icsd",
+        choices=["icsd", "paper", "uniform", "train", "none"],
+        help="class prior of the probabilities (default icsd; train/none: "
+        "the network's own output)",
+    )
+    p.add_argument(
+        "--exclude-training",
+        action="store_true",
+        help="leave out rows whose (formula, group) or prototype the model "
+        "was trained on",
+    )
+    p.add_argument("--device", default="cpu", help="torch device")
+    p.add_argument(
+        "--json", action="store_true", help="print the result as JSON"
+    )
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args):
+    """Run ``evaluate``; return the exit status."""
+    import json
+
+    from diffpy.sgpredict.evaluate import evaluate, format_report
+
+    result = evaluate(
+        args.model,
+        args.data,
+        csv_path=args.csv,
+        prior=args.prior,
+        exclude_training=args.exclude_training,
+        output_dir=args.output,
+        device=args.device,
+    )
+    if args.json:
+        slim = {k: v for k, v in result.items() if k != "confusion_matrix"}
+        print(json.dumps(slim, indent=1))
+    else:
+        print(format_report(result))
+    return 0

@@ -1,0 +1,232 @@
+"""``diffpy.sgpredict refine``: refinement templates and ranked fits."""
+
+HELP = "write refinement templates for the candidate groups and fit them"
+
+EPILOG = """\
+examples:
+  diffpy.sgpredict refine Ni.gr -o fits/
+  diffpy.sgpredict refine Ni.gr -o fits/ --groups 225 221 227 139 --fit
+  diffpy.sgpredict refine TiO2.gr -o fits/ --composition TiO2 --fit --json
+  diffpy.sgpredict refine LaMnO3.gr -o fits/ --cif mine.cif --fit --jobs 2
+
+Every candidate gets a folder with start.cif, fit.py (diffpy.srfit /
+diffpy.cmi recipe), fit.dp-in (diffpy.apps runmacro) and README.md.
+With --fit each candidate is refined and the ranking is written to
+ranking.txt, ranking.csv and ranking.json with one fit.png per group.
+"""
+
+
+def register(subparsers):
+    """Add the ``refine`` subcommand."""
+    import argparse
+
+    parser = subparsers.add_parser(
+        "refine",
+        help=HELP,
+        description=HELP.capitalize() + ".",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("data", metavar="DATA.gr", help="measured G(r)")
+    parser.add_argument(
+        "-o",
+        "--output",
+        default="fits",
+        metavar="DIR",
+        help="output folder (default: fits)",
+    )
+    parser.add_argument(
+        "--top",
+        type=int,
+        default=6,
+        help="candidates taken from the prediction (default 6)",
+    )
+    parser.add_argument(
+        "--groups",
+        nargs="+",
+        metavar="N",
+        help="candidate groups (numbers or symbols) instead of a prediction",
+    )
+    parser.add_argument(
+        "--composition",
+        help="chemical formula, e.g. LaMnO3 (default: the data header's)",
+    )
+    parser.add_argument("--cif", help="your own structure (CIF)")
+    parser.add_argument(
+        "--fit",
+        action="store_true",
+        help="refine every candidate and rank them by Rw",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="fits run at the same time (default: number of CPUs)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        help="seconds allowed per fit (default 300)",
+    )
+    parser.add_argument(
+        "--rmin", type=float, default=1.5, help="fit from (A, default 1.5)"
+    )
+    parser.add_argument(
+        "--rmax", type=float, default=20.0, help="fit to (A, default 20)"
+    )
+    parser.add_argument(
+        "--qmax",
+        type=float,
+        default=None,
+        help="Qmax of the data (1/A) when the header lacks it",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the result as JSON (a list with one object per group)",
+    )
+    parser.set_defaults(func=run)
+    return parser
+
+
+def _candidates(args):
+    """Return the candidate list: --groups or the prediction."""
+    from diffpy.sgpredict import spacegroups
+    from diffpy.sgpredict.errors import InputError
+    from diffpy.sgpredict.refine.ranking import Candidate
+
+    if args.groups:
+        out = []
+        for item in args.groups:
+            key = int(item) if str(item).isdigit() else item
+            try:
+                spacegroups.lookup(key)
+            except Exception:
+                raise InputError(
+                    f"--groups: {item!r} is not one of the 45 space groups "
+                    "(see 'diffpy.sgpredict info')"
+                ) from None
+            out.append(Candidate(key))
+        return out
+    from diffpy.sgpredict import predict
+    from diffpy.sgpredict.errors import ModelError
+
+    try:
+        result = predict(args.data, top=args.top)
+    except ModelError as exc:
+        raise ModelError(
+            f"{exc}; or name the candidates with --groups N [N ...]"
+        ) from None
+    return [Candidate(c.number, c.probability) for c in result.candidates]
+
+
+def run(args):
+    """Run ``refine``; return the exit status."""
+    import json
+    import sys
+
+    from diffpy.sgpredict.errors import InputError
+    from diffpy.sgpredict.refine import fit_candidates, write_templates
+    from diffpy.sgpredict.refine.ranking import format_table
+
+    if args.top < 1:
+        raise InputError("--top must be at least 1")
+    if args.cif is not None:
+        from diffpy.sgpredict.refine.starting import read_cif
+
+        try:
+            read_cif(args.cif)
+        except InputError as exc:
+            print(f"diffpy.sgpredict refine: {exc}", file=sys.stderr)
+            args.cif = None
+    candidates = _candidates(args)
+    written = write_templates(
+        args.data,
+        candidates,
+        args.output,
+        composition=args.composition,
+        cif=args.cif,
+        rmin=args.rmin,
+        rmax=args.rmax,
+        qmax=args.qmax,
+    )
+    notes = []
+    for item in written:
+        if item["error"]:
+            print(
+                f"diffpy.sgpredict refine: {item['number']} "
+                f"{item['symbol']}: {item['error']}",
+                file=sys.stderr,
+            )
+        for note in item["notes"]:
+            if note not in notes and ("default" in note or "not " in note):
+                notes.append(note)
+    for note in notes:
+        print(f"diffpy.sgpredict refine: note: {note}", file=sys.stderr)
+    if not args.fit:
+        if args.json:
+            rows = [
+                {
+                    "number": w["number"],
+                    "symbol": w["symbol"],
+                    "probability": w["probability"],
+                    "rw": None,
+                    "folder": w["folder"],
+                    "start": w["start"],
+                    "error": w["error"],
+                }
+                for w in written
+            ]
+            print(json.dumps(rows, indent=1))
+        else:
+            for w in written:
+                where = w["folder"] or f"not written: {w['error']}"
+                print(f"{w['number']:>3d}  {w['symbol']:<8s}  {where}")
+        return 0 if any(w["folder"] for w in written) else 2
+    usable = [c for c, w in zip(candidates, written) if not w["error"]]
+    rows = fit_candidates(
+        args.data,
+        usable,
+        args.output,
+        composition=args.composition,
+        cif=args.cif,
+        jobs=args.jobs,
+        timeout=args.timeout,
+        rmin=args.rmin,
+        rmax=args.rmax,
+        qmax=args.qmax,
+    )
+    for row in rows:
+        if row["status"] not in ("ok",):
+            print(
+                f"diffpy.sgpredict refine: {row['number']} {row['symbol']}:"
+                f" fit {row['status']}: {row['message'] or 'see folder'}",
+                file=sys.stderr,
+            )
+    if args.json:
+        keep = (
+            "rank",
+            "number",
+            "symbol",
+            "probability",
+            "rw",
+            "cell",
+            "nfree",
+            "status",
+            "message",
+            "seconds",
+            "start",
+            "folder",
+        )
+        from diffpy.sgpredict.refine.ranking import _jsonable
+
+        print(
+            json.dumps(
+                [_jsonable({k: r[k] for k in keep}) for r in rows], indent=1
+            )
+        )
+    else:
+        print(format_table(rows))
+        print(f"\nranking, fits and templates in {args.output}")
+    return 0 if any(r["rw"] is not None for r in rows) else 1

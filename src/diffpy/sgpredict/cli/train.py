@@ -1,0 +1,187 @@
+"""``diffpy.sgpredict train``: train a model on a dataset file."""
+
+import sys
+
+HELP = "train a space-group model on an HDF5 dataset"
+
+EPILOG = """\
+examples:
+  diffpy.sgpredict train train.h5 -o model/
+  diffpy.sgpredict train train.h5 -o model/ --filters 256 64 --kernel 32 \\
+      --hidden 128 --ensemble 3 --epochs 164 --schedule step --lr 1e-3
+  diffpy.sgpredict train train.h5 -o small/ --filters 64 64 --max-minutes 25
+  diffpy.sgpredict train train.h5 -o logreg/ --model logreg
+
+Run the same command again after an interruption to resume from the last
+finished epoch; --restart starts over.
+"""
+
+
+def register(subparsers):
+    """Add the ``train`` subcommand."""
+    import argparse
+
+    p = subparsers.add_parser(
+        "train",
+        help=HELP,
+        description=HELP.capitalize() + ".",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("data", metavar="DATA.h5", help="training dataset")
+    p.add_argument(
+        "-o", "--output", required=True, metavar="DIR", help="model folder"
+    )
+    p.add_argument(
+        "--model",
+        choices=["cnn", "logreg"],
+        default="cnn",
+        help="the CNN (default) or the logistic-regression baseline",
+    )
+    p.add_argument("--epochs", type=int, default=60, help="default 60")
+    p.add_argument("--batch-size", type=int, default=64, help="default 64")
+    p.add_argument("--lr", type=float, default=1e-3, help="default 1e-3")
+    p.add_argument(
+        "--schedule",
+        choices=["cosine", "step", "constant"],
+        default="cosine",
+        help="learning-rate schedule (default cosine; step: /10 at 49 %% "
+        "and 74 %% of the epochs, as the paper)",
+    )
+    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument(
+        "--patience",
+        type=int,
+        default=15,
+        help="epochs without better validation loss before stopping",
+    )
+    p.add_argument(
+        "--filters",
+        type=int,
+        nargs="+",
+        default=[256, 64],
+        help="channels of the convolutions (default 256 64)",
+    )
+    p.add_argument("--kernel", type=int, default=32, help="default 32")
+    p.add_argument("--hidden", type=int, default=128, help="default 128")
+    p.add_argument("--dropout", type=float, default=0.3, help="default 0.3")
+    p.add_argument(
+        "--linear",
+        action="store_true",
+        help="logreg on X instead of the quadratic features X_i X_j",
+    )
+    p.add_argument(
+        "--logreg-rows",
+        type=int,
+        help="rows the logreg baseline is fitted on (default 2000 with "
+        "quadratic features, 20000 without)",
+    )
+    p.add_argument("--ensemble", type=int, default=1, help="networks averaged")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--device", default="auto", help="cpu, cuda or auto (default)"
+    )
+    p.add_argument("--threads", type=int, help="CPU threads for torch")
+    p.add_argument("--val-fraction", type=float, default=0.1)
+    p.add_argument(
+        "--split",
+        choices=["grouped", "random"],
+        default="grouped",
+        help="grouped (default): rows of one prototype stay on one side",
+    )
+    p.add_argument(
+        "--class-weights",
+        choices=["inverse", "sqrt", "none"],
+        default="inverse",
+    )
+    p.add_argument(
+        "--max-minutes",
+        type=float,
+        help="time budget; stops at an epoch boundary (resume later)",
+    )
+    p.add_argument(
+        "--max-rows",
+        type=int,
+        help="use only the first N rows (reproducible on a growing file)",
+    )
+    p.add_argument(
+        "--no-augment",
+        dest="augment",
+        action="store_false",
+        help="train on the computed PDFs as they are",
+    )
+    group = p.add_mutually_exclusive_group()
+    group.add_argument(
+        "--resume",
+        dest="resume",
+        action="store_true",
+        default=True,
+        help="continue from checkpoints in the output folder (default)",
+    )
+    group.add_argument(
+        "--restart",
+        dest="resume",
+        action="store_false",
+        help="ignore existing checkpoints",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args):
+    """Run ``train``; return the exit status."""
+    import shlex
+
+    from diffpy.sgpredict.errors import InputError
+    from diffpy.sgpredict.train import train
+
+    if args.model == "cnn":
+        config = {
+            "filters": args.filters,
+            "kernel": args.kernel,
+            "hidden": args.hidden,
+            "dropout": args.dropout,
+        }
+    else:
+        config = {"quadratic": not args.linear}
+    if args.epochs < 1 or args.batch_size < 1:
+        raise InputError("--epochs and --batch-size must be positive")
+    command = "diffpy.sgpredict " + " ".join(
+        shlex.quote(a) for a in sys.argv[1:]
+    )
+    result = train(
+        args.data,
+        args.output,
+        model=args.model,
+        config=config,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        schedule=args.schedule,
+        weight_decay=args.weight_decay,
+        patience=args.patience,
+        seed=args.seed,
+        device=args.device,
+        val_fraction=args.val_fraction,
+        split=args.split,
+        ensemble=args.ensemble,
+        augment=args.augment,
+        class_weights=args.class_weights,
+        resume=args.resume,
+        max_minutes=args.max_minutes,
+        max_rows=args.max_rows,
+        num_threads=args.threads,
+        logreg_options=(
+            {"max_samples": args.logreg_rows} if args.logreg_rows else None
+        ),
+        progress=not args.quiet,
+        command=command,
+    )
+    v = result.card["metrics"]["validation"]
+    nval = result.card["training_data"]["n_validation"]
+    print(
+        f"{result.model_dir}: validation top-1 {100 * v['top1']:.1f} %, "
+        f"top-6 {100 * v['top6']:.1f} % ({nval} held-out generated rows)"
+    )
+    return 0

@@ -1,0 +1,80 @@
+"""Tests of ``diffpy.sgpredict pdf``."""
+
+import math
+from pathlib import Path
+
+import numpy
+import pytest
+
+from diffpy.sgpredict.sgpredictapp import main
+from diffpy.utils.parsers import load_data
+
+CIF = Path(__file__).parent / "data" / "srreal" / "structures" / "rs0141.cif"
+
+
+def test_pdf_writes_gr_with_header(tmp_path, capsys):
+    from diffpy.sgpredict.pdfcalc import calculate_pdf
+    from diffpy.sgpredict.version import __version__
+
+    out = tmp_path / "out.gr"
+    assert main(["pdf", str(CIF), "-o", str(out)]) == 0
+    assert "wrote" in capsys.readouterr().out
+    header = load_data(out, headers=True)
+    assert header["calculator"] == "builtin"
+    assert header["version"] == __version__
+    assert header["source"] == str(CIF)
+    assert header["composition"] == "O3 Sr1 Ti1"
+    assert header["natoms"] == 5
+    assert header["qmax"] == 23.0 and header["qmin"] == 0.5
+    assert header["rstep"] == pytest.approx(math.pi / 23, rel=1e-15)
+    assert header["uiso"] == 0.008 and header["scattering"] == "xray"
+    data = load_data(out)
+    assert data.shape == (209, 2)
+    r, g = calculate_pdf(CIF)
+    numpy.testing.assert_allclose(data[:, 0], r, atol=1e-8)
+    numpy.testing.assert_allclose(data[:, 1], g, rtol=1e-8, atol=1e-12)
+
+
+def test_pdf_options(tmp_path):
+    out = tmp_path / "n.gr"
+    argv = [
+        "pdf", str(CIF), "-o", str(out), "--scattering", "neutron",
+        "--qmax", "18", "--rmin", "1", "--rmax", "10", "--rstep", "0.02",
+        "--qdamp", "0.03", "--qbroad", "0.02", "--delta2", "1.5",
+        "--keep-adps", "--plot", str(tmp_path / "n.png"),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    header = load_data(out, headers=True)
+    assert header["scattering"] == "neutron"
+    assert header["uiso"] == "structure"
+    assert (header["qmax"], header["delta2"], header["rstep"]) == (
+        18.0,
+        1.5,
+        0.02,
+    )
+    assert load_data(out).shape == (450, 2)
+    assert (tmp_path / "n.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["missing.cif"], "missing.cif: no such file"),
+        ([str(CIF), "--calculator", "nope"], "'nope' is unknown"),
+        ([str(CIF), "--rstep", "0"], "rstep must be positive"),
+    ],
+)
+def test_pdf_errors_exit_2(tmp_path, capsys, argv, message):
+    status = main(["pdf", *argv, "-o", str(tmp_path / "x.gr")])
+    assert status == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_pdf_garbage_cif(tmp_path, capsys):
+    bad = tmp_path / "bad.cif"
+    bad.write_text("garbage\n")
+    assert main(["pdf", str(bad), "-o", str(tmp_path / "x.gr")]) == 2
+    captured = capsys.readouterr()
+    assert "bad.cif: cannot read the structure" in captured.err
+    assert captured.out == ""

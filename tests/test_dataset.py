@@ -1,0 +1,276 @@
+"""Datasets: HDF5 layout, resumable builds, parallel maps, splits."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy
+import pytest
+
+from diffpy.sgpredict import dataset
+from diffpy.sgpredict.grid import MODEL_GRID
+
+CIFS = Path(__file__).parent / "data" / "cifs"
+
+
+def _rows(n, start=0):
+    for i in range(start, start + n):
+        yield {
+            "id": f"x{i:03d}",
+            "G": numpy.full(MODEL_GRID.npoints, i, dtype=float),
+            "sg_number": 225 if i % 2 else 14,
+            "declared_sg": -1,
+            "formula": "NaCl",
+            "source": f"test:{i}",
+            "prototype": f"p{i // 3}",
+            "natoms": 8,
+            "settings": dataset.draw_settings(numpy.random.default_rng(i)),
+        }
+
+
+def test_layout_and_load_arrays(tmp_path):
+    path = tmp_path / "d.h5"
+    with dataset.DatasetWriter(path, MODEL_GRID.r, {"seed": 1}, 4) as w:
+        for row in _rows(6):
+            w.add(row)
+        w.skip("bad", "test:bad", "generation failed: test")
+    data = dataset.load_arrays(path)
+    assert data["G"].shape == (6, 209) and data["G"].dtype == numpy.float32
+    assert data["r"].dtype == numpy.float64
+    assert data["sg_number"].dtype == numpy.int16
+    assert data["natoms"].dtype == numpy.int32
+    assert data["id"].tolist() == [f"x{i:03d}" for i in range(6)]
+    assert data["settings/qmax"].dtype == numpy.float32
+    numpy.testing.assert_allclose(data["settings/qdamp"], 0.04)
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        assert f.attrs["format"] == "diffpy.sgpredict.dataset"
+        assert f.attrs["format_version"] == 1
+        assert f["G"].maxshape == (None, 209)
+    assert dataset.read_provenance(path)["seed"] == 1
+    assert dataset.read_skipped(path)["id"].tolist() == ["bad"]
+    part = dataset.load_arrays(path, ["sg_number", "settings"])
+    assert set(part) == {"sg_number"} | {
+        f"settings/{n}" for n in dataset.SETTING_NAMES
+    }
+
+
+def test_partial_chunk_of_a_killed_writer_is_dropped(tmp_path):
+    import h5py
+
+    path = tmp_path / "d.h5"
+    with dataset.DatasetWriter(path, MODEL_GRID.r, chunk_rows=2) as w:
+        for row in _rows(4):
+            w.add(row)
+    # a writer killed mid-chunk: datasets grown, n_rows not advanced
+    with h5py.File(path, "a") as f:
+        f["G"].resize(7, axis=0)
+        f["id"].resize(6, axis=0)
+    assert len(dataset.load_arrays(path)["id"]) == 4
+    w = dataset.DatasetWriter(path, MODEL_GRID.r)
+    assert w.done_ids == {f"x{i:03d}" for i in range(4)}
+    for row in _rows(2, start=4):
+        w.add(row)
+    w.close()
+    data = dataset.load_arrays(path)
+    assert data["id"].tolist() == [f"x{i:03d}" for i in range(6)]
+    assert data["G"].shape == (6, 209)
+
+
+def _gen_build(path, limit=None, **kw):
+    from diffpy.sgpredict.structures.generate import generation_items
+
+    items = generation_items(3, groups=[221, 225], route="both", seed=4)
+    config = dataset.build_config(settings="ranges", seed=4)
+    return dataset.build_dataset(
+        path, items, config, progress=False, limit=limit, chunk_rows=2, **kw
+    )
+
+
+def test_killed_and_resumed_build_equals_uninterrupted(tmp_path):
+    full = tmp_path / "full.h5"
+    resumed = tmp_path / "resumed.h5"
+    _gen_build(full)
+    s1 = _gen_build(resumed, limit=5)
+    assert s1["done"] == 5
+    s2 = _gen_build(resumed)
+    assert s2["already"] == 5 and s2["done"] == 1
+    a, b = dataset.load_arrays(full), dataset.load_arrays(resumed)
+    for key in a:
+        numpy.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    assert len(set(a["id"])) == len(a["id"])
+    # settings are drawn per sample within the default ranges
+    assert a["settings/qmax"].min() >= 18 and a["settings/qmax"].max() <= 30
+    # continuing with other settings is refused
+    from diffpy.sgpredict.errors import InputError
+
+    with pytest.raises(InputError, match="other settings"):
+        dataset.build_dataset(resumed, [], dataset.build_config(seed=4))
+
+
+@pytest.mark.slow
+def test_killed_subprocess_resumes(tmp_path):
+    import time
+
+    out = tmp_path / "k.h5"
+    cmd = [
+        sys.executable, "-m", "diffpy.sgpredict", "dataset", "build",
+        "--generate", "30", "--groups", "225,221,194", "--seed", "2",
+        "-o", str(out), "--quiet",
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd)
+    t0 = time.time()
+    while time.time() - t0 < 60:  # kill once the first chunk is committed
+        time.sleep(0.2)
+        if out.exists():
+            try:
+                if len(dataset.load_arrays(out, ["id"])["id"]):
+                    break
+            except Exception:
+                pass
+    proc.kill()
+    proc.wait()
+    assert subprocess.run(cmd).returncode == 0
+    ref = tmp_path / "ref.h5"
+    cmd[cmd.index(str(out))] = str(ref)
+    assert subprocess.run(cmd).returncode == 0
+    a, b = dataset.load_arrays(out), dataset.load_arrays(ref)
+    done = list(a["id"]) + list(dataset.read_skipped(out)["id"])
+    assert len(done) == len(set(done)) == 90
+    assert sorted(a["id"]) == sorted(b["id"])
+    ia, ib = numpy.argsort(a["id"]), numpy.argsort(b["id"])
+    numpy.testing.assert_array_equal(a["G"][ia], b["G"][ib])
+
+
+def test_cif_folder_build_with_report(tmp_path):
+    from diffpy.sgpredict.sgpredictapp import main
+
+    folder = tmp_path / "cifs"
+    shutil.copytree(CIFS, folder)
+    (folder / "garbage.cif").write_text("not a cif")
+    shutil.copy(CIFS / "rs0014.cif", folder / "zz_copy.cif")
+    out = tmp_path / "real.h5"
+    rc = main(
+        ["dataset", "build", "--cifs", str(folder), "-o", str(out), "--quiet"]
+    )
+    assert rc == 0
+    data = dataset.load_arrays(out)
+    assert sorted(data["formula"]) == sorted(
+        ["Bi2Te3", "Cu3Au", "GdSb", "SiC", "SnS"]
+    )
+    assert set(data["source"]) == {
+        f"cif:rs00{n}.cif" for n in ("13", "14", "34", "36", "44")
+    }
+    assert (data["declared_sg"] != 0).all()
+    numpy.testing.assert_allclose(data["settings/uiso"], 0.008)
+    report = (tmp_path / "real.skipped.tsv").read_text().splitlines()
+    assert report[0] == "item\treason"
+    assert any(line.startswith("garbage.cif\tunparseable") for line in report)
+    assert any("duplicate of" in line for line in report)
+    # Table-2 PDFs of the CIFs have their main peak where srreal has it
+    assert numpy.isfinite(data["G"]).all() and data["G"].max() > 1
+    summary = dataset.dataset_summary(out)
+    assert summary["n_rows"] == 5 and summary["skipped"]
+    assert main(["dataset", "info", str(out)]) == 0
+    png = tmp_path / "counts.png"
+    assert main(["dataset", "plot", str(out), "-o", str(png)]) == 0
+    assert png.stat().st_size > 1000
+    # a second build with the same command adds nothing
+    rc = main(
+        ["dataset", "build", "--cifs", str(folder), "-o", str(out), "--quiet"]
+    )
+    assert rc == 0 and len(dataset.load_arrays(out, ["id"])["id"]) == 5
+
+
+def test_bad_input_is_one_line_error(tmp_path, capsys):
+    from diffpy.sgpredict.sgpredictapp import main
+
+    rc = main(["dataset", "build", "--cifs", str(tmp_path / "nope"), "-o",
+               str(tmp_path / "x.h5")])  # fmt: skip
+    assert rc == 2
+    assert "no such folder" in capsys.readouterr().err
+    (tmp_path / "x.h5").write_text("not hdf5")
+    assert main(["dataset", "info", str(tmp_path / "x.h5")]) == 2
+
+
+def test_dask_local_cluster_gives_the_same_rows(tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    local = tmp_path / "local.h5"
+    viadask = tmp_path / "dask.h5"
+    _gen_build(local)
+    with distributed.LocalCluster(
+        n_workers=1,
+        threads_per_worker=1,
+        processes=False,
+        dashboard_address=None,
+    ) as cluster, distributed.Client(cluster) as client:
+        _gen_build(viadask, client=client)
+    a, b = dataset.load_arrays(local), dataset.load_arrays(viadask)
+    for key in a:
+        numpy.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+def test_parallel_map_orders_results():
+    from diffpy.sgpredict.parallel import parallel_map
+
+    assert list(parallel_map(abs, range(-5, 0), progress=False)) == [
+        5,
+        4,
+        3,
+        2,
+        1,
+    ]
+    assert list(parallel_map(abs, range(-5, 0), jobs=2, progress=False)) == [
+        5,
+        4,
+        3,
+        2,
+        1,
+    ]
+
+
+def test_random_split_is_per_group():
+    labels = numpy.repeat([2, 14, 225], [10, 20, 50])
+    train, test = dataset.split_indices(labels, test_fraction=0.2, seed=0)
+    assert len(set(train) & set(test)) == 0 and len(train) + len(test) == 80
+    for sg, n in ((2, 2), (14, 4), (225, 10)):
+        assert (labels[test] == sg).sum() == n
+
+
+def test_grouped_split_keeps_prototypes_on_one_side():
+    rng = numpy.random.default_rng(0)
+    keys = numpy.array([f"k{rng.integers(40)}" for _ in range(500)])
+    labels = numpy.array([(2, 14, 225)[int(k[1:]) % 3] for k in keys])
+    train, test = dataset.split_indices(
+        labels, keys, test_fraction=0.2, seed=1, method="grouped"
+    )
+    assert not set(keys[train]) & set(keys[test])
+    assert 0.1 < len(test) / len(labels) < 0.3
+    assert len(train) + len(test) == 500
+
+
+def test_spherical_envelope_and_settings():
+    r = MODEL_GRID.r
+    env = dataset.spherical_envelope(r, 20.0)
+    assert env[0] < 1 and env[-1] == 0
+    s = dataset.draw_settings(
+        numpy.random.default_rng(1), "ranges", {"noise": (0.01, 0.02)}
+    )
+    assert 0.01 <= s["noise"] <= 0.02 and s["qmax"] == 23.0
+    with pytest.raises(Exception):
+        dataset.draw_settings(numpy.random.default_rng(1), "nonsense")
+
+
+def test_realism_check_runs(tmp_path):
+    pytest.importorskip("torch")
+    gen = tmp_path / "gen.h5"
+    from diffpy.sgpredict.structures.generate import generation_items
+
+    items = generation_items(4, groups=[221, 225, 166], seed=5)
+    dataset.build_dataset(gen, items, dataset.build_config(), progress=False)
+    res = dataset.realism_check(gen, str(CIFS), minutes=0.01)
+    assert res["n_real"] + res["n_real_dropped_as_seen"] == 5
+    for name in ("classifier", "train frequency", "icsd frequency"):
+        assert 0 <= res[name]["top1"] <= res[name]["top6"] <= 1

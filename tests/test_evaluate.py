@@ -1,0 +1,154 @@
+"""Tests of evaluation: metrics on cases with known answers."""
+
+import json
+import shutil
+
+import numpy
+import pytest
+import torch
+
+from diffpy.sgpredict import spacegroups
+from diffpy.sgpredict.errors import InputError
+from diffpy.sgpredict.evaluate import (
+    canonical_formula,
+    confusion_matrix,
+    evaluate,
+    format_report,
+    top_confusions,
+    topk_accuracy,
+)
+
+#: class ranking of the hand-built model: a fixed order for every input
+RANKING = [225, 221, 194, 14, 2, 62, 166, 227]
+
+
+@pytest.fixture(scope="module")
+def ranked_model(tmp_path_factory):
+    """A logreg model whose logits ignore X: class k scores -rank."""
+    from diffpy.sgpredict.card import save_model
+    from diffpy.sgpredict.grid import MODEL_GRID
+    from diffpy.sgpredict.models import build_model
+
+    config = {"quadratic": False, "npoints": 209, "nclasses": 45}
+    net = build_model("logreg", config)
+    bias = torch.full((45,), -50.0)
+    for rank, number in enumerate(RANKING):
+        bias[spacegroups.index_of(number)] = -2.0 * rank
+    with torch.no_grad():
+        net.linear.weight.zero_()
+        net.linear.bias.copy_(bias)
+    out = tmp_path_factory.mktemp("ranked")
+    counts = [0] * 45
+    counts[spacegroups.index_of(225)] = 7
+    card = {
+        "name": "hand-built",
+        "architecture": "logreg",
+        "config": config,
+        "labels": list(spacegroups.NUMBERS),
+        "input": {**MODEL_GRID.to_dict(), "min_rmax": 19.9},
+        "prior": {"train": [1 / 45] * 45, "train_counts": counts},
+    }
+    save_model(out, [net], card)
+    (out / "training_set.json").write_text(
+        json.dumps({"formula_sg": [["Ni", 225]], "prototypes": ["p-1"]})
+    )
+    return out
+
+
+@pytest.fixture(scope="module")
+def eval_h5(tmp_path_factory):
+    """Evaluation rows of groups with known ranks 1, 2, 3, 7 and >8."""
+    from _synthetic import write_dataset
+
+    path = tmp_path_factory.mktemp("ev") / "ev.h5"
+    write_dataset(path, n_per_group=3, groups=(225, 221, 194, 227), seed=9)
+    return path
+
+
+def test_topk_accuracy_known():
+    s = numpy.array([[3.0, 2.0, 1.0], [1.0, 2.0, 3.0], [1.0, 3.0, 2.0]])
+    assert topk_accuracy(s, [0, 0, 2], 3).tolist() == pytest.approx(
+        [1 / 3, 2 / 3, 1.0]
+    )
+
+
+def test_canonical_formula_and_confusions():
+    assert canonical_formula("Ti2O4") == canonical_formula("O2Ti") == "O2Ti"
+    assert canonical_formula("SrTiO3") == "O3SrTi"
+    assert canonical_formula("CdSe nanoparticle") == "CdSe nanoparticle"
+    cm = confusion_matrix([0, 0, 1, 1, 1], [1, 1, 0, 1, 2], 3)
+    assert cm.tolist() == [[0, 2, 0], [1, 1, 1], [0, 0, 0]]
+    labels = (14, 2, 225)
+    conf = top_confusions(cm, labels, 2)
+    assert conf[0] == {
+        "true": 14,
+        "predicted": 2,
+        "count": 2,
+        "relation": "predicted is a subgroup",
+    }
+    assert conf[1]["relation"] == "predicted is a supergroup"
+
+
+def test_evaluate_hdf5_known_topk(ranked_model, eval_h5, tmp_path):
+    res = evaluate(ranked_model, eval_h5, prior="train", output_dir=tmp_path)
+    # ranks: 225 -> 1, 221 -> 2, 194 -> 3, 227 -> 8; three rows each
+    assert res["n"] == 12
+    assert res["topk"] == pytest.approx([0.25, 0.5, 0.75, 0.75, 0.75, 0.75])
+    assert res["gains"] == pytest.approx([0.25, 0.25, 0.25, 0, 0, 0])
+    by = {g["number"]: g for g in res["per_group"]}
+    assert by[225]["top1"] == 1 and by[227]["top6"] == 0
+    assert by[225]["train_count"] == 7
+    assert res["confusions"][0]["predicted"] == 225
+    assert (tmp_path / "per_group.png").stat().st_size > 1000
+    assert (tmp_path / "confusion.png").stat().st_size > 1000
+    saved = json.loads((tmp_path / "evaluation.json").read_text())
+    assert saved["topk"] == res["topk"]
+    text = format_report(res)
+    assert "25.0%" in text and "Fm-3m" in text
+
+
+def test_prior_correction_follows_formula(ranked_model, eval_h5):
+    # the ICSD prior favours P2_1/c (14) strongly enough to pass 194
+    res = evaluate(ranked_model, eval_h5, prior="icsd")
+    icsd = spacegroups.icsd_prior()
+    logp = numpy.full(45, -50.0)
+    for rank, number in enumerate(RANKING):
+        logp[spacegroups.index_of(number)] = -2.0 * rank
+    shifted = logp + numpy.log(icsd + 1e-6) - numpy.log(1 / 45 + 1e-6)
+    order = numpy.argsort(-shifted)
+    rank_of = {spacegroups.NUMBERS[k]: i for i, k in enumerate(order)}
+    expected = [
+        numpy.mean([rank_of[g] < k for g in (225, 221, 194, 227)])
+        for k in range(1, 7)
+    ]
+    assert res["topk"] == pytest.approx(expected)
+
+
+def test_exclude_training(ranked_model, eval_h5):
+    # the synthetic rows use formulas Ni, Cu, ...; Ni in Fm-3m is excluded
+    res = evaluate(ranked_model, eval_h5, prior="train", exclude_training=True)
+    assert len(res["excluded"]) == 3 and res["n"] == 9
+
+
+def test_measured_folder_with_csv(ranked_model, data_dir, tmp_path):
+    folder = tmp_path / "gr"
+    folder.mkdir()
+    shutil.copy(data_dir / "gr" / "Ni_neutron_r20.gr", folder / "Ni.gr")
+    shutil.copy(data_dir / "gr" / "Ni_neutron_r20.gr", folder / "Ni2.gr")
+    csv = tmp_path / "known.csv"
+    csv.write_text("file,sg_number,material\nNi.gr,225.0,Ni\ngr/Ni2.gr,14,x\n")
+    res = evaluate(ranked_model, folder, csv_path=csv, prior="train")
+    assert res["kind"] == "measured" and res["n"] == 2
+    assert [p["rank"] for p in res["predictions"]] == [1, 4]
+    with pytest.raises(InputError):
+        evaluate(ranked_model, folder, prior="train")
+
+
+def test_cli_evaluate(ranked_model, eval_h5, capsys):
+    from diffpy.sgpredict.sgpredictapp import main
+
+    argv = ["evaluate", str(ranked_model), str(eval_h5), "--json"]
+    assert main(argv + ["--prior", "train"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["topk"][0] == pytest.approx(0.25)
+    assert main(["evaluate", str(ranked_model), "/nonexistent.h5"]) == 2

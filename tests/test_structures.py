@@ -1,0 +1,236 @@
+"""Structures in: CIF folders, prototypes, generated crystals."""
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy
+import pytest
+
+from diffpy.sgpredict import spacegroups
+from diffpy.sgpredict.structures import Crystal, neutral_element, spglib_group
+from diffpy.sgpredict.structures.cifs import (
+    SkipStructure,
+    read_cif,
+    read_cif_folder,
+)
+
+CIFS = Path(__file__).parent / "data" / "cifs"
+EXPECTED = {
+    "rs0013.cif": ("Bi2Te3", 166, 15),
+    "rs0014.cif": ("Cu3Au", 221, 4),
+    "rs0034.cif": ("GdSb", 225, 8),
+    "rs0036.cif": ("SiC", 186, 12),
+    "rs0044.cif": ("SnS", 62, 8),
+}
+
+GOOD_CIF = """data_test
+_cell_length_a {a}
+_cell_length_b {a}
+_cell_length_c {a}
+_cell_angle_alpha 90
+_cell_angle_beta 90
+_cell_angle_gamma 90
+_symmetry_space_group_name_H-M 'P 1'
+loop_
+_atom_site_label
+_atom_site_type_symbol
+_atom_site_fract_x
+_atom_site_fract_y
+_atom_site_fract_z
+_atom_site_occupancy
+{atoms}
+"""
+
+
+def _cif(path, atoms, a=4.0):
+    lines = "\n".join(
+        f"{el}{i} {el} {x} {y} {z} {o}"
+        for i, (el, x, y, z, o) in enumerate(atoms)
+    )
+    Path(path).write_text(GOOD_CIF.format(a=a, atoms=lines))
+
+
+def test_neutral_element():
+    assert neutral_element("Ti4+") == "Ti"
+    assert neutral_element("O2-") == "O"
+    assert neutral_element("D") == "H"
+    assert neutral_element("Qq") is None
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_read_cif_labels_like_the_shared_table(name):
+    c = read_cif(CIFS / name)
+    formula, sg, natoms = EXPECTED[name]
+    assert c.meta["formula"] == formula
+    assert c.meta["sg_number"] == sg
+    assert c.natoms == natoms
+
+
+def test_broken_folder_gives_report_and_good_entries(tmp_path):
+    folder = tmp_path / "cifs"
+    (folder / "sub").mkdir(parents=True)
+    shutil.copy(CIFS / "rs0014.cif", folder / "good.cif")
+    shutil.copy(CIFS / "rs0014.cif", folder / "sub" / "again.cif")  # dup
+    shutil.copy(CIFS / "rs0044.cif", folder / "sub" / "sns.cif")
+    (folder / "garbage.cif").write_text("this is not a CIF\n{{{\n")
+    _cif(  # the same atom twice (diffpy.structure issue 86)
+        folder / "duplicated.cif",
+        [("Na", 0, 0, 0, 1), ("Na", 0, 0, 0, 1), ("Cl", 0.5, 0.5, 0.5, 1)],
+    )
+    _cif(
+        folder / "partial.cif",
+        [("Na", 0, 0, 0, 0.5), ("K", 0, 0, 0, 0.5), ("Cl", 0.5, 0.5, 0.5, 1)],
+    )
+    _cif(
+        folder / "unknown.cif", [("Xx", 0, 0, 0, 1), ("Cl", 0.5, 0.5, 0.5, 1)]
+    )
+    entries, skipped = read_cif_folder(folder)
+    assert sorted(c.meta["path"] for c in entries) == [
+        "good.cif",
+        "sub/sns.cif",
+    ]
+    reasons = dict(skipped)
+    assert reasons["garbage.cif"].startswith("unparseable")
+    assert reasons["duplicated.cif"].startswith("atoms too close")
+    assert reasons["partial.cif"].startswith("partial occupancy")
+    assert reasons["unknown.cif"].startswith("unknown element")
+    assert reasons["sub/again.cif"] == "duplicate of good.cif"
+    # majority policy keeps the disordered one with its majority species
+    entries, skipped = read_cif_folder(folder, occupancy="majority")
+    part = [c for c in entries if c.meta["path"] == "partial.cif"]
+    assert len(part) == 1 and part[0].natoms == 2
+    assert part[0].meta["sg_number"] == 221
+    # keep policy keeps both partial atoms, labelled by the majority cell
+    entries, skipped = read_cif_folder(folder, occupancy="keep")
+    part = [c for c in entries if c.meta["path"] == "partial.cif"][0]
+    assert part.natoms == 3 and sorted(part.occupancy) == [0.5, 0.5, 1.0]
+
+
+def test_too_many_atoms_and_group_filter(tmp_path):
+    with pytest.raises(SkipStructure, match="too many atoms"):
+        read_cif(CIFS / "rs0013.cif", max_atoms=10)
+    entries, skipped = read_cif_folder(CIFS, groups=[225])
+    assert [c.meta["formula"] for c in entries] == ["GdSb"]
+
+
+def test_crystal_to_diffpy_roundtrip():
+    c = Crystal(numpy.eye(3) * 4.1, [[0, 0, 0], [0.5, 0.5, 0.5]], ["Cs", "Cl"])
+    s = c.to_diffpy()
+    back = Crystal.from_diffpy(s)
+    assert back.species == ["Cs", "Cl"]
+    assert back.label() == 221
+
+
+def test_prototype_library_records_sources_and_is_compact():
+    from diffpy.sgpredict.structures import prototypes
+
+    lib = prototypes.load_library()
+    assert len(lib) > 100
+    assert os.path.getsize(prototypes.LIBRARY_PATH) < 3e6
+    for key, rec in lib.items():
+        assert rec["source"] and rec["licence"]
+        assert rec["sg_number"] in spacegroups.NUMBERS
+        assert len(rec["species"]) == len(rec["frac"]) == rec["natoms"]
+
+
+def test_symmetric_perturbation_keeps_the_group():
+    from diffpy.sgpredict.structures.prototypes import (
+        load_library,
+        prototype_crystal,
+        symmetric_perturbation,
+    )
+
+    lib = load_library()
+    rng = numpy.random.default_rng(0)
+    keys = sorted(lib)[::10]
+    for key in keys:
+        c = prototype_crystal(lib[key], key)
+        p = symmetric_perturbation(c, rng, d_coord=0.05, d_lat=0.03)
+        assert p.label() >= c.label() or p.label() == c.label(), key
+        assert spacegroups.is_subgroup(c.label(), p.label()) or (
+            p.label() == c.label()
+        ), key
+
+
+@pytest.mark.parametrize("route", ["statistics", "prototype"])
+def test_generated_crystals_carry_their_spglib_group(route):
+    from diffpy.sgpredict.structures.generate import (
+        generate_item,
+        generation_items,
+    )
+
+    items = generation_items(2, groups=[14, 62, 166, 225], route=route, seed=3)
+    assert len(items) == 8
+    made = 0
+    for it in items:
+        try:
+            c = generate_item(it)
+        except SkipStructure:
+            continue
+        made += 1
+        assert c.meta["sg_number"] == spglib_group(
+            c.lattice, c.frac, c.species, 0.01
+        )
+        assert c.meta["sg_number"] in spacegroups.NUMBERS
+        assert c.meta["declared_sg"] == it["sg"]
+        assert c.meta["prototype"]
+    assert made >= 6
+
+
+def test_generation_is_reproducible():
+    from diffpy.sgpredict.structures.generate import (
+        generate_item,
+        generation_items,
+    )
+
+    items = generation_items(1, groups=[139], route="both", seed=11)
+    for it in items:
+        a, b = generate_item(it), generate_item(it)
+        assert a.species == b.species
+        numpy.testing.assert_allclose(a.frac, b.frac)
+        numpy.testing.assert_allclose(a.lattice, b.lattice)
+
+
+def test_statistics_formulas_are_real():
+    from diffpy.sgpredict.structures.generate import (
+        formulas_for_group,
+        wyckoff_combinations,
+    )
+
+    for sg in (2, 225, 230):
+        assert len(formulas_for_group(sg)) >= 3
+        assert len(wyckoff_combinations(sg)) > 0
+
+
+def test_excluded_pairs_are_never_generated():
+    from diffpy.sgpredict.structures.generate import (
+        generate_item,
+        generation_items,
+    )
+
+    items = generation_items(3, groups=[225, 166], route="both", seed=8)
+    made = {}
+    for it in items:
+        try:
+            made[it["id"]] = generate_item(it)
+        except SkipStructure:
+            pass
+    pairs = {(c.meta["formula"], c.meta["sg_number"]) for c in made.values()}
+    hit = set(list(pairs)[:3])
+    for it in items:
+        try:
+            c = generate_item(it, exclude=hit)
+        except SkipStructure:
+            continue
+        key = (c.meta["formula"], c.meta["sg_number"])
+        assert key not in hit
+        if (
+            it["id"] in made
+            and (
+                made[it["id"]].meta["formula"],
+                made[it["id"]].meta["sg_number"],
+            )
+            not in hit
+        ):  # items that never hit an excluded pair are unchanged
+            numpy.testing.assert_allclose(c.frac, made[it["id"]].frac)
