@@ -101,3 +101,12 @@ def test_check_pdf_on_arrays():
         check_pdf(r, g[:-1])
     with pytest.raises(InputError, match="only 3 data points"):
         check_pdf(r[:3], g[:3])
+
+
+def test_section_titles_naming_sq_are_not_column_labels(ni_xray):
+    # a PDFgetX2 header has a '## S(q)  qmin=... qmax=26' section title
+    path = ni_xray.parent / "TiO2_rutile_xray.gr"
+    data = load_pdf(path)
+    assert data.meta["qmax"] == 26.0
+    assert data.r[-1] == pytest.approx(59.97)
+    assert data.g.min() < 0

@@ -22,6 +22,7 @@ _LAZY = {
     "load_pdf": "diffpy.sgpredict.io",
     "starting_structure": "diffpy.sgpredict.refine",
     "write_templates": "diffpy.sgpredict.refine",
+    "fit_candidates": "diffpy.sgpredict.refine",
 }
 
 __all__ = ["__version__", *_LAZY]

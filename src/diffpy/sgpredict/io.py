@@ -128,15 +128,12 @@ def _looks_like_qspace(path, header, x, y, meta):
         return f"its extension {suffix!r} is that of a Q-space file"
     if str(meta.get("outputtype", "")).lower() in _QSPACE_OUTPUTS:
         return f"its header says outputtype = {meta['outputtype']}"
-    labels = re.findall(
-        r"(?im)^\s*#\s*L\s+(.*)$|^\s*#+\s*(q\s*\(|f\(q\)|s\(q\)|i\(q\))",
-        header,
-    )
-    for groups in labels:
-        text = " ".join(g for g in groups if g).strip().lower()
-        first = text.split()[0] if text.split() else ""
+    # the last '#L' line before the data names the columns (SPEC style)
+    labels = re.findall(r"(?m)^\s*#\s*L\s+(\S+)", header)
+    if labels:
+        first = labels[-1].lower()
         if first.startswith("q") or re.match(r"^[fsi]\(q\)", first):
-            return f"its column label says {text.split()[0]!r}"
+            return f"its column label says {labels[-1]!r}"
     if numpy.all(y >= 0):
         return (
             "it has no negative values (a G(r) is negative below its "
