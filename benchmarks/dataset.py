@@ -85,12 +85,21 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("folder", nargs="?", default=os.path.normpath(default))
     p.add_argument("--per-group", type=int, default=2)
-    p.add_argument("--groups", default="2,14,15,62,63,139,166,194,225,227")
+    p.add_argument(
+        "--groups",
+        default="all",
+        help="comma-separated group numbers, or 'all' (default: the 45)",
+    )
     args = p.parse_args(argv)
     from diffpy.sgpredict.dataset import build_config
 
     config = build_config()
-    groups = [int(g) for g in args.groups.split(",")]
+    if args.groups == "all":
+        from diffpy.sgpredict.spacegroups import NUMBERS
+
+        groups = list(NUMBERS)
+    else:
+        groups = [int(g) for g in args.groups.split(",")]
     # warm up imports (pyxtal, pymatgen, spglib)
     bench_generated(1, groups[:1], config)
     print(

@@ -140,6 +140,13 @@ def _check_format(f, path):
         )
 
 
+def _n_rows(f):
+    """Committed rows (files written by other tools may lack ``n_rows``)."""
+    if "n_rows" in f.attrs:
+        return int(f.attrs["n_rows"])
+    return int(f["sg_number"].shape[0]) if "sg_number" in f else 0
+
+
 def _decode(values):
     return numpy.array(
         [
@@ -190,7 +197,7 @@ def load_arrays(path, fields=None):
     out = {}
     with _open(path) as f:
         _check_format(f, path)
-        n = int(f.attrs.get("n_rows", 0))
+        n = _n_rows(f)
         for name in wanted:
             if name not in f:
                 raise InputError(
@@ -230,7 +237,9 @@ def read_skipped(path):
     """
     with _open(os.fspath(path)) as f:
         _check_format(f, path)
-        n = int(f.attrs.get("n_skipped", 0))
+        if "skipped" not in f:
+            return {k: numpy.array([], dtype=str) for k in _SKIP_FIELDS}
+        n = int(f.attrs.get("n_skipped", f["skipped/id"].shape[0]))
         return {k: _decode(f[f"skipped/{k}"][:n]) for k in _SKIP_FIELDS}
 
 

@@ -190,6 +190,7 @@ def statistics_crystal(
 
     from pyxtal import pyxtal
 
+    _share_tolerance_tables()
     rng = numpy.random.default_rng(seed)
     numpy.random.seed(seed % (2**32))  # pyxtal uses the global generator too
     forms = formulas_for_group(sg)
@@ -278,6 +279,35 @@ def statistics_crystal(
         )
         return c
     return None
+
+
+def _share_tolerance_tables():
+    """Let pyxtal reuse one default distance-tolerance table.
+
+    pyxtal's ``operations.check_images`` builds a fresh default
+    ``Tol_matrix`` on every call when none is passed, which takes about a
+    quarter of the time of a random crystal.  The table is read-only
+    there, so one shared instance per (prototype, factor) gives the same
+    crystals, faster.  Only the name inside ``pyxtal.operations`` is
+    replaced.
+    """
+    import pyxtal.operations as ops
+
+    if getattr(ops, "_sgpredict_shared_tm", False):
+        return
+    real = ops.Tol_matrix
+    cache = {}
+
+    def shared(*tuples, prototype="atomic", factor=1.0):
+        if tuples:
+            return real(*tuples, prototype=prototype, factor=factor)
+        key = (prototype, factor)
+        if key not in cache:
+            cache[key] = real(prototype=prototype, factor=factor)
+        return cache[key]
+
+    ops.Tol_matrix = shared
+    ops._sgpredict_shared_tm = True
 
 
 def _formula(comp):
