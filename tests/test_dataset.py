@@ -274,3 +274,47 @@ def test_realism_check_runs(tmp_path):
     assert res["n_real"] + res["n_real_dropped_as_seen"] == 5
     for name in ("classifier", "train frequency", "icsd frequency"):
         assert 0 <= res[name]["top1"] <= res[name]["top6"] <= 1
+
+
+def test_merge_keeps_every_row_once(tmp_path):
+    a, b = tmp_path / "a.h5", tmp_path / "b.h5"
+    with dataset.DatasetWriter(a, MODEL_GRID.r, {"seed": 1}, 4) as w:
+        for row in _rows(5):
+            w.add(row)
+    with dataset.DatasetWriter(b, MODEL_GRID.r, {"seed": 2}, 4) as w:
+        for row in _rows(3, start=2):  # ids x002-x004 also in a
+            w.add(row)
+    out = tmp_path / "m.h5"
+    assert dataset.merge_datasets([a, b], out) == 8
+    # merging again continues the file and adds nothing
+    assert dataset.merge_datasets([a, b], out) == 8
+    m = dataset.load_arrays(out)
+    da, db = dataset.load_arrays(a), dataset.load_arrays(b)
+    assert m["id"].tolist() == [f"0:{i}" for i in da["id"]] + [
+        f"1:{i}" for i in db["id"]
+    ]
+    numpy.testing.assert_array_equal(
+        m["G"], numpy.concatenate([da["G"], db["G"]])
+    )
+    numpy.testing.assert_array_equal(
+        m["settings/qmax"],
+        numpy.concatenate([da["settings/qmax"], db["settings/qmax"]]),
+    )
+    prov = dataset.read_provenance(out)["merged_from"]
+    assert [p["provenance"]["seed"] for p in prov] == [1, 2]
+
+
+def test_merge_refuses_other_grids(tmp_path):
+    from diffpy.sgpredict.errors import InputError
+    from diffpy.sgpredict.grid import srreal_grid
+
+    a, b = tmp_path / "a.h5", tmp_path / "b.h5"
+    with dataset.DatasetWriter(a, MODEL_GRID.r) as w:
+        w.add(next(_rows(1)))
+    fine = srreal_grid(1.5, 30, 0.1)
+    with dataset.DatasetWriter(b, fine) as w:
+        row = next(_rows(1))
+        row["G"] = numpy.zeros(len(fine))
+        w.add(row)
+    with pytest.raises(InputError, match="r-grid differs"):
+        dataset.merge_datasets([a, b], tmp_path / "m.h5")

@@ -56,6 +56,7 @@ __all__ = [
     "read_provenance",
     "dataset_summary",
     "split_indices",
+    "merge_datasets",
 ]
 
 FORMAT = "diffpy.sgpredict.dataset"
@@ -497,6 +498,72 @@ def dataset_summary(path):
         "skipped": dict(reasons.most_common()),
         "provenance": read_provenance(path),
     }
+
+
+def merge_datasets(inputs, output, chunk_rows=4096):
+    """Concatenate datasets built apart (other seeds, other machines).
+
+    Row ids get the prefix ``<k>:`` of their input's position, so rows of
+    two builds with equal item ids stay distinct; the grids must agree.
+    An existing ``output`` is continued: rows already there are skipped.
+
+    Parameters
+    ----------
+    inputs : list of str or os.PathLike
+        Dataset files in the order their rows are written.
+    output : str or os.PathLike
+        The merged dataset.
+    chunk_rows : int
+        Rows written at once.
+
+    Returns
+    -------
+    int
+        Rows in the merged file.
+
+    Examples
+    --------
+    >>> merge_datasets(["seed1.h5", "seed2.h5"], "train.h5")  # doctest: +SKIP
+    24906
+    """
+    if not inputs:
+        raise InputError("merge: give at least one input dataset")
+    grids = [load_arrays(p, fields=["r"])["r"] for p in inputs]
+    for path, r in zip(inputs[1:], grids[1:]):
+        if r.shape != grids[0].shape or not numpy.allclose(r, grids[0]):
+            raise InputError(
+                f"{path}: its r-grid differs from that of {inputs[0]}; "
+                "only datasets on one grid can be merged"
+            )
+    prov = {
+        "merged_from": [
+            {"file": os.fspath(p), "provenance": read_provenance(p)}
+            for p in inputs
+        ]
+    }
+    with DatasetWriter(output, grids[0], prov, chunk_rows) as writer:
+        for k, path in enumerate(inputs):
+            a = load_arrays(path)
+            names = [
+                f.split("/", 1)[1] for f in a if f.startswith("settings/")
+            ]
+            for i in range(len(a["id"])):
+                row_id = f"{k}:{a['id'][i]}"
+                if row_id in writer.done_ids:
+                    continue
+                row = {
+                    field: a[field][i]
+                    for field in _STRING_FIELDS
+                    if field in a
+                }
+                row.update({f: int(a[f][i]) for f in _INT_FIELDS if f in a})
+                row["id"] = row_id
+                row["G"] = a["G"][i]
+                row["settings"] = {
+                    n: float(a[f"settings/{n}"][i]) for n in names
+                }
+                writer.add(row)
+    return load_arrays(output, fields=["sg_number"])["sg_number"].size
 
 
 def split_indices(

@@ -428,9 +428,15 @@ def _training_set(model_dir):
             f"{path}: missing; this model has no record of its training "
             "data, so --exclude-training cannot be applied"
         )
+    from diffpy.sgpredict.structures.prototypes import seed_pairs
+
     info = json.loads(path.read_text())
+    prototypes = set(info.get("prototypes", []))
     pairs = {(canonical_formula(f), int(s)) for f, s in info["formula_sg"]}
-    return pairs, set(info.get("prototypes", []))
+    # the structure types the prototype-driven rows were made from count
+    # as seen in training too
+    pairs |= {(canonical_formula(f), s) for f, s in seed_pairs(prototypes)}
+    return pairs, prototypes
 
 
 # -- evaluation ----------------------------------------------------------

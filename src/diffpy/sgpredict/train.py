@@ -500,7 +500,10 @@ def _train_member(
                 _batched_logits(net, xval_aug, device), data["y"][va], weights
             )
             rec.update({f"valaug_{k}": v for k, v in am.items()})
-        score = rec["valaug_loss" if monitor == "aug" else "val_loss"]
+        prefix = "valaug_" if monitor == "aug" else "val_"
+        metric = rc.get("monitor", "loss")
+        # lower is better: the loss, or minus an accuracy
+        score = rec[prefix + metric] * (1.0 if metric == "loss" else -1.0)
         if score < state["best"] - 1e-6:
             state["best"] = score
             state["best_epoch"] = epoch
@@ -566,6 +569,7 @@ def train(
     schedule="cosine",
     weight_decay=0.0,
     patience=15,
+    monitor="loss",
     seed=0,
     device="auto",
     val_fraction=0.1,
@@ -605,9 +609,12 @@ def train(
     weight_decay : float
         Adam weight decay.
     patience : int
-        Stop after this many epochs without a better validation loss
-        (the augmented validation set when augmenting); the best weights
-        are kept.
+        Stop after this many epochs without a better validation score
+        (on the augmented validation set when augmenting); the weights of
+        the best epoch are kept.
+    monitor : {"loss", "top1", "top6"}
+        The validation score: the class-weighted loss (a proper score,
+        which also punishes overconfidence) or an accuracy.
     seed : int
         Seed of the split, the initial weights, shuffling and
         augmentation.
@@ -690,6 +697,8 @@ def train(
     cfg = _canonical_config(model, config)
     if int(ensemble) < 1:
         raise InputError("ensemble must be at least 1")
+    if monitor not in ("loss", "top1", "top6"):
+        raise InputError(f"unknown monitor {monitor!r}; use loss, top1, top6")
     if not 0 < float(val_fraction) < 1:
         raise InputError("val_fraction must lie between 0 and 1")
     log = (
@@ -733,6 +742,7 @@ def train(
         "schedule": schedule,
         "weight_decay": float(weight_decay),
         "patience": int(patience),
+        "monitor": monitor,
         "seed": int(seed),
         "val_fraction": float(val_fraction),
         "split": split,

@@ -15,6 +15,7 @@ Examples
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from diffpy.sgpredict.errors import InputError
 
@@ -179,6 +180,13 @@ def register(subparsers):
     pl.add_argument("-o", "--output", required=True, help="image file")
     pl.set_defaults(func=run)
 
+    m = sub.add_parser(
+        "merge", help="concatenate datasets built apart (seeds, machines)"
+    )
+    m.add_argument("inputs", nargs="+", metavar="IN.h5", help="datasets")
+    m.add_argument("-o", "--output", required=True, help="merged .h5")
+    m.set_defaults(func=run)
+
     r = sub.add_parser(
         "realism",
         help="train a quick classifier on generated data, score on real",
@@ -212,7 +220,20 @@ def run(args):
         return _plot(args)
     if action == "realism":
         return _realism(args)
-    raise InputError("give an action: build, info, plot or realism")
+    if action == "merge":
+        return _merge(args)
+    raise InputError("give an action: build, info, plot, merge or realism")
+
+
+def _merge(args):
+    from diffpy.sgpredict.dataset import merge_datasets
+
+    for path in args.inputs:
+        if not Path(path).is_file():
+            raise InputError(f"{path}: no such dataset file")
+    n = merge_datasets(args.inputs, args.output)
+    print(f"{args.output}: {n} rows from {len(args.inputs)} datasets")
+    return 0
 
 
 def _provenance(args, extra):

@@ -56,6 +56,12 @@ def register(subparsers):
         help="epochs without better validation loss before stopping",
     )
     p.add_argument(
+        "--monitor",
+        choices=["loss", "top1", "top6"],
+        default="loss",
+        help="validation score for early stopping and the kept weights",
+    )
+    p.add_argument(
         "--filters",
         type=int,
         nargs="+",
@@ -161,6 +167,7 @@ def run(args):
         schedule=args.schedule,
         weight_decay=args.weight_decay,
         patience=args.patience,
+        monitor=args.monitor,
         seed=args.seed,
         device=args.device,
         val_fraction=args.val_fraction,
