@@ -43,7 +43,8 @@ diffpy.sgpredict train "$WORK/train.h5" -o "$WORK/model" \
 if [ -d "$SHARED/structures" ]; then
     diffpy.sgpredict evaluate "$WORK/model" "$SHARED/structures" \
         --csv "$SHARED/structures.csv" --exclude-training \
-        -o "$WORK/model/eval_real"
+        --record real_structures -o "$WORK/model/eval_real"
     diffpy.sgpredict evaluate "$WORK/model" "$SHARED/exp_pdfs" \
-        --csv "$SHARED/exp_pdfs.csv" -o "$WORK/model/eval_exp"
+        --csv "$SHARED/exp_pdfs.csv" --exclude-training \
+        --record measured_pdfs -o "$WORK/model/eval_exp"
 fi

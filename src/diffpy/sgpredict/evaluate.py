@@ -601,6 +601,44 @@ def evaluate(
 
 
 # -- figures -------------------------------------------------------------
+def record_metrics(model_dir, name, result):
+    """Store an evaluation's accuracies in the model's card.
+
+    Parameters
+    ----------
+    model_dir : str or Path
+        The model folder whose ``card.json`` is updated.
+    name : str
+        Key under ``metrics`` (for example ``"real_structures"``).
+    result : dict
+        What :func:`evaluate` returned.
+
+    Returns
+    -------
+    dict
+        The stored entry: ``topk`` (top-1 ... top-6), ``n``, ``data``,
+        ``prior``, ``excluded`` (rows left out as seen in training).
+
+    Examples
+    --------
+    >>> res = evaluate("model/", "real.h5", exclude_training=True)
+    ...                                                 # doctest: +SKIP
+    >>> record_metrics("model/", "real_structures", res)  # doctest: +SKIP
+    """
+    card_path = Path(model_dir) / "card.json"
+    card = json.loads(card_path.read_text())
+    entry = {
+        "topk": [round(float(v), 4) for v in result["topk"]],
+        "n": int(result["n"]),
+        "data": str(result["data"]),
+        "prior": result["prior"],
+        "excluded": len(result.get("excluded", [])),
+    }
+    card.setdefault("metrics", {})[name] = entry
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    return entry
+
+
 def _pyplot():
     import matplotlib
 

@@ -55,6 +55,12 @@ def register(subparsers):
     )
     p.add_argument("--device", default="cpu", help="torch device")
     p.add_argument(
+        "--record",
+        metavar="NAME",
+        help="store the top-k accuracies in the model card under "
+        "metrics.NAME (the weights and their checksum are untouched)",
+    )
+    p.add_argument(
         "--json", action="store_true", help="print the result as JSON"
     )
     p.set_defaults(func=run)
@@ -76,6 +82,10 @@ def run(args):
         output_dir=args.output,
         device=args.device,
     )
+    if args.record:
+        from diffpy.sgpredict.evaluate import record_metrics
+
+        record_metrics(args.model, args.record, result)
     if args.json:
         slim = {k: v for k, v in result.items() if k != "confusion_matrix"}
         print(json.dumps(slim, indent=1))
