@@ -6,9 +6,7 @@ import numpy
 import pytest
 
 DATA = Path(__file__).parent / "data"
-EXAMPLES = (
-    Path(__file__).parents[1] / "src" / "diffpy" / "sgpredict" / "data"
-)
+EXAMPLES = Path(__file__).parents[1] / "src" / "diffpy" / "sgpredict" / "data"
 
 
 @pytest.fixture(scope="session")

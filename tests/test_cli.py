@@ -21,7 +21,8 @@ def test_subcommands_are_discovered_through_entry_points():
     import entrypoints
 
     names = {
-        ep.name for ep in entrypoints.get_group_all("diffpy.sgpredict.commands")
+        ep.name
+        for ep in entrypoints.get_group_all("diffpy.sgpredict.commands")
     }
     assert {"predict", "pdf", "info"} <= names
     parser = build_parser()

@@ -8,6 +8,7 @@ import numpy
 import pytest
 
 from diffpy.sgpredict.errors import InputError
+from diffpy.sgpredict.grid import grid_indices
 from diffpy.sgpredict.pdfcalc import (
     PDFSettings,
     available_calculators,
@@ -125,7 +126,7 @@ def test_grid_convention():
     )
     assert len(r) == 1950
     assert r[0] == pytest.approx(0.5) and r[-1] == pytest.approx(19.99)
-    assert builtin.grid_indices(1.5, 30.0, math.pi / 23) == (11, 220)
+    assert grid_indices(1.5, 30.0, math.pi / 23) == (11, 220)
     assert not builtin.qmax_cut_needed(23.0, math.pi / 23)
     assert builtin.qmax_cut_needed(18.0, math.pi / 23)
 

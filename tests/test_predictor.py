@@ -69,9 +69,7 @@ def test_array_batch_and_file_inputs_agree(tiny_model, tmp_path):
     assert isinstance(batch, list) and len(batch) == 2
     for other in (arr, batch[0], files[0], files[1]):
         assert numpy.allclose(one.probabilities, other.probabilities, 1e-5)
-    assert not numpy.allclose(
-        batch[0].probabilities, batch[1].probabilities
-    )
+    assert not numpy.allclose(batch[0].probabilities, batch[1].probabilities)
 
 
 def test_predictor_uses_the_model_input_path(tiny_model):

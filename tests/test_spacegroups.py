@@ -99,6 +99,4 @@ def test_subgroup_relations():
     # subgroups have smaller or equal point-group order
     for g in spacegroups.SPACE_GROUPS:
         for s in g.maximal_subgroups:
-            assert (
-                spacegroups.get(s).point_group_order <= g.point_group_order
-            )
+            assert spacegroups.get(s).point_group_order <= g.point_group_order

@@ -36,7 +36,9 @@ def __getattr__(name):
         value = getattr(module, name)
         globals()[name] = value
         return value
-    raise AttributeError(f"module 'diffpy.sgpredict' has no attribute {name!r}")
+    raise AttributeError(
+        f"module 'diffpy.sgpredict' has no attribute {name!r}"
+    )
 
 
 def __dir__():

@@ -23,6 +23,7 @@ import numpy
 
 __all__ = [
     "RGrid",
+    "grid_indices",
     "MODEL_GRID",
     "srreal_grid",
     "resample",
@@ -30,6 +31,36 @@ __all__ = [
     "to_model_input",
     "quadratic_features",
 ]
+
+
+def grid_indices(rmin, rmax, rstep):
+    """Return the integer range of the srreal r-grid.
+
+    The grid points are :math:`r_k = k\\,\\Delta r` for the integers
+    :math:`k_{lo} \\le k < k_{hi}`, i.e. the whole multiples of the step
+    with :math:`r_{min} \\le r_k < r_{max}`.
+
+    Parameters
+    ----------
+    rmin, rmax, rstep : float
+        Range and step in A.
+
+    Returns
+    -------
+    tuple of int
+        ``(klo, khi)``.
+
+    Examples
+    --------
+    >>> grid_indices(1.5, 30.0, math.pi / 23)
+    (11, 220)
+    """
+    if rstep <= 0:
+        raise ValueError(f"rstep must be positive, got {rstep}")
+    eps = 1e-10
+    klo = max(0, math.ceil(rmin / rstep - eps))
+    khi = max(klo, math.ceil(rmax / rstep - eps))
+    return klo, khi
 
 
 def srreal_grid(rmin, rmax, rstep):
@@ -55,12 +86,8 @@ def srreal_grid(rmin, rmax, rstep):
     >>> len(r), round(float(r[0]), 4), round(float(r[-1]), 4)
     (209, 1.5025, 29.9134)
     """
-    if rstep <= 0:
-        raise ValueError(f"rstep must be positive, got {rstep}")
-    eps = 1e-10
-    kmin = math.ceil(rmin / rstep - eps)
-    kmax = math.ceil(rmax / rstep - eps)
-    return numpy.arange(kmin, kmax) * rstep
+    klo, khi = grid_indices(rmin, rmax, rstep)
+    return numpy.arange(klo, khi) * rstep
 
 
 @dataclass(frozen=True)

@@ -116,7 +116,9 @@ def main(argv=None):
     try:
         status = func(args)
     except SgpredictError as exc:
-        print(f"diffpy.sgpredict {args.command}: error: {exc}", file=sys.stderr)
+        print(
+            f"diffpy.sgpredict {args.command}: error: {exc}", file=sys.stderr
+        )
         return exc.exit_code
     except KeyboardInterrupt:
         print(f"diffpy.sgpredict {args.command}: interrupted", file=sys.stderr)

@@ -50,8 +50,7 @@ def optional_packages():
 
 def collect(model=None):
     """Return the information printed by ``info`` as a dictionary."""
-    from diffpy.sgpredict.card import read_card
-    from diffpy.sgpredict.card import default_model_dir
+    from diffpy.sgpredict.card import default_model_dir, read_card
     from diffpy.sgpredict.pdfcalc import available_calculators
     from diffpy.sgpredict.version import __version__
 

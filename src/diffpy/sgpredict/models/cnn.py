@@ -9,7 +9,7 @@ dense output of ``nclasses`` logits.  The paper's best network is
 ``filters=(256, 64), kernel=32, hidden=128`` in an ensemble of three.
 """
 
-import torch
+import torch  # noqa: F401  (used by the examples)
 from torch import nn
 
 __all__ = ["SpaceGroupCNN"]

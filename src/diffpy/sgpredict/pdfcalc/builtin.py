@@ -51,11 +51,11 @@ import math
 import numpy
 
 from diffpy.sgpredict.errors import InputError
+from diffpy.sgpredict.grid import grid_indices
 from diffpy.sgpredict.pdfcalc.scattering import scattering_weight
 
 __all__ = [
     "BuiltinCalculator",
-    "grid_indices",
     "peak_width",
     "peak_bound",
     "gaussian_sum",
@@ -80,33 +80,6 @@ _SQRT2PI = math.sqrt(2.0 * math.pi)
 _EPS_GRID = 1e-10
 _DIST_EPS = 1e-8
 _SYM_WORK = 500_000
-
-
-def grid_indices(rmin, rmax, rstep):
-    """Return the integer range of the srreal r-grid.
-
-    The grid points are :math:`r_k = k\\,\\Delta r` for the integers
-    :math:`k_{lo} \\le k < k_{hi}`, i.e. the whole multiples of the step
-    with :math:`r_{min} \\le r_k < r_{max}`.
-
-    Parameters
-    ----------
-    rmin, rmax, rstep : float
-        Range and step in A.
-
-    Returns
-    -------
-    tuple of int
-        ``(klo, khi)``.
-
-    Examples
-    --------
-    >>> grid_indices(1.5, 30.0, math.pi / 23)
-    (11, 220)
-    """
-    klo = max(0, math.ceil(rmin / rstep - _EPS_GRID))
-    khi = max(klo, math.ceil(rmax / rstep - _EPS_GRID))
-    return klo, khi
 
 
 def qmax_cut_needed(qmax, rstep):
