@@ -1,0 +1,50 @@
+"""The one command that retrains the shipped model, in a tiny size."""
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).parents[1] / "scripts" / "train_default_model.sh"
+
+
+@pytest.mark.slow
+def test_train_default_model_script_tiny(tmp_path):
+    if shutil.which("diffpy.sgpredict") is None:
+        pytest.skip("the diffpy.sgpredict command is not on PATH")
+    env = dict(
+        os.environ,
+        LIMIT1="450",
+        LIMIT2="450",
+        EPOCHS="1",
+        MINUTES="2",
+        SHARED=str(tmp_path / "no-shared"),
+    )
+    work = tmp_path / "work"
+    proc = subprocess.run(
+        ["bash", str(SCRIPT), str(work)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    card = json.loads((work / "model" / "card.json").read_text())
+    assert card["ensemble"] == 2
+    assert card["config"]["filters"] == [64, 64]
+    rows = (
+        card["training_data"]["rows"]
+        if "rows" in card.get("training_data", {})
+        else None
+    )
+    from diffpy.sgpredict.dataset import load_arrays
+
+    n = load_arrays(work / "train.h5", fields=["sg_number"])["sg_number"]
+    assert 800 < n.size <= 900
+    assert rows is None or rows <= n.size
+    from diffpy.sgpredict.card import load_model
+
+    load_model(work / "model")
