@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy
 
+from diffpy.sgpredict.pdfcalc import NUMERIC_SETTINGS as KEYS
+
 DEFAULT_DIR = (
     Path(__file__).resolve().parents[1]
     / ".."
@@ -30,18 +32,6 @@ DEFAULT_DIR = (
     / "data"
     / "reference"
     / "srreal"
-)
-KEYS = (
-    "rmin",
-    "rmax",
-    "rstep",
-    "qmin",
-    "qmax",
-    "qdamp",
-    "qbroad",
-    "delta1",
-    "delta2",
-    "scale",
 )
 
 

@@ -11,6 +11,8 @@ import json
 
 import numpy
 
+from diffpy.sgpredict.dataset import SETTING_NAMES as SETTINGS
+
 #: group number -> (basis in fractional coordinates, hexagonal?)
 LATTICES = {
     225: ([(0, 0, 0), (0.5, 0.5, 0), (0.5, 0, 0.5), (0, 0.5, 0.5)], False),
@@ -31,19 +33,6 @@ LATTICES = {
     ),
 }
 ELEMENTS = ["Ni", "Cu", "Al", "Fe", "Si", "Ge", "Mg", "Ti"]
-SETTINGS = (
-    "qmax",
-    "qmin",
-    "qdamp",
-    "qbroad",
-    "uiso",
-    "delta1",
-    "delta2",
-    "scale",
-    "particle_diameter",
-    "noise",
-    "strain",
-)
 
 
 def _distances(sg, a, rmax=32.0):

@@ -9,6 +9,7 @@ import pytest
 
 from diffpy.sgpredict.errors import InputError
 from diffpy.sgpredict.grid import grid_indices
+from diffpy.sgpredict.pdfcalc import NUMERIC_SETTINGS as KEYS
 from diffpy.sgpredict.pdfcalc import (
     PDFSettings,
     available_calculators,
@@ -26,18 +27,6 @@ from diffpy.sgpredict.pdfcalc.scattering import (
 SRREAL = Path(__file__).parent / "data" / "srreal"
 GOLDEN = sorted((SRREAL / "table2").glob("*.npz")) + sorted(
     (SRREAL / "variants").glob("*.npz")
-)
-KEYS = (
-    "rmin",
-    "rmax",
-    "rstep",
-    "qmin",
-    "qmax",
-    "qdamp",
-    "qbroad",
-    "delta1",
-    "delta2",
-    "scale",
 )
 
 

@@ -17,19 +17,6 @@ examples:
   diffpy.sgpredict pdf Ni.cif -o Ni.gr --calculator srreal --plot Ni.png
 """
 
-SETTINGS = (
-    "rmin",
-    "rmax",
-    "rstep",
-    "qmin",
-    "qmax",
-    "qdamp",
-    "qbroad",
-    "delta1",
-    "delta2",
-    "scale",
-)
-
 
 def register(subparsers):
     """Add the ``pdf`` subcommand."""
@@ -137,7 +124,9 @@ def header_lines(settings, calculator, source, stru):
         f"composition = {_composition(stru)}",
         f"natoms = {len(stru)}",
     ]
-    for key in SETTINGS:
+    from diffpy.sgpredict.pdfcalc import NUMERIC_SETTINGS
+
+    for key in NUMERIC_SETTINGS:
         lines.append(f"{key} = {float(values[key])!r}")
     lines.append(f"scattering = {values['scattering']}")
     uiso = values["uiso"]
@@ -178,13 +167,14 @@ def run(args):
     """Run ``pdf``; return the exit status."""
     from diffpy.sgpredict.errors import InputError
     from diffpy.sgpredict.pdfcalc import (
+        NUMERIC_SETTINGS,
         PDFSettings,
         get_calculator,
         load_structure,
     )
 
     settings = PDFSettings(
-        **{key: getattr(args, key) for key in SETTINGS},
+        **{key: getattr(args, key) for key in NUMERIC_SETTINGS},
         scattering=args.scattering,
         uiso=None if args.keep_adps else args.uiso,
     )

@@ -32,6 +32,7 @@ from diffpy.sgpredict.errors import InputError
 
 __all__ = [
     "CALCULATOR_GROUP",
+    "NUMERIC_SETTINGS",
     "PDFSettings",
     "available_calculators",
     "calculate_pdf",
@@ -40,6 +41,21 @@ __all__ = [
 ]
 
 CALCULATOR_GROUP = "diffpy.sgpredict.calculators"
+
+#: The numeric calculator settings, named as srreal's PDFCalculator names
+#: them (the same names as the fields of :class:`PDFSettings`).
+NUMERIC_SETTINGS = (
+    "rmin",
+    "rmax",
+    "rstep",
+    "qmin",
+    "qmax",
+    "qdamp",
+    "qbroad",
+    "delta1",
+    "delta2",
+    "scale",
+)
 
 _SCATTERING = ("xray", "neutron")
 
