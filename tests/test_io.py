@@ -3,6 +3,7 @@ import pytest
 from conftest import fake_pdf, write_gr
 
 from diffpy.sgpredict.errors import InputError
+from diffpy.sgpredict.grid import to_model_input
 from diffpy.sgpredict.io import check_pdf, load_pdf
 
 
@@ -89,8 +90,9 @@ def test_r_range_check(tmp_path):
     r, g = fake_pdf(rmax=12.0)
     path = write_gr(tmp_path / "short.gr", r, g)
     assert len(load_pdf(path).r) == len(r)
+    data = load_pdf(path)
     with pytest.raises(InputError, match=r"cover r = 0-12 A.*1.50\d-19.9"):
-        load_pdf(path, rmin_needed=1.5025, rmax_needed=19.9)
+        to_model_input(data.r, data.g, min_rmax=19.9, name=data.name)
 
 
 def test_check_pdf_on_arrays():

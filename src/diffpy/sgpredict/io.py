@@ -142,7 +142,7 @@ def _looks_like_qspace(path, header, x, y, meta):
     return None
 
 
-def check_pdf(r, g, path=None, rmin_needed=None, rmax_needed=None):
+def check_pdf(r, g, path=None):
     """Validate r and G(r) arrays; raise InputError on the first problem.
 
     Parameters
@@ -151,9 +151,6 @@ def check_pdf(r, g, path=None, rmin_needed=None, rmax_needed=None):
         Data to check.
     path : str, optional
         File name used in messages.
-    rmin_needed, rmax_needed : float, optional
-        The data must start at or below ``rmin_needed`` and reach at least
-        ``rmax_needed`` (A).
 
     Returns
     -------
@@ -197,17 +194,10 @@ def check_pdf(r, g, path=None, rmin_needed=None, rmax_needed=None):
             f"after r[{first}] = {r[first]:g}); sort the data or check the "
             "column order"
         )
-    if rmin_needed is not None and rmax_needed is not None:
-        if r[0] > rmin_needed + 1e-6 or r[-1] < rmax_needed - 1e-6:
-            raise InputError(
-                f"{name}: data cover r = {r[0]:.4g}-{r[-1]:.4g} A, but the "
-                f"model needs at least {rmin_needed:.4g}-{rmax_needed:.4g} A;"
-                " give a PDF over a wider r-range"
-            )
     return r, g
 
 
-def load_pdf(path, rmin_needed=None, rmax_needed=None):
+def load_pdf(path):
     """Read and validate a measured PDF file.
 
     The data block is found by :func:`diffpy.utils.parsers.load_data`;
@@ -218,8 +208,6 @@ def load_pdf(path, rmin_needed=None, rmax_needed=None):
     ----------
     path : str or Path
         A ``.gr`` file (PDFgetX3, PDFgetN, PDFgui, srreal and others).
-    rmin_needed, rmax_needed : float, optional
-        Required r coverage (A); no check when not given.
 
     Returns
     -------
@@ -229,8 +217,9 @@ def load_pdf(path, rmin_needed=None, rmax_needed=None):
     ------
     InputError
         When the file is missing or empty, has no numeric two-column
-        block, holds NaN/inf, r is not increasing, the data look like
-        Q-space, or the r-range is too short.
+        block, holds NaN/inf, r is not increasing, or the data look like
+        Q-space.  Whether the r-range suits a model is checked by
+        :func:`diffpy.sgpredict.grid.to_model_input`.
 
     Examples
     --------
@@ -278,7 +267,7 @@ def load_pdf(path, rmin_needed=None, rmax_needed=None):
                 f"{reason}; transform it to G(r) first (e.g. with "
                 "PDFgetX3 or diffpy.labpdfproc)"
             )
-    r, g = check_pdf(r, g, name, rmin_needed, rmax_needed)
+    r, g = check_pdf(r, g, name)
     return PDFData(r=r, g=g, meta=meta, path=str(path))
 
 
