@@ -109,3 +109,26 @@ def test_console_script_bad_input_exit_2(tmp_path, content, message):
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_output_into_a_closed_pipe_is_not_an_error(tiny_model, ni_xray):
+    # `diffpy.sgpredict predict ... | head -1`: the reader goes away
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "diffpy.sgpredict",
+            "predict",
+            str(ni_xray),
+            "--model",
+            str(tiny_model),
+            "--top",
+            "45",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait() == 0
+    assert "error" not in err and "Traceback" not in err

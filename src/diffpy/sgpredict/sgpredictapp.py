@@ -13,6 +13,7 @@ the user's input are printed as one line and give exit status 2.
 """
 
 import argparse
+import os
 import sys
 
 from diffpy.sgpredict.errors import SgpredictError
@@ -123,6 +124,12 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"diffpy.sgpredict {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # output piped into a reader that stopped early (``| head``): not
+        # an error; keep Python from complaining again at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except Exception as exc:
         if args.debug:
             raise

@@ -648,8 +648,7 @@ def train(
     logreg_options : dict, optional
         Keyword arguments of
         :func:`diffpy.sgpredict.models.logreg.fit_logreg` and
-        ``max_samples`` (default 2000 with quadratic features, 20000
-        without).
+        ``max_samples``, the most training rows used (default 25000).
     num_threads : int, optional
         CPU threads for torch; default ``min(4, cpu_count)``.
     progress : bool
@@ -829,9 +828,7 @@ def train(
         from diffpy.sgpredict.models.logreg import fit_logreg
 
         opts = dict(logreg_options or {})
-        max_samples = int(
-            opts.pop("max_samples", 2000 if cfg["quadratic"] else 20000)
-        )
+        max_samples = int(opts.pop("max_samples", 25000))
         sub = tr
         if len(sub) > max_samples:
             rng = numpy.random.default_rng(seed)
@@ -855,6 +852,7 @@ def train(
             nclasses=cfg["nclasses"],
             class_weight="balanced" if class_weights == "inverse" else None,
             seed=int(seed),
+            progress=log,
             **opts,
         )
         members = [net]
