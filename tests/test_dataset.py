@@ -318,3 +318,39 @@ def test_merge_refuses_other_grids(tmp_path):
         w.add(row)
     with pytest.raises(InputError, match="r-grid differs"):
         dataset.merge_datasets([a, b], tmp_path / "m.h5")
+
+
+def test_merge_takes_only_the_named_source_kinds(tmp_path):
+    a, b = tmp_path / "a.h5", tmp_path / "b.h5"
+    with dataset.DatasetWriter(a, MODEL_GRID.r, {"seed": 1}, 4) as w:
+        for i, row in enumerate(_rows(6)):
+            kind = "statistics" if i % 3 == 0 else "prototype"
+            row["source"] = f"{kind}:{i}"
+            w.add(row)
+    with dataset.DatasetWriter(b, MODEL_GRID.r, {"seed": 2}, 4) as w:
+        for row in _rows(2, start=10):
+            w.add(row)
+    out = tmp_path / "m.h5"
+    n = dataset.merge_datasets([a, b], out, sources={a: ["statistics"]})
+    m = dataset.load_arrays(out)
+    assert n == 4
+    assert m["id"].tolist() == ["0:x000", "0:x003", "1:x010", "1:x011"]
+    assert m["G"][:, 0].tolist() == [0, 3, 10, 11]
+    prov = dataset.read_provenance(out)["merged_from"]
+    assert [p["sources"] for p in prov] == [["statistics"], "all"]
+
+
+def test_cli_merge_take_checks_its_argument(tmp_path, capsys):
+    from diffpy.sgpredict.sgpredictapp import main
+
+    a = tmp_path / "a.h5"
+    with dataset.DatasetWriter(a, MODEL_GRID.r) as w:
+        w.add(next(_rows(1)))
+    out = str(tmp_path / "m.h5")
+    assert main(["dataset", "merge", str(a), "-o", out, "--take", "x"]) == 2
+    assert "IN.h5=KIND" in capsys.readouterr().err
+    assert (
+        main(["dataset", "merge", str(a), "-o", out, "--take", f"{a}=test"])
+        == 0
+    )
+    assert dataset.load_arrays(out)["id"].tolist() == ["0:x000"]

@@ -234,3 +234,42 @@ def test_excluded_pairs_are_never_generated():
             not in hit
         ):  # items that never hit an excluded pair are unchanged
             numpy.testing.assert_allclose(c.frac, made[it["id"]].frac)
+
+
+def test_apparent_group_merges_elements_without_contrast():
+    from diffpy.sgpredict.structures import apparent_group, contrast_classes
+
+    assert contrast_classes(["Fe", "Ni", "Co", "O"]) == {
+        "O": "O",
+        "Fe": "Fe",
+        "Co": "Fe",
+        "Ni": "Fe",
+    }
+    # CuAu (L1_0, P4/mmm) is ordered for X-rays; CuZn in the same
+    # positions is not, and looks like its fcc parent
+    a = numpy.diag([2.8, 2.8, 3.7])
+    frac = [[0, 0, 0], [0.5, 0.5, 0.5]]
+    assert apparent_group(a, frac, ["Cu", "Au"]) == 123
+    assert apparent_group(a, frac, ["Cu", "Zn"]) == 139  # body-centred
+    assert (
+        apparent_group(
+            numpy.diag([2.6, 2.6, 2.6 * 2**0.5]), frac, ["Cu", "Zn"]
+        )
+        == 225
+    )
+
+
+def test_variants_keep_the_contrast_their_group_needs():
+    from diffpy.sgpredict.structures import apparent_group
+    from diffpy.sgpredict.structures.prototypes import make_variant
+
+    def hidden(contrast):
+        rng = numpy.random.default_rng(1)
+        n = 0
+        for _ in range(60):
+            c = make_variant("aflow:AB_tP2_123_a_d", rng, contrast=contrast)
+            n += apparent_group(c.lattice, c.frac, c.species) != c.label()
+        return n
+
+    assert hidden(0) > 0  # without the check some orderings are invisible
+    assert hidden(0.12) == 0

@@ -57,6 +57,7 @@ __all__ = [
     "dataset_summary",
     "split_indices",
     "merge_datasets",
+    "source_kinds",
 ]
 
 FORMAT = "diffpy.sgpredict.dataset"
@@ -500,7 +501,21 @@ def dataset_summary(path):
     }
 
 
-def merge_datasets(inputs, output, chunk_rows=4096):
+def source_kinds(sources):
+    """Return the kind of each row's ``source`` field.
+
+    The kind is the part before the first colon: ``statistics``,
+    ``prototype`` or ``cif``.
+
+    Examples
+    --------
+    >>> source_kinds(["prototype:aflow:AB_cF8_225_a_b", "cif:x.cif"])
+    array(['prototype', 'cif'], dtype='<U9')
+    """
+    return numpy.array([str(s).split(":", 1)[0] for s in sources])
+
+
+def merge_datasets(inputs, output, chunk_rows=4096, sources=None):
     """Concatenate datasets built apart (other seeds, other machines).
 
     Row ids get the prefix ``<k>:`` of their input's position, so rows of
@@ -515,6 +530,9 @@ def merge_datasets(inputs, output, chunk_rows=4096):
         The merged dataset.
     chunk_rows : int
         Rows written at once.
+    sources : dict, optional
+        Input path -> the source kinds (:func:`source_kinds`) to take
+        from it; inputs not named give all their rows.
 
     Returns
     -------
@@ -535,9 +553,14 @@ def merge_datasets(inputs, output, chunk_rows=4096):
                 f"{path}: its r-grid differs from that of {inputs[0]}; "
                 "only datasets on one grid can be merged"
             )
+    sources = {os.fspath(k): list(v) for k, v in (sources or {}).items()}
     prov = {
         "merged_from": [
-            {"file": os.fspath(p), "provenance": read_provenance(p)}
+            {
+                "file": os.fspath(p),
+                "provenance": read_provenance(p),
+                "sources": sources.get(os.fspath(p), "all"),
+            }
             for p in inputs
         ]
     }
@@ -547,7 +570,12 @@ def merge_datasets(inputs, output, chunk_rows=4096):
             names = [
                 f.split("/", 1)[1] for f in a if f.startswith("settings/")
             ]
-            for i in range(len(a["id"])):
+            keep = numpy.ones(len(a["id"]), dtype=bool)
+            if os.fspath(path) in sources:
+                keep = numpy.isin(
+                    source_kinds(a["source"]), sources[os.fspath(path)]
+                )
+            for i in numpy.flatnonzero(keep):
                 row_id = f"{k}:{a['id'][i]}"
                 if row_id in writer.done_ids:
                     continue
@@ -1174,8 +1202,7 @@ def realism_check(
     rng = numpy.random.default_rng(seed)
     data = load_arrays(path, ["G", "sg_number", "formula", "source"])
     if sources:
-        kind = numpy.array([s.split(":", 1)[0] for s in data["source"]])
-        mask = numpy.isin(kind, list(sources))
+        mask = numpy.isin(source_kinds(data["source"]), list(sources))
         data = {k: v[mask] for k, v in data.items()}
     n = len(data["sg_number"])
     if n == 0:

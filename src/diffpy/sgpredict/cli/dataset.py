@@ -185,6 +185,14 @@ def register(subparsers):
     )
     m.add_argument("inputs", nargs="+", metavar="IN.h5", help="datasets")
     m.add_argument("-o", "--output", required=True, help="merged .h5")
+    m.add_argument(
+        "--take",
+        action="append",
+        default=[],
+        metavar="IN.h5=KINDS",
+        help="take only rows of these source kinds (statistics, "
+        "prototype, cif; comma separated) from one input (repeatable)",
+    )
     m.set_defaults(func=run)
 
     r = sub.add_parser(
@@ -231,7 +239,16 @@ def _merge(args):
     for path in args.inputs:
         if not Path(path).is_file():
             raise InputError(f"{path}: no such dataset file")
-    n = merge_datasets(args.inputs, args.output)
+    sources = {}
+    for item in args.take:
+        path, sep, kinds = item.partition("=")
+        if not sep or path not in args.inputs or not kinds:
+            raise InputError(
+                f"--take {item}: give IN.h5=KIND[,KIND] with IN.h5 one of "
+                "the inputs"
+            )
+        sources[path] = kinds.split(",")
+    n = merge_datasets(args.inputs, args.output, sources=sources)
     print(f"{args.output}: {n} rows from {len(args.inputs)} datasets")
     return 0
 

@@ -27,6 +27,8 @@ __all__ = [
     "neutral_element",
     "reduced_formula",
     "spglib_group",
+    "contrast_classes",
+    "apparent_group",
     "min_distance",
 ]
 
@@ -172,6 +174,61 @@ def min_distance(lattice, frac):
             best, float(numpy.linalg.norm(cart_shift[:13], axis=1).min())
         )
     return best
+
+
+def contrast_classes(species, contrast=0.12):
+    """Map elements that X-rays barely tell apart onto one of them.
+
+    Elements are sorted by atomic number Z; an element joins the class of
+    the one before it when their Z differ by less than ``contrast``
+    times the larger Z (X-ray form factors scale roughly with Z).
+
+    Parameters
+    ----------
+    species : sequence of str
+        Element symbols.
+    contrast : float
+        Smallest relative difference of Z that counts as contrast.
+
+    Returns
+    -------
+    dict
+        element -> representative element (the lightest of its class).
+
+    Examples
+    --------
+    >>> contrast_classes(["Ni", "Co", "Mo"])
+    {'Co': 'Co', 'Ni': 'Co', 'Mo': 'Mo'}
+    """
+    out = {}
+    rep = prev = None
+    for el in sorted(set(species), key=lambda e: _Z[e]):
+        if prev is None or _Z[el] - _Z[prev] >= contrast * _Z[el]:
+            rep = el
+        out[el] = rep
+        prev = el
+    return out
+
+
+def apparent_group(lattice, frac, species, symprec=0.01, contrast=0.12):
+    """Space group of a crystal as an X-ray PDF can see it.
+
+    Elements without scattering contrast (:func:`contrast_classes`) are
+    made one before spglib is run, so that an ordered superstructure of
+    two near neighbours in the periodic table (Ni4Co in the Ni4Mo type,
+    I4/m) shows the group of its parent (Fm-3m).
+
+    Examples
+    --------
+    >>> a = numpy.eye(3) * 4.0
+    >>> frac = [[0, 0, 0], [0, .5, .5], [.5, 0, .5], [.5, .5, 0]]
+    >>> apparent_group(a, frac, ["Au", "Cu", "Cu", "Cu"])
+    221
+    >>> apparent_group(a, frac, ["Ni", "Co", "Co", "Co"])
+    225
+    """
+    cls = contrast_classes(species, contrast)
+    return spglib_group(lattice, frac, [cls[s] for s in species], symprec)
 
 
 @dataclass

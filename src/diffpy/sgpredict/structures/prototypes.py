@@ -46,6 +46,7 @@ import numpy
 from diffpy.sgpredict.structures import (
     ELEMENTS,
     Crystal,
+    apparent_group,
     neutral_element,
     reduced_formula,
     spglib_group,
@@ -606,6 +607,7 @@ def make_variant(
     symprec=0.01,
     tries=8,
     exclude=None,
+    contrast=0.12,
 ):
     """Make one variant of a prototype, keeping its space group.
 
@@ -630,6 +632,10 @@ def make_variant(
     exclude : set of (str, int), optional
         (reduced formula, group) pairs never to make; a variant that hits
         one is made again.
+    contrast : float
+        A variant whose elements lack the X-ray contrast to show its
+        group (:func:`~diffpy.sgpredict.structures.apparent_group` is
+        higher) is made again; 0 turns the check off.
 
     Returns
     -------
@@ -665,6 +671,15 @@ def make_variant(
                 continue
         sg = c.label(symprec)
         if exclude and (c.reduced_formula, sg) in exclude:
+            continue
+        if (
+            contrast
+            and len(set(c.species)) > 1
+            and apparent_group(c.lattice, c.frac, c.species, symprec, contrast)
+            != sg
+        ):
+            # the new elements hide the ordering that sets the group:
+            # the PDF would carry the parent structure's label noise
             continue
         c.meta.update(
             prototype=key,
