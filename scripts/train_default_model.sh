@@ -3,39 +3,45 @@
 #
 #   bash scripts/train_default_model.sh [WORKDIR]
 #
-# Two generated datasets (seeds 1 and 2, both routes, PDF settings drawn
-# per sample) are built side by side on the two cores, merged, and a
+# Two generated datasets are built side by side on the two cores:
+# variants of the 221 open prototypes (seed 4, 600 per group), and
+# statistics-driven crystals (seed 6) for the three groups that have no
+# prototype (55 Pbam, 60 Pbcn, 176 P6_3/m).  They are merged and a
 # 2-network CNN is trained on them; the model is then evaluated on the
-# real structures and measured PDFs of ../shared when they are there.
+# real structures and measured PDFs of ../shared when they are there,
+# leaving out those seen in training in any form.
 # Every step resumes after an interruption: run the same command again.
 # Copy WORKDIR/model/{card.json,model.safetensors,training_set.json} to
-# src/diffpy/sgpredict/data/model/ to ship the result.
+# src/diffpy/sgpredict/data/model/ to ship the result.  The same command
+# trains on a GPU when torch finds one.
 #
 # Sizes can be changed through the environment (defaults reproduce the
-# shipped model): LIMIT1, LIMIT2 (work items of each build), EPOCHS,
-# MINUTES (training budget), SHARED (path of the shared data folder).
+# shipped model): PER_GROUP (prototype variants per group), STAT_GROUP
+# (statistics crystals per prototype-less group), EPOCHS, MINUTES
+# (training budget), SHARED (path of the shared data folder).
 set -euo pipefail
 WORK=${1:-runs/default}
-LIMIT1=${LIMIT1:-14144}
-LIMIT2=${LIMIT2:-10944}
-EPOCHS=${EPOCHS:-14}
-MINUTES=${MINUTES:-26}
+PER_GROUP=${PER_GROUP:-600}
+STAT_GROUP=${STAT_GROUP:-700}
+EPOCHS=${EPOCHS:-12}
+MINUTES=${MINUTES:-40}
 SHARED=${SHARED:-../shared/data}
 mkdir -p "$WORK"
 EXCLUDE=()
 if [ -f "$SHARED/structures.csv" ]; then
-    # keep the evaluation structures' (formula, group) out of training
+    # never generate a crystal with an evaluation structure's
+    # (formula, group)
     EXCLUDE=(--exclude "$SHARED/structures.csv")
 fi
-for seed in 1 2; do
-    limit=$LIMIT1; [ "$seed" = 2 ] && limit=$LIMIT2
-    diffpy.sgpredict dataset build --generate 500 --route both \
-        --settings ranges --seed "$seed" "${EXCLUDE[@]}" --limit "$limit" \
-        --quiet -o "$WORK/gen_seed$seed.h5" &
-done
+diffpy.sgpredict dataset build --generate "$PER_GROUP" --route prototype \
+    --settings ranges --seed 4 "${EXCLUDE[@]}" --quiet \
+    -o "$WORK/gen_prototype.h5" &
+diffpy.sgpredict dataset build --generate "$STAT_GROUP" --route statistics \
+    --groups 55,60,176 --settings ranges --seed 6 "${EXCLUDE[@]}" --quiet \
+    -o "$WORK/gen_statistics.h5" &
 wait
-diffpy.sgpredict dataset merge "$WORK/gen_seed1.h5" "$WORK/gen_seed2.h5" \
-    -o "$WORK/train.h5"
+diffpy.sgpredict dataset merge "$WORK/gen_prototype.h5" \
+    "$WORK/gen_statistics.h5" -o "$WORK/train.h5"
 diffpy.sgpredict train "$WORK/train.h5" -o "$WORK/model" \
     --filters 64 64 --kernel 32 --hidden 128 --ensemble 2 \
     --epochs "$EPOCHS" --patience 6 --monitor top6 --threads 2 \

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from diffpy.sgpredict import spacegroups
+from diffpy.sgpredict.dataset import load_arrays
 from diffpy.sgpredict.errors import InputError
 from diffpy.sgpredict.evaluate import (
     canonical_formula,
@@ -128,6 +129,43 @@ def test_exclude_training(ranked_model, eval_h5):
     # the synthetic rows use formulas Ni, Cu, ...; Ni in Fm-3m is excluded
     res = evaluate(ranked_model, eval_h5, prior="train", exclude_training=True)
     assert len(res["excluded"]) == 3 and res["n"] == 9
+
+
+def test_exclude_training_seeds_only(ranked_model, eval_h5, tmp_path):
+    import shutil as sh
+
+    model = tmp_path / "m"
+    sh.copytree(ranked_model, model)
+    (model / "training_set.json").write_text(
+        json.dumps(
+            {
+                # Ni in Fm-3m was generated; Cu in P6_3/mmc came from a
+                # CIF; the prototype 227-0 seeded rows, stat:X did not
+                "formula_sg": [["Ni", 225], ["Cu", 194]],
+                "cif_formula_sg": [["Cu", 194]],
+                "prototypes": ["227-0", "stat:Ni"],
+            }
+        )
+    )
+    every = evaluate(model, eval_h5, prior="train", exclude_training="all")
+    seeds = evaluate(model, eval_h5, prior="train", exclude_training="seeds")
+    assert every["exclude_training"] == "all"
+    assert seeds["exclude_training"] == "seeds"
+    assert len(seeds["excluded"]) < len(every["excluded"])
+    names = set(seeds["excluded"])
+    assert names <= set(every["excluded"])
+    # seeds: the CIF pair and the prototype key, not the generated Ni
+    ev = load_arrays(eval_h5, ["id", "formula", "sg_number", "prototype"])
+    expect = {
+        str(i)
+        for i, f, s, p in zip(
+            ev["id"], ev["formula"], ev["sg_number"], ev["prototype"]
+        )
+        if (str(f), int(s)) == ("Cu", 194) or str(p) == "227-0"
+    }
+    assert names == expect and len(expect) > 0
+    with pytest.raises(InputError, match="exclude_training"):
+        evaluate(model, eval_h5, exclude_training="some")
 
 
 def test_measured_folder_with_csv(ranked_model, data_dir, tmp_path):

@@ -17,8 +17,8 @@ def test_train_default_model_script_tiny(tmp_path):
         pytest.skip("the diffpy.sgpredict command is not on PATH")
     env = dict(
         os.environ,
-        LIMIT1="450",
-        LIMIT2="450",
+        PER_GROUP="10",
+        STAT_GROUP="4",
         EPOCHS="1",
         MINUTES="2",
         SHARED=str(tmp_path / "no-shared"),
@@ -37,8 +37,14 @@ def test_train_default_model_script_tiny(tmp_path):
     assert card["config"]["filters"] == [64, 64]
     from diffpy.sgpredict.dataset import load_arrays
 
-    n = load_arrays(work / "train.h5", fields=["sg_number"])["sg_number"]
-    assert 800 < n.size <= 900
+    d = load_arrays(work / "train.h5", fields=["sg_number", "source"])
+    # 10 variants in each of the 42 groups with prototypes (a few fail),
+    # 4 statistics crystals in each of the other three
+    assert 380 < d["sg_number"].size <= 432
+    from diffpy.sgpredict.dataset import source_kinds
+
+    stat = d["sg_number"][source_kinds(d["source"]) == "statistics"]
+    assert set(stat.tolist()) <= {55, 60, 176} and stat.size > 0
     from diffpy.sgpredict.card import load_model
 
     _, loaded = load_model(work / "model")

@@ -17,9 +17,13 @@ prediction, including its prior correction.
 It reports top-1 ... top-6 accuracy and the gains between consecutive
 k, accuracy per group, the confusion matrix and the most frequent
 confusions with their group-subgroup relation, and writes two figures.
-With ``exclude_training=True`` rows whose (reduced formula, group) pair
-or prototype key occurs in the model's ``training_set.json`` are left
-out first.
+With ``exclude_training="all"`` (or ``True``) rows whose (reduced
+formula, group) pair or prototype key occurs in the model's
+``training_set.json``, or is that of a prototype behind its rows, are
+left out first.  ``exclude_training="seeds"`` leaves out only the real
+structures used in training: the prototypes that seeded its rows and
+the CIFs it was built from; a generated crystal that happens to share a
+formula and group with an evaluation sample is not that sample.
 
 Examples
 --------
@@ -421,7 +425,7 @@ def load_eval_set(data, predictor, csv_path=None):
     raise InputError(f"{data}: the folder holds no .gr or .cif files")
 
 
-def _training_set(model_dir):
+def _training_set(model_dir, seeds_only=False):
     path = Path(model_dir) / "training_set.json"
     if not path.is_file():
         raise InputError(
@@ -432,7 +436,18 @@ def _training_set(model_dir):
 
     info = json.loads(path.read_text())
     prototypes = set(info.get("prototypes", []))
-    pairs = {(canonical_formula(f), int(s)) for f, s in info["formula_sg"]}
+    if seeds_only:
+        # real structures only: CIF rows (keyed by their formula) and the
+        # library prototypes; generated crystals (stat:...) are not
+        prototypes = {p for p in prototypes if not str(p).startswith("stat:")}
+        pairs = set()
+        if info.get("cif_formula_sg"):
+            pairs = {
+                (canonical_formula(f), int(s))
+                for f, s in info["cif_formula_sg"]
+            }
+    else:
+        pairs = {(canonical_formula(f), int(s)) for f, s in info["formula_sg"]}
     # the structure types the prototype-driven rows were made from count
     # as seen in training too
     pairs |= {(canonical_formula(f), s) for f, s in seed_pairs(prototypes)}
@@ -465,9 +480,11 @@ def evaluate(
         Class prior the probabilities are corrected to (see
         :mod:`diffpy.sgpredict.predictor`); ``train`` and ``none`` keep
         the network's output.
-    exclude_training : bool
-        Leave out rows whose (reduced formula, group) pair or prototype
-        key is in the model's training set.
+    exclude_training : {False, "all", "seeds"}
+        Leave out rows seen in training: ``"all"`` (or ``True``) by the
+        (reduced formula, group) pairs and prototype keys of every
+        training row and seed; ``"seeds"`` by those of the real
+        structures used (prototype seeds and CIF rows) only.
     output_dir : str or Path, optional
         Where to write ``per_group.png``, ``confusion.png`` and
         ``evaluation.json``.
@@ -517,7 +534,14 @@ def evaluate(
     keep = known.copy()
     excluded = []
     if exclude_training:
-        pairs, protos = _training_set(model_dir)
+        if exclude_training not in (True, "all", "seeds"):
+            raise InputError(
+                f"exclude_training={exclude_training!r}: use 'all' or "
+                "'seeds'"
+            )
+        pairs, protos = _training_set(
+            model_dir, seeds_only=exclude_training == "seeds"
+        )
         for i in numpy.flatnonzero(keep):
             f, s = ev["formula"][i], int(ev["sg_number"][i])
             p = ev["prototype"][i]
@@ -583,6 +607,9 @@ def evaluate(
         "confusion_matrix": cm.tolist(),
         "predictions": predictions,
         "excluded": excluded,
+        "exclude_training": (
+            "all" if exclude_training is True else exclude_training or None
+        ),
         "skipped": skipped,
         "unreadable": ev.get("unreadable", []),
         "figures": {},
@@ -633,6 +660,7 @@ def record_metrics(model_dir, name, result):
         "data": str(result["data"]),
         "prior": result["prior"],
         "excluded": len(result.get("excluded", [])),
+        "exclude_training": result.get("exclude_training"),
     }
     card.setdefault("metrics", {})[name] = entry
     card_path.write_text(json.dumps(card, indent=2) + "\n")

@@ -149,7 +149,7 @@ def load_training_data(path, min_rows=2):
     209
     """
     path = os.fspath(path)
-    base = ["r", "G", "sg_number", "formula", "prototype", "id"]
+    base = ["r", "G", "sg_number", "formula", "prototype", "id", "source"]
     arrays = _load_arrays(path, base)
     try:
         qdamp = _load_arrays(path, ["settings/qdamp"])["settings/qdamp"]
@@ -190,6 +190,7 @@ def load_training_data(path, min_rows=2):
         "formula": numpy.asarray(arrays["formula"])[idx].astype(str),
         "prototype": numpy.asarray(arrays["prototype"])[idx].astype(str),
         "id": numpy.asarray(arrays["id"])[idx].astype(str),
+        "source": numpy.asarray(arrays["source"])[idx].astype(str),
         "qdamp": numpy.asarray(qdamp, dtype=float)[idx],
         "dropped": int(len(sg) - len(idx)),
     }
@@ -987,10 +988,21 @@ def _write_training_set(output_dir, data, dataset_path):
         }
     )
     protos = sorted({p for p in data["prototype"] if p and p != "None"})
+    from diffpy.sgpredict.dataset import source_kinds
+
+    cif = source_kinds(data["source"]) == "cif"
+    cif_pairs = sorted(
+        {
+            (canonical_formula(f), int(s))
+            for f, s in zip(data["formula"][cif], data["sg_number"][cif])
+        }
+    )
     payload = {
         "dataset": os.path.abspath(os.fspath(dataset_path)),
-        "note": "every row of the dataset (training and validation sides)",
+        "note": "every row of the dataset (training and validation sides); "
+        "cif_formula_sg: the rows made from real structures (CIFs)",
         "formula_sg": [list(p) for p in pairs],
+        "cif_formula_sg": [list(p) for p in cif_pairs],
         "prototypes": protos,
     }
     (Path(output_dir) / TRAINING_SET_NAME).write_text(

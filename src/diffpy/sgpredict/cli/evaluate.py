@@ -49,9 +49,13 @@ def register(subparsers):
     )
     p.add_argument(
         "--exclude-training",
-        action="store_true",
-        help="leave out rows whose (formula, group) or prototype the model "
-        "was trained on",
+        nargs="?",
+        const="all",
+        choices=["all", "seeds"],
+        help="leave out rows seen in training: 'all' (the default when "
+        "given alone) by the (formula, group) of every training row and "
+        "prototype seed; 'seeds' by those of the real structures used "
+        "(prototype seeds, CIF rows) only",
     )
     p.add_argument("--device", default="cpu", help="torch device")
     p.add_argument(

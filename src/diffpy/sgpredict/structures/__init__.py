@@ -86,11 +86,17 @@ def reduced_formula(species):
     """
     from collections import Counter
 
+    import warnings
+
     counts = Counter(species)
     try:
         from pymatgen.core import Composition
 
-        return Composition(dict(counts)).reduced_formula
+        with warnings.catch_warnings():
+            # noble gases have no Pauling electronegativity: pymatgen
+            # warns and orders them last, which is what we want
+            warnings.simplefilter("ignore", UserWarning)
+            return Composition(dict(counts)).reduced_formula
     except ImportError:  # pragma: no cover - pymatgen ships with pyxtal
         g = 0
         for v in counts.values():
