@@ -33,7 +33,7 @@ def test_train_default_model_script_tiny(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     card = json.loads((work / "model" / "card.json").read_text())
-    assert card["ensemble"] == 2
+    assert card["ensemble"] == 3
     assert card["config"]["filters"] == [64, 64]
     from diffpy.sgpredict.dataset import load_arrays
 

@@ -3,8 +3,8 @@
 Liu et al. (2019) fit a multinomial logistic regression with elastic-net
 penalty on the normalised PDF X (20 % top-1) and on its quadratic
 features :math:`X_i X_j,\\ j > i` (44.5 % top-1, 77 % top-6).  Here the
-fit is done by scikit-learn (``saga`` solver) and the result is kept as
-a small torch module, :class:`LogisticRegression`, so that it is saved,
+result is kept as a small torch module, :class:`LogisticRegression`
+(whichever solver fitted it), so that it is saved,
 checksummed and loaded through the same model card and safetensors file
 as the networks (no pickle).
 

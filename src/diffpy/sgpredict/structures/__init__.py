@@ -84,9 +84,8 @@ def reduced_formula(species):
     >>> reduced_formula(["O", "Ti", "O", "O", "Ti", "O"])
     'TiO2'
     """
-    from collections import Counter
-
     import warnings
+    from collections import Counter
 
     counts = Counter(species)
     try:
