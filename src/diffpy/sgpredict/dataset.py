@@ -542,7 +542,7 @@ def merge_datasets(inputs, output, chunk_rows=4096, sources=None):
     Examples
     --------
     >>> merge_datasets(["seed1.h5", "seed2.h5"], "train.h5")  # doctest: +SKIP
-    24906
+    27098
     """
     if not inputs:
         raise InputError("merge: give at least one input dataset")
