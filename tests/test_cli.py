@@ -132,3 +132,31 @@ def test_output_into_a_closed_pipe_is_not_an_error(tiny_model, ni_xray):
     err = proc.stderr.read().decode()
     assert proc.wait() == 0
     assert "error" not in err and "Traceback" not in err
+
+
+def test_info_prints_metrics_readably():
+    from diffpy.sgpredict.cli.info import _metric_lines
+
+    lines = _metric_lines(
+        {
+            "validation": {"top1": 0.2, "top6": 0.6, "loss": 4.8},
+            "real": {
+                "topk": [0.25, 0.5, 0.5, 0.5, 0.75, 1.0],
+                "n": 4,
+                "excluded": 2,
+                "exclude_training": "seeds",
+            },
+            "baselines": {"lr": {"alpha": 0.001, "real": {"topk": [0.5]}}},
+        }
+    )
+    assert lines[0] == "  validation: top-1 20.0 %, top-6 60.0 %"
+    assert lines[1] == (
+        "  real: top-1..6 25.0 / 50.0 / 50.0 / 50.0 / 75.0 / 100.0 % "
+        "(n=4, 2 left out (seeds))"
+    )
+    assert lines[2:] == [
+        "  baselines:",
+        "    lr:",
+        "      alpha: 0.001",
+        "      real: top-1..6 50.0 %",
+    ]

@@ -67,6 +67,13 @@ def test_quadratic_features_learn_a_product_rule():
         )
         assert info["alpha"] in (1e-4, 1e-2)
         assert len(info["search"]) == 2
+        for entry in info["search"]:  # 3-fold cross-validation
+            assert len(entry["fold_top1"]) == 3
+            assert entry["val_top1"] == pytest.approx(
+                numpy.mean(entry["fold_top1"])
+            )
+        best = max(info["search"], key=lambda e: e["val_top1"])
+        assert info["alpha"] == best["alpha"]
         with torch.no_grad():
             pred = model(torch.from_numpy(xt)).argmax(1).numpy()
         acc[quadratic] = (pred == yt).mean()

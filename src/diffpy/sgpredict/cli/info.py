@@ -87,10 +87,37 @@ def run(args):
         f"[{inp['rmin']}, {inp['rmax']}) A, min-max normalised"
     )
     print(f"  weights sha256: {card['weights']['sha256']}")
-    for name, value in card.get("metrics", {}).items():
-        print(f"  {name}: {value}")
+    for line in _metric_lines(card.get("metrics", {})):
+        print(line)
     print("PDF calculators: " + ", ".join(info["calculators"]))
     print("optional packages:")
     for name, version in info["optional_packages"].items():
         print(f"  {name:<16} {version or 'not installed'}")
     return 0
+
+
+def _metric_lines(metrics, indent="  "):
+    """Readable lines for the card's metrics (nested for baselines)."""
+    lines = []
+    for name, value in metrics.items():
+        if not isinstance(value, dict):
+            lines.append(f"{indent}{name}: {value}")
+        elif "topk" in value:
+            pct = " / ".join(f"{100 * v:.1f}" for v in value["topk"])
+            extra = [f"n={value['n']}"] if "n" in value else []
+            if value.get("excluded"):
+                extra.append(
+                    f"{value['excluded']} left out "
+                    f"({value.get('exclude_training') or 'seen'})"
+                )
+            tail = f" ({', '.join(extra)})" if extra else ""
+            lines.append(f"{indent}{name}: top-1..6 {pct} %{tail}")
+        elif "top1" in value:
+            lines.append(
+                f"{indent}{name}: top-1 {100 * value['top1']:.1f} %, "
+                f"top-6 {100 * value.get('top6', float('nan')):.1f} %"
+            )
+        else:
+            lines.append(f"{indent}{name}:")
+            lines.extend(_metric_lines(value, indent + "  "))
+    return lines

@@ -222,7 +222,7 @@ def fit_logreg(
     l1_ratios=(0.75, 1.0),
     nclasses=45,
     class_weight="balanced",
-    cv_fraction=0.2,
+    cv_folds=3,
     max_cv_samples=5000,
     max_iter=200,
     tol=1e-4,
@@ -234,9 +234,9 @@ def fit_logreg(
 ):
     """Fit the elastic-net baseline; choose alpha and l1 ratio.
 
-    The penalty is chosen on one held-out part of the training data
-    (``cv_fraction`` of at most ``max_cv_samples`` rows) by top-1
-    accuracy; the chosen pair is then refitted on all of ``x``.
+    The penalty is chosen by ``cv_folds``-fold cross-validation on at
+    most ``max_cv_samples`` rows (mean held-out top-1 accuracy); the
+    chosen pair is then refitted on all of ``x``.
 
     Parameters
     ----------
@@ -253,8 +253,8 @@ def fit_logreg(
         very low score).
     class_weight : {"balanced", None}
         Inverse class frequency weights (as the CNN) or none.
-    cv_fraction, max_cv_samples : float, int
-        Held-out share and size limit of the search.
+    cv_folds, max_cv_samples : int
+        Folds and size limit of the cross-validation.
     max_iter, tol : int, float
         Most passes, and the relative change of the weights that stops
         the solver.
@@ -367,22 +367,27 @@ def fit_logreg(
     pairs = [(a, lr) for a in alphas for lr in l1_ratios]
     if len(pairs) > 1:
         order = rng.permutation(len(y))[: max(max_cv_samples, 4)]
-        nval = max(int(round(cv_fraction * len(order))), 1)
-        val, sub = numpy.sort(order[:nval]), numpy.sort(order[nval:])
+        folds = numpy.array_split(order, max(int(cv_folds), 2))
         for alpha, l1_ratio in pairs:
-            m, nit = fit(sub, alpha, l1_ratio)
-            acc = top1(m, val)
+            accs, nits = [], []
+            for k, val in enumerate(folds):
+                sub = numpy.sort(numpy.concatenate(folds[:k] + folds[k + 1 :]))
+                m, nit = fit(sub, alpha, l1_ratio)
+                accs.append(top1(m, numpy.sort(val)))
+                nits.append(nit)
+            acc = float(numpy.mean(accs))
             search.append(
                 {
                     "alpha": alpha,
                     "l1_ratio": l1_ratio,
                     "val_top1": acc,
-                    "n_iter": nit,
+                    "fold_top1": [float(a) for a in accs],
+                    "n_iter": int(max(nits)),
                 }
             )
             say(
-                f"alpha {alpha:g}, l1 ratio {l1_ratio:g}: held-out top-1 "
-                f"{acc:.3f} ({nit} passes on {len(sub)} rows)"
+                f"alpha {alpha:g}, l1 ratio {l1_ratio:g}: {len(folds)}-fold "
+                f"top-1 {acc:.3f} ({max(nits)} passes on {len(sub)} rows)"
             )
         best = max(search, key=lambda s: s["val_top1"])
         alpha, l1_ratio = best["alpha"], best["l1_ratio"]
