@@ -979,6 +979,7 @@ def _make_card(
 
 def _write_training_set(output_dir, data, dataset_path):
     """Store the (formula, group) pairs and prototype keys of the data."""
+    from diffpy.sgpredict.dataset import source_kinds
     from diffpy.sgpredict.evaluate import canonical_formula
 
     pairs = sorted(
@@ -988,8 +989,6 @@ def _write_training_set(output_dir, data, dataset_path):
         }
     )
     protos = sorted({p for p in data["prototype"] if p and p != "None"})
-    from diffpy.sgpredict.dataset import source_kinds
-
     cif = source_kinds(data["source"]) == "cif"
     cif_pairs = sorted(
         {
