@@ -25,8 +25,8 @@ l1_ratio=Lambda)``.  Two solvers minimise it:
   memory when they fit in ``cache_bytes`` (the 21,736 quadratic
   features of 25,000 rows take 2.2 GB) and are made again chunk by
   chunk on every pass otherwise; a pass is a few matrix products, about
-  0.07 ms per row on two cores;
-* ``"saga"``: scikit-learn's solver, the reference (about 10 ms of one
+  0.05 ms per row on two cores;
+* ``"saga"``: scikit-learn's solver, the reference (6-10 ms of one
   core per row and pass on the quadratic features, so only for small
   fits).  The tests check that both reach the same objective.
 """
