@@ -570,11 +570,12 @@ def merge_datasets(inputs, output, chunk_rows=4096, sources=None):
             names = [
                 f.split("/", 1)[1] for f in a if f.startswith("settings/")
             ]
-            keep = numpy.ones(len(a["id"]), dtype=bool)
-            if os.fspath(path) in sources:
-                keep = numpy.isin(
-                    source_kinds(a["source"]), sources[os.fspath(path)]
-                )
+            kinds = sources.get(os.fspath(path))
+            keep = (
+                numpy.isin(source_kinds(a["source"]), kinds)
+                if kinds is not None
+                else numpy.ones(len(a["id"]), dtype=bool)
+            )
             for i in numpy.flatnonzero(keep):
                 row_id = f"{k}:{a['id'][i]}"
                 if row_id in writer.done_ids:

@@ -27,6 +27,7 @@ __all__ = [
     "neutral_element",
     "reduced_formula",
     "spglib_group",
+    "CONTRAST",
     "contrast_classes",
     "apparent_group",
     "min_distance",
@@ -181,7 +182,12 @@ def min_distance(lattice, frac):
     return best
 
 
-def contrast_classes(species, contrast=0.12):
+#: Smallest relative difference of atomic number that X-rays tell apart
+#: (see :func:`contrast_classes`).
+CONTRAST = 0.12
+
+
+def contrast_classes(species, contrast=CONTRAST):
     """Map elements that X-rays barely tell apart onto one of them.
 
     Elements are sorted by atomic number Z; an element joins the class of
@@ -215,7 +221,7 @@ def contrast_classes(species, contrast=0.12):
     return out
 
 
-def apparent_group(lattice, frac, species, symprec=0.01, contrast=0.12):
+def apparent_group(lattice, frac, species, symprec=0.01, contrast=CONTRAST):
     """Space group of a crystal as an X-ray PDF can see it.
 
     Elements without scattering contrast (:func:`contrast_classes`) are

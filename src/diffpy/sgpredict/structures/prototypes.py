@@ -44,6 +44,7 @@ from functools import lru_cache
 import numpy
 
 from diffpy.sgpredict.structures import (
+    CONTRAST,
     ELEMENTS,
     Crystal,
     apparent_group,
@@ -607,7 +608,7 @@ def make_variant(
     symprec=0.01,
     tries=8,
     exclude=None,
-    contrast=0.12,
+    contrast=CONTRAST,
 ):
     """Make one variant of a prototype, keeping its space group.
 
