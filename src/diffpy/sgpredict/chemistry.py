@@ -1,0 +1,606 @@
+"""Chemistry: element labels, compositions and Wyckoff bookkeeping.
+
+This module is the one place of the package that turns text into
+chemistry:
+
+* :func:`element_symbol` reads an atom label or type of a CIF or a
+  diffpy structure (``"O2-"``, ``"Ti4+"``, ``"Fe1"``, ``"13C"``, ``"D"``);
+* :func:`parse_composition` reads a formula (``"SrFe2As2"``,
+  ``"Ti O2"``, ``"(Ba0.5Sr0.5)TiO3"``, ``"CuSO4·5H2O"``);
+* :func:`reduced_formula` and :func:`formula_group_key` name a
+  structure the way the shared structure tables do;
+* :func:`composition_allowed` and :func:`wyckoff_assignments` tell
+  whether, and how, the Wyckoff positions of a space group hold a
+  composition.
+
+Rules for atom labels
+---------------------
+The label is read from its start: an isotope mass number (``13C``) is
+dropped, then the longest element symbol of one or two letters is
+taken (``"FE3+"`` and ``"Fe1"`` are iron, ``"Co"`` and ``"CO"`` cobalt);
+whatever follows (site numbers, charges) is ignored.  Only the elements
+H to Cf, which have X-ray form factors, are recognised.
+
+* **Deuterium and tritium** (``"D"``, ``"T"``, ``"2H"``, ``"3H"``) are
+  hydrogen: :func:`element_symbol` returns ``"H"``.  With
+  ``isotopes=True`` it returns ``"D"`` or ``"T"``, for the scattering
+  code, where the neutron table has its own length for D (6.67 fm
+  against -3.74 fm for H) and X-rays see hydrogen.
+* **Molecular ions** (``"OH-"``, ``"NH4+"``) are read as the first
+  element of the label, the heavy atom that sits on the site
+  (``"OH-"`` is O, ``"NH4+"`` is N).  The hydrogen atoms are not
+  added; a CIF that locates them lists them as atoms of their own.
+
+Examples
+--------
+>>> from diffpy.sgpredict.chemistry import parse_composition
+>>> parse_composition("SrFe2As2")
+{'Sr': 1.0, 'Fe': 2.0, 'As': 2.0}
+>>> composition_allowed("SrFe2As2", 139)
+True
+"""
+
+import functools
+import json
+import math
+import re
+import warnings
+from collections import Counter
+from importlib import resources
+
+from diffpy.sgpredict.errors import InputError
+
+__all__ = [
+    "ELEMENTS",
+    "atomic_number",
+    "element_symbol",
+    "parse_composition",
+    "reduced_formula",
+    "formula_group_key",
+    "wyckoff_positions",
+    "composition_allowed",
+    "wyckoff_assignments",
+]
+
+#: Element symbols H to Cf, in order of atomic number.
+ELEMENTS = (
+    "H He Li Be B C N O F Ne Na Mg Al Si P S Cl Ar K Ca Sc Ti V Cr Mn Fe "
+    "Co Ni Cu Zn Ga Ge As Se Br Kr Rb Sr Y Zr Nb Mo Tc Ru Rh Pd Ag Cd In "
+    "Sn Sb Te I Xe Cs Ba La Ce Pr Nd Pm Sm Eu Gd Tb Dy Ho Er Tm Yb Lu Hf "
+    "Ta W Re Os Ir Pt Au Hg Tl Pb Bi Po At Rn Fr Ra Ac Th Pa U Np Pu Am Cm "
+    "Bk Cf"
+).split()
+
+_Z = {s: i + 1 for i, s in enumerate(ELEMENTS)}
+_ISOTOPES = {"D": "H", "T": "H"}
+_MASS_ISOTOPES = {("2", "H"): "D", ("3", "H"): "T"}
+_LABEL = re.compile(r"^\s*(\d*)\s*([A-Za-z]+)")
+
+
+def _symbol_of(letters):
+    """Longest element symbol at the start of ``letters`` or None."""
+    two = letters[:2]
+    if len(two) == 2:
+        # "Co" as written, or an all-caps label "CO" -> "Co"
+        cand = two[0].upper() + two[1].lower()
+        if (two[1].islower() or two.isupper()) and cand in _Z:
+            return cand
+        if cand in _ISOTOPES and two[1].islower():
+            return None
+    one = letters[:1].upper()
+    if one in _Z or one in _ISOTOPES:
+        return one
+    return None
+
+
+def element_symbol(label, isotopes=False, strict=True):
+    """Return the element symbol of an atom label or type.
+
+    Parameters
+    ----------
+    label : str
+        Atom type or label, e.g. ``"O2-"``, ``"Ti4+"``, ``"Fe1"``,
+        ``"13C"``, ``"OH-"`` or ``"D"``.
+    isotopes : bool
+        Keep deuterium and tritium as ``"D"`` and ``"T"`` (for
+        scattering lengths) instead of ``"H"``.
+    strict : bool
+        Raise on a label that names no element; with ``False`` return
+        None instead.
+
+    Returns
+    -------
+    str or None
+        The element symbol.
+
+    Raises
+    ------
+    InputError
+        (a ValueError) when ``strict`` and no element H to Cf starts the
+        label.
+
+    Examples
+    --------
+    >>> [element_symbol(s) for s in ("O2-", "Ti4+", "FE3+", "13C", "Fe1")]
+    ['O', 'Ti', 'Fe', 'C', 'Fe']
+    >>> element_symbol("D"), element_symbol("D", isotopes=True)
+    ('H', 'D')
+    >>> element_symbol("OH-"), element_symbol("NH4+")
+    ('O', 'N')
+    >>> element_symbol("Xx", strict=False) is None
+    True
+    """
+    m = _LABEL.match(str(label))
+    symbol = None
+    if m:
+        mass, letters = m.groups()
+        symbol = _symbol_of(letters)
+        if symbol is not None and mass:
+            symbol = _MASS_ISOTOPES.get((mass, symbol), symbol)
+    if symbol is None:
+        if strict:
+            raise InputError(
+                f"{label!r} is not an element symbol (H to Cf); write "
+                "atom types such as 'Fe', 'O2-' or 'Ti4+'"
+            )
+        return None
+    if not isotopes:
+        symbol = _ISOTOPES.get(symbol, symbol)
+    return symbol
+
+
+def atomic_number(label):
+    """Return the atomic number of an atom label.
+
+    Examples
+    --------
+    >>> atomic_number("Ni"), atomic_number("O2-"), atomic_number("D")
+    (28, 8, 1)
+    """
+    return _Z[element_symbol(label)]
+
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<el>[A-Z][a-z]?)|(?P<num>\d+(?:\.\d*)?|\.\d+)"
+    r"|(?P<open>[(\[])|(?P<close>[)\]])|(?P<dot>[·•*+])|(?P<bad>\S))"
+)
+
+
+def parse_composition(text, isotopes=False):
+    """Return the amount of each element in a formula.
+
+    Parameters
+    ----------
+    text : str or dict
+        A formula.  Elements are written with their usual capitals and
+        may be separated by spaces (``"Ti O2"``); amounts may be
+        decimal; parentheses and brackets group (``"(Ba0.5Sr0.5)TiO3"``,
+        ``"Ca3[PO4]2"``); ``·``, ``*`` or ``+`` add a part with an
+        optional leading count (``"CuSO4·5H2O"``).  A dict is checked
+        and returned as floats.
+    isotopes : bool
+        Keep D and T as species of their own (see
+        :func:`element_symbol`).
+
+    Returns
+    -------
+    dict
+        Element symbol to amount, in order of first appearance.
+
+    Raises
+    ------
+    InputError
+        (a ValueError) for empty text, an unknown element, a character
+        that belongs to no formula or unbalanced parentheses.
+
+    Examples
+    --------
+    >>> parse_composition("Ti O2")
+    {'Ti': 1.0, 'O': 2.0}
+    >>> parse_composition("(Ba0.5Sr0.5)TiO3")
+    {'Ba': 0.5, 'Sr': 0.5, 'Ti': 1.0, 'O': 3.0}
+    >>> parse_composition("CuSO4·5H2O")
+    {'Cu': 1.0, 'S': 1.0, 'O': 9.0, 'H': 10.0}
+    """
+    if isinstance(text, dict):
+        out = {}
+        for key, value in text.items():
+            el = element_symbol(key, isotopes=isotopes)
+            value = float(value)
+            if not value >= 0:
+                raise InputError(f"composition {text!r}: bad amount {value}")
+            out[el] = out.get(el, 0.0) + value
+        if not any(out.values()):
+            raise InputError(f"composition {text!r} holds no atoms")
+        return out
+    src = str(text)
+    if not src.strip():
+        raise InputError(
+            "empty composition; give a formula such as 'SrFe2As2'"
+        )
+    stack = [Counter()]
+    last = None  # what a following number multiplies
+    part_factor = [1.0]
+    pos = 0
+    while pos < len(src):
+        m = _TOKEN.match(src, pos)
+        if m is None or m.end() == pos:
+            break
+        pos = m.end()
+        kind = m.lastgroup
+        if kind == "bad":
+            raise InputError(
+                f"composition {src!r}: unexpected {m.group('bad')!r}; "
+                "write a formula such as 'SrFe2As2' or 'Ti O2'"
+            )
+        if kind == "el":
+            sym = m.group("el")
+            if sym not in _Z and sym not in _ISOTOPES:
+                raise InputError(
+                    f"composition {src!r}: unknown element {sym!r}"
+                )
+            if not isotopes:
+                sym = _ISOTOPES.get(sym, sym)
+            last = Counter({sym: part_factor[-1]})
+            stack[-1].update(last)
+        elif kind == "num":
+            value = float(m.group("num"))
+            if last is None:
+                # a leading count of a part: "5H2O"
+                part_factor[-1] = value
+                continue
+            for key, amount in last.items():
+                stack[-1][key] += amount * (value - 1.0)
+            last = None
+        elif kind == "open":
+            stack.append(Counter())
+            part_factor.append(part_factor[-1])
+            last = None
+        elif kind == "close":
+            if len(stack) == 1:
+                raise InputError(f"composition {src!r}: unbalanced ')'")
+            group = stack.pop()
+            part_factor.pop()
+            stack[-1].update(group)
+            last = group
+        elif kind == "dot":
+            if len(stack) != 1:
+                raise InputError(f"composition {src!r}: unbalanced '('")
+            part_factor[-1] = 1.0
+            last = None
+    if len(stack) != 1:
+        raise InputError(f"composition {src!r}: unbalanced '('")
+    out = {k: float(v) for k, v in stack[0].items() if v > 0}
+    if not out:
+        raise InputError(f"composition {src!r} holds no atoms")
+    return out
+
+
+def _counts(species):
+    if isinstance(species, str):
+        return parse_composition(species)
+    if isinstance(species, dict):
+        return parse_composition(species)
+    return dict(Counter(element_symbol(s) for s in species))
+
+
+def reduced_formula(species):
+    """Return the reduced formula of a structure or composition.
+
+    pymatgen's convention (elements ordered by electronegativity, as in
+    the shared ``structures.csv`` and the ICSD tables) is used when
+    pymatgen is installed; otherwise Hill order.
+
+    Parameters
+    ----------
+    species : list of str, dict or str
+        Atom labels of every atom, element amounts, or a formula.
+
+    Examples
+    --------
+    >>> reduced_formula(["O", "Ti", "O", "O", "Ti", "O"])
+    'TiO2'
+    >>> reduced_formula("Fe4Sr2As4")
+    'Sr(FeAs)2'
+    """
+    counts = _counts(species)
+    try:
+        from pymatgen.core import Composition
+    except ImportError:  # pragma: no cover - pymatgen ships with pyxtal
+        Composition = None
+    if Composition is not None:
+        with warnings.catch_warnings():
+            # noble gases have no Pauling electronegativity: pymatgen
+            # warns and orders them last, which is what we want
+            warnings.simplefilter("ignore", UserWarning)
+            return Composition(counts).reduced_formula
+    if not all(float(v).is_integer() for v in counts.values()):
+        g = 1
+    else:
+        g = 0
+        for v in counts.values():
+            g = math.gcd(g, int(v))
+    keys = sorted(counts)
+    if "C" in counts:
+        keys = (
+            ["C"]
+            + (["H"] if "H" in counts else [])
+            + sorted(k for k in counts if k not in ("C", "H"))
+        )
+
+    def amount(k):
+        v = counts[k] / g
+        if v == 1:
+            return ""
+        return str(int(v)) if float(v).is_integer() else f"{v:g}"
+
+    return "".join(k + amount(k) for k in keys)
+
+
+def formula_group_key(species, group):
+    """Return the ``(reduced formula, space-group number)`` key.
+
+    This is the key by which training seeds, evaluation structures and
+    refinement libraries are matched.
+
+    Examples
+    --------
+    >>> formula_group_key(["Na", "Cl", "Na", "Cl"], "225")
+    ('NaCl', 225)
+    """
+    return reduced_formula(species), int(group)
+
+
+@functools.lru_cache(maxsize=None)
+def _wyckoff_table():
+    ref = resources.files("diffpy.sgpredict").joinpath(
+        "data", "wyckoff", "wyckoff.json"
+    )
+    with ref.open("r", encoding="utf-8") as fh:
+        return json.load(fh)["groups"]
+
+
+def wyckoff_positions(number):
+    """Return the Wyckoff positions of a space group.
+
+    From the bundled table (International Tables, Vol. A, as tabulated
+    by pyxtal), in the setting of
+    :func:`diffpy.structure.spacegroups.GetSpaceGroup` for ``number``.
+
+    Parameters
+    ----------
+    number : int
+        Space-group number, 1 to 230.
+
+    Returns
+    -------
+    list of tuple
+        ``(multiplicity, letter, dof, matrix)``, general position
+        first; ``matrix`` (3 rows of 4) maps the free parameters
+        ``(x, y, z, 1)`` to the representative coordinate.
+
+    Examples
+    --------
+    >>> [(m, w, d) for m, w, d, _ in wyckoff_positions(139)][-3:]
+    [(4, 'c', 0), (2, 'b', 0), (2, 'a', 0)]
+    """
+    key = str(int(number))
+    table = _wyckoff_table()
+    if key not in table:
+        raise InputError(f"space group {number}: not one of 1 to 230")
+    return [tuple(row) for row in table[key]]
+
+
+def _integer_counts(composition, z):
+    """Atom counts per cell for ``z`` formula units, or None.
+
+    Elements with fractional amounts share a disordered site: they are
+    pooled into one species, named by joining their symbols with
+    ``"+"``.
+    """
+    exact, pooled = {}, {}
+    for el, amount in composition.items():
+        n = amount * z
+        if abs(n - round(n)) < 1e-6:
+            if round(n):
+                exact[el] = int(round(n))
+        else:
+            pooled[el] = n
+    if pooled:
+        total = sum(pooled.values())
+        if abs(total - round(total)) > 1e-6:
+            return None
+        exact["+".join(pooled)] = int(round(total))
+    return exact
+
+
+def _free_reachable(free, limit):
+    reach = [False] * (limit + 1)
+    reach[0] = True
+    for n in range(1, limit + 1):
+        reach[n] = any(n >= m and reach[n - m] for m in free)
+    return reach
+
+
+def _fixed_subsets(fixed, count):
+    """Subsets (bit masks) of the fixed positions with sum <= count."""
+    out = []
+    k = len(fixed)
+    for mask in range(1 << k):
+        total = 0
+        for i in range(k):
+            if mask >> i & 1:
+                total += fixed[i]
+                if total > count:
+                    break
+        if total <= count:
+            out.append((mask, total))
+    return out
+
+
+def composition_allowed(composition, sg_number, zmax=8):
+    """Tell whether a space group can hold a composition.
+
+    The composition fits when, for some number of formula units
+    :math:`Z \\le z_{max}` in the conventional cell, the count
+    :math:`n_{el} Z` of every element is a sum of Wyckoff
+    multiplicities,
+
+    .. math::
+
+        n_{el} Z = \\sum_{w \\in W_{el}} m_w ,
+
+    where the positions :math:`W_{el}` of different elements are
+    disjoint for positions without a free parameter (a special point
+    holds one atom) and positions with free parameters may be used any
+    number of times.  Elements with fractional amounts (a disordered
+    site such as ``(Ba0.5Sr0.5)``) are pooled into one species.
+
+    Parameters
+    ----------
+    composition : str or dict
+        Formula or element amounts (see :func:`parse_composition`).
+    sg_number : int
+        Space-group number.
+    zmax : int
+        Largest number of formula units per conventional cell tried.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> composition_allowed("NaCl", 225), composition_allowed("Ni", 230)
+    (True, False)
+    """
+    comp = parse_composition(composition)
+    positions = wyckoff_positions(sg_number)
+    for z in range(1, int(zmax) + 1):
+        counts = _integer_counts(comp, z)
+        if counts is None:
+            continue
+        if _solve(list(counts.values()), positions):
+            return True
+    return False
+
+
+def _solve(counts, positions):
+    free = sorted({m for m, _, dof, _ in positions if dof > 0})
+    fixed = [m for m, _, dof, _ in positions if dof == 0]
+    limit = max(counts)
+    reach = _free_reachable(free, limit)
+    options = [
+        [mask for mask, total in _fixed_subsets(fixed, c) if reach[c - total]]
+        for c in counts
+    ]
+    order = sorted(range(len(counts)), key=lambda i: len(options[i]))
+
+    @functools.lru_cache(maxsize=None)
+    def search(i, used):
+        if i == len(order):
+            return True
+        return any(
+            search(i + 1, used | mask)
+            for mask in options[order[i]]
+            if not used & mask
+        )
+
+    return search(0, 0)
+
+
+def _free_combinations(free, count, start=0):
+    """Multisets of free positions (indices into ``free``) summing to
+    ``count``."""
+    if count == 0:
+        yield ()
+        return
+    for i in range(start, len(free)):
+        m = free[i][0]
+        if m <= count:
+            for rest in _free_combinations(free, count - m, i):
+                yield (free[i],) + rest
+
+
+def wyckoff_assignments(
+    composition, sg_number, zmax=4, max_atoms=80, max_sites=8, limit=200
+):
+    """Enumerate assignments of the elements to Wyckoff positions.
+
+    Parameters
+    ----------
+    composition : str or dict
+        Formula or element amounts.
+    sg_number : int
+        Space-group number.
+    zmax : int
+        Largest number of formula units per conventional cell.
+    max_atoms : int
+        Largest number of atoms in the conventional cell.
+    max_sites : int
+        Largest number of symmetry-unique sites (asymmetric unit).
+    limit : int
+        Stop after this many assignments.
+
+    Yields
+    ------
+    tuple
+        ``(z, sites)`` with ``sites`` a list of ``(element, position)``
+        pairs, ``position`` being a row of :func:`wyckoff_positions`.
+        Assignments with fewer sites and fewer free parameters come
+        first within each Z.
+
+    Examples
+    --------
+    >>> z, sites = next(wyckoff_assignments("NaCl", 225))
+    >>> z, sorted((el, p[0], p[1]) for el, p in sites)
+    (4, [('Cl', 4, 'a'), ('Na', 4, 'b')])
+    """
+    comp = parse_composition(composition)
+    positions = wyckoff_positions(sg_number)
+    free = [p for p in positions if p[2] > 0]
+    fixed = [p for p in positions if p[2] == 0]
+    nfound = 0
+    for z in range(1, int(zmax) + 1):
+        counts = _integer_counts(comp, z)
+        if counts is None or sum(counts.values()) > max_atoms:
+            continue
+        elements = list(counts)
+        per_element = []
+        for el in elements:
+            c = counts[el]
+            opts = []
+            for mask, total in _fixed_subsets([p[0] for p in fixed], c):
+                chosen = [fixed[i] for i in range(len(fixed)) if mask >> i & 1]
+                for extra in _free_combinations(free, c - total):
+                    sites = chosen + list(extra)
+                    if len(sites) <= max_sites:
+                        opts.append((mask, sites))
+            opts.sort(key=lambda o: (len(o[1]), sum(p[2] for p in o[1])))
+            per_element.append(opts)
+        found = []
+
+        def search(i, used, acc):
+            if len(found) >= limit:
+                return
+            if i == len(elements):
+                found.append(list(acc))
+                return
+            for mask, sites in per_element[i]:
+                if used & mask:
+                    continue
+                if len(acc) + len(sites) > max_sites:
+                    continue
+                search(
+                    i + 1,
+                    used | mask,
+                    acc + [(elements[i], p) for p in sites],
+                )
+
+        search(0, 0, [])
+        found.sort(key=lambda s: (len(s), sum(p[2] for _, p in s)))
+        for sites in found:
+            yield z, sites
+            nfound += 1
+            if nfound >= limit:
+                return

@@ -1,0 +1,141 @@
+"""Tests of diffpy.sgpredict.chemistry on real formulas and groups."""
+
+import re
+
+import numpy
+import pytest
+from diffpy.structure.spacegroups import GetSpaceGroup
+from diffpy.structure.symmetryutilities import ExpandAsymmetricUnit
+
+from diffpy.sgpredict.chemistry import (
+    atomic_number,
+    composition_allowed,
+    element_symbol,
+    formula_group_key,
+    parse_composition,
+    reduced_formula,
+    wyckoff_assignments,
+    wyckoff_positions,
+)
+from diffpy.sgpredict.errors import InputError
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("SrFe2As2", {"Sr": 1, "Fe": 2, "As": 2}),
+        ("Ti O2", {"Ti": 1, "O": 2}),
+        ("TiO2", {"Ti": 1, "O": 2}),
+        ("(Ba0.5Sr0.5)TiO3", {"Ba": 0.5, "Sr": 0.5, "Ti": 1, "O": 3}),
+        ("Fe3O4", {"Fe": 3, "O": 4}),
+        ("Ca3[PO4]2", {"Ca": 3, "P": 2, "O": 8}),
+        ("CuSO4·5H2O", {"Cu": 1, "S": 1, "O": 9, "H": 10}),
+        ("CH3COOH", {"C": 2, "H": 4, "O": 2}),
+    ],
+)
+def test_parse_composition(text, expected):
+    assert parse_composition(text) == pytest.approx(expected)
+
+
+def test_parse_composition_deuterium():
+    assert parse_composition("D2O") == {"H": 2.0, "O": 1.0}
+    assert parse_composition("D2O", isotopes=True) == {"D": 2.0, "O": 1.0}
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("Xx2O", "unknown element 'Xx'"),
+        ("", "empty composition"),
+        ("  ", "empty composition"),
+        ("Ti(O2", "unbalanced '('"),
+        ("TiO2)", "unbalanced ')'"),
+        ("tio2", "unexpected 't'"),
+    ],
+)
+def test_parse_composition_errors(text, words):
+    with pytest.raises(ValueError, match=re.escape(words)):
+        parse_composition(text)
+
+
+@pytest.mark.parametrize(
+    "label, plain, iso",
+    [
+        ("O2-", "O", "O"),
+        ("Ti4+", "Ti", "Ti"),
+        ("FE3+", "Fe", "Fe"),
+        ("Fe1", "Fe", "Fe"),
+        ("CO", "Co", "Co"),
+        ("13C", "C", "C"),
+        ("D", "H", "D"),
+        ("2H", "H", "D"),
+        ("T", "H", "T"),
+        ("OH-", "O", "O"),
+        ("NH4+", "N", "N"),
+    ],
+)
+def test_element_symbol(label, plain, iso):
+    assert element_symbol(label) == plain
+    assert element_symbol(label, isotopes=True) == iso
+
+
+def test_element_symbol_unknown():
+    with pytest.raises(InputError, match="'Xx' is not an element"):
+        element_symbol("Xx")
+    assert element_symbol("Xx", strict=False) is None
+    assert element_symbol("", strict=False) is None
+    assert atomic_number("Ni") == 28 and atomic_number("D") == 1
+
+
+def test_reduced_formula_and_key():
+    assert reduced_formula(["O", "Ti", "O", "O", "Ti", "O"]) == "TiO2"
+    assert reduced_formula({"Na": 4, "Cl": 4}) == "NaCl"
+    assert reduced_formula(["Ti4+", "O2-", "O2-"]) == "TiO2"
+    assert formula_group_key(["Ni"] * 4, "225") == ("Ni", 225)
+    # the same key as the shared structure table uses for SrFe2As2
+    assert formula_group_key("SrFe2As2", 139) == ("Sr(FeAs)2", 139)
+
+
+def test_wyckoff_table_in_diffpy_setting():
+    # Fd-3m: diffpy.structure uses origin choice 1, 8a at 0,0,0
+    rows = {w: (m, d, mat) for m, w, d, mat in wyckoff_positions(227)}
+    assert rows["a"][0] == 8 and rows["a"][1] == 0
+    xyz = [r[3] for r in rows["a"][2]]
+    orbit = ExpandAsymmetricUnit(GetSpaceGroup(227), [xyz]).expandedpos[0]
+    assert min(numpy.abs(numpy.asarray(orbit)).sum(axis=1)) < 1e-9
+    assert [m for m, *_ in wyckoff_positions(225)][-3:] == [8, 4, 4]
+    mults = sorted(m for m, _, d, _ in wyckoff_positions(139) if d == 0)
+    assert mults == [2, 2, 4, 4, 8]
+    with pytest.raises(InputError, match="not one of 1 to 230"):
+        wyckoff_positions(231)
+
+
+@pytest.mark.parametrize(
+    "formula, group, zmax, allowed",
+    [
+        ("SrFe2As2", 139, 8, True),  # ThCr2Si2 type: 2a + 4d + 4e
+        ("NaCl", 225, 8, True),  # 4a + 4b
+        ("TiO2", 225, 8, True),  # CaF2 type: 4a + 8c
+        ("TiO2", 136, 8, True),  # rutile: 2a + 4f
+        ("(Ba0.5Sr0.5)TiO3", 221, 8, True),  # perovskite, mixed A site
+        ("Si", 227, 8, True),  # diamond 8a
+        ("Si", 227, 4, False),  # smallest multiplicity of Fd-3m is 8
+        ("NaCl", 225, 2, False),  # smallest multiplicity of Fm-3m is 4
+        ("Ni", 230, 8, False),  # smallest multiplicity of Ia-3d is 16
+        # Z=4: As needs 8 twice but Fm-3m has one 8c; Z=8: 16 is no sum
+        ("SrFe2As2", 225, 8, False),
+    ],
+)
+def test_composition_allowed(formula, group, zmax, allowed):
+    assert composition_allowed(formula, group, zmax=zmax) is allowed
+
+
+def test_wyckoff_assignments_thcr2si2():
+    found = [
+        sorted((el, p[0], p[1]) for el, p in sites)
+        for z, sites in wyckoff_assignments("SrFe2As2", 139, zmax=2)
+    ]
+    assert [("As", 4, "e"), ("Fe", 4, "d"), ("Sr", 2, "a")] in found
+    # every assignment holds Z = 2 formula units: 10 atoms
+    for sites in found:
+        assert sum(m for _, m, _ in sites) == 10
