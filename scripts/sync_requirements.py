@@ -92,9 +92,7 @@ def read_setup_cfg(path):
         "extras": extras,
         "pip_pins": _lines(tool.get("pip_pins", "")),
         "conda_only": _lines(tool.get("conda_only", "")),
-        "optional_integrations": _lines(
-            tool.get("optional_integrations", "")
-        ),
+        "optional_integrations": _lines(tool.get("optional_integrations", "")),
         "conda_names": names,
     }
 
@@ -156,9 +154,7 @@ def requirement_files(setup_cfg=ROOT / "setup.cfg"):
         "requirements/conda.txt": HEADER
         + "# conda-forge packages: install_requires and every feature extra;\n"
         "# diffpy.srreal (C++ core) is conda-only and enables the 'srreal'\n"
-        "# PDF calculator backend.\n"
-        + "\n".join(conda)
-        + "\n",
+        "# PDF calculator backend.\n" + "\n".join(conda) + "\n",
     }
 
 
@@ -192,9 +188,7 @@ def main(argv=None):
         for rel in stale:
             print(f"{rel} differs from setup.cfg", file=sys.stderr)
         if stale:
-            print(
-                "run: python scripts/sync_requirements.py", file=sys.stderr
-            )
+            print("run: python scripts/sync_requirements.py", file=sys.stderr)
         return 1 if stale else 0
     for rel, text in requirement_files().items():
         (ROOT / rel).write_text(text, encoding="utf-8")

@@ -69,7 +69,9 @@ def _imported_roots(path):
             continue
         for mod in mods:
             parts = mod.split(".")
-            names.add(".".join(parts[:2]) if parts[0] == "diffpy" else parts[0])
+            names.add(
+                ".".join(parts[:2]) if parts[0] == "diffpy" else parts[0]
+            )
     return names
 
 

@@ -1,5 +1,6 @@
 """Tests of the PDF calculators against diffpy.srreal and the physics."""
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -15,8 +16,10 @@ from diffpy.sgpredict.pdfcalc import (
     available_calculators,
     builtin,
     calculate_pdf,
+    calculator_status,
     get_calculator,
     load_structure,
+    make_settings,
 )
 from diffpy.sgpredict.pdfcalc.scattering import (
     element_symbol,
@@ -263,7 +266,7 @@ def test_settings():
     assert s.to_dict()["rstep"] == pytest.approx(math.pi / 23)
     assert s.uiso == 0.008 and s.scattering == "xray"
     assert PDFSettings(scattering="Neutron").scattering == "neutron"
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         s.qmax = 20
     for bad in (
         {"rstep": 0},
@@ -275,6 +278,60 @@ def test_settings():
     ):
         with pytest.raises(InputError):
             PDFSettings(**bad)
+
+
+def test_make_settings_is_the_one_way_to_settings():
+    assert make_settings() == PDFSettings()
+    s = make_settings({"qmax": 18.0}, qdamp=0.02)
+    assert (s.qmax, s.qdamp, s.uiso) == (18.0, 0.02, 0.008)
+    assert make_settings(s, uiso=None) == PDFSettings(
+        qmax=18.0, qdamp=0.02, uiso=None
+    )
+    with pytest.raises(InputError, match="unknown PDF setting 'qmaxx'"):
+        make_settings(qmaxx=1.0)
+    with pytest.raises(InputError, match="unknown PDF setting"):
+        calculate_pdf(SRREAL / "structures" / "rs0229.cif", Qmax=20.0)
+    # keywords and a settings object give the same curve
+    cif = SRREAL / "structures" / "rs0229.cif"
+    _, g1 = calculate_pdf(cif, qmax=18.0, rmax=12.0)
+    _, g2 = calculate_pdf(cif, settings=PDFSettings(qmax=18.0, rmax=12.0))
+    numpy.testing.assert_array_equal(g1, g2)
+
+
+def test_nickel_first_peak_at_a_over_sqrt2():
+    a = 3.524
+    stru = _cubic(
+        ["Ni"] * 4,
+        [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]],
+        a,
+    )
+    r, g = calculate_pdf(stru)  # Table 2 settings, 209 points
+    step = PDFSettings().rstep
+    first = r[numpy.argmax(numpy.where(r < 3.0, g, -numpy.inf))]
+    assert abs(first - a / math.sqrt(2)) <= step  # 2.49 A
+    second = r[numpy.argmax(numpy.where((r > 3.0) & (r < 4.0), g, -numpy.inf))]
+    assert abs(second - a) <= step
+
+
+def test_broken_plugin_keeps_its_import_error(monkeypatch):
+    import diffpy.sgpredict.pdfcalc as pdfcalc
+
+    class EP:
+        name, module_name, object_name = "broken", "notinstalled", "Calc"
+
+        def load(self):
+            raise ModuleNotFoundError("No module named 'notinstalled'")
+
+    eps = dict(pdfcalc._entry_points())
+    eps["broken"] = EP()
+    monkeypatch.setattr(pdfcalc, "_entry_points", lambda: eps)
+    with pytest.warns(RuntimeWarning, match="notinstalled"):
+        status = calculator_status()
+    assert status["builtin"] is None
+    assert "No module named 'notinstalled'" in status["broken"]
+    assert "broken" not in available_calculators()
+    with pytest.raises(InputError, match="No module named 'notinstalled'"):
+        get_calculator("broken")
 
 
 def test_calculators_registry(monkeypatch):

@@ -20,7 +20,11 @@ Examples
 """
 
 import collections
+import multiprocessing
 import os
+import warnings
+
+from tqdm import tqdm
 
 __all__ = ["parallel_map", "default_jobs"]
 
@@ -37,8 +41,6 @@ def default_jobs():
 
 
 def _progress(total, desc, enabled):
-    from tqdm import tqdm
-
     return tqdm(
         total=total,
         desc=desc,
@@ -54,8 +56,6 @@ def _local(func, items, jobs, window):
         for it in items:
             yield func(it)
         return
-    import multiprocessing
-
     ctx = multiprocessing.get_context("fork" if os.name == "posix" else None)
     with ctx.Pool(jobs) as pool:
         yield from pool.imap(func, items, chunksize=1)
@@ -76,6 +76,21 @@ def _dask(func, items, client, window):
             pending.append(client.submit(func, item, pure=False))
             break
         yield result
+
+
+def _dask_window(client):
+    """Items in flight on a Dask cluster: 4 per worker thread, >= 8."""
+    try:
+        nthreads = sum(client.nthreads().values())
+    except (OSError, TimeoutError, RuntimeError) as exc:
+        warnings.warn(
+            f"cannot ask the Dask scheduler for its threads "
+            f"({type(exc).__name__}: {exc}); keeping 8 items in flight",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        nthreads = 2
+    return max(8, 4 * nthreads)
 
 
 def parallel_map(
@@ -144,11 +159,7 @@ def parallel_map(
     try:
         if client is not None:
             if window is None:
-                try:
-                    nthreads = sum(client.nthreads().values())
-                except Exception:
-                    nthreads = 2
-                window = max(8, 4 * nthreads)
+                window = _dask_window(client)
             gen = _dask(func, items, client, window)
         else:
             gen = _local(func, items, int(jobs or 1), window)

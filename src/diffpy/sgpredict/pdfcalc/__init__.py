@@ -26,15 +26,22 @@ The defaults are the settings of Table 2 of Liu et al. (2019).
 import dataclasses
 import functools
 import math
+import warnings
 from pathlib import Path
 
+import entrypoints
+from diffpy.structure import Structure
+
 from diffpy.sgpredict.errors import InputError
+from diffpy.sgpredict.structures.cifs import read_structure
 
 __all__ = [
     "CALCULATOR_GROUP",
     "NUMERIC_SETTINGS",
     "PDFSettings",
+    "make_settings",
     "available_calculators",
+    "calculator_status",
     "calculate_pdf",
     "get_calculator",
     "load_structure",
@@ -160,11 +167,66 @@ class PDFSettings:
         return dataclasses.asdict(self)
 
 
+_FIELDS = tuple(f.name for f in dataclasses.fields(PDFSettings))
+
+
+def make_settings(settings=None, **overrides):
+    """Return :class:`PDFSettings` from settings, a dict and/or keywords.
+
+    The one way every calculator entry point turns its arguments into
+    settings, so that the paper's defaults live in :class:`PDFSettings`
+    only.
+
+    Parameters
+    ----------
+    settings : PDFSettings or dict, optional
+        Starting settings (default: the paper's Table 2).
+    **overrides
+        Fields of :class:`PDFSettings` to change.
+
+    Returns
+    -------
+    PDFSettings
+
+    Raises
+    ------
+    InputError
+        For a name that is not a setting, or a bad value.
+
+    Examples
+    --------
+    >>> make_settings(qmax=18.0).qmax
+    18.0
+    >>> make_settings({"qdamp": 0.02}, uiso=None).uiso is None
+    True
+    >>> make_settings(qmaxx=18.0)
+    Traceback (most recent call last):
+    ...
+    diffpy.sgpredict.errors.InputError: unknown PDF setting 'qmaxx'; ...
+    """
+    if isinstance(settings, dict):
+        overrides = {**settings, **overrides}
+        settings = None
+    unknown = sorted(set(overrides) - set(_FIELDS))
+    if unknown:
+        raise InputError(
+            f"unknown PDF setting {unknown[0]!r}; the settings are "
+            + ", ".join(_FIELDS)
+        )
+    if settings is None:
+        return PDFSettings(**overrides)
+    if not isinstance(settings, PDFSettings):
+        raise InputError(
+            f"expected PDFSettings or a dict, got {type(settings).__name__}"
+        )
+    return (
+        dataclasses.replace(settings, **overrides) if overrides else settings
+    )
+
+
 @functools.lru_cache(maxsize=1)
 def _entry_points():
     """Read the entry points once (a scan of sys.path takes ~10 ms)."""
-    import entrypoints
-
     found = {}
     for ep in entrypoints.get_group_all(CALCULATOR_GROUP):
         found.setdefault(ep.name, ep)
@@ -175,14 +237,56 @@ _LOADED = {}
 
 
 def _load(ep):
-    """Import the class an entry point names (None if it fails)."""
+    """Import the class an entry point names.
+
+    Returns
+    -------
+    (cls, reason)
+        The class, or None and why it could not be imported (kept, so
+        that ``get_calculator`` and ``calculator_status`` can say it).
+    """
     key = (ep.name, ep.module_name, ep.object_name)
     if key not in _LOADED:
         try:
-            _LOADED[key] = ep.load()
-        except Exception:
-            _LOADED[key] = None
+            _LOADED[key] = (ep.load(), None)
+        except (ImportError, AttributeError) as exc:
+            reason = f"cannot be imported ({type(exc).__name__}: {exc})"
+            warnings.warn(
+                f"PDF calculator {ep.name!r} ({ep.module_name}) {reason}",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            _LOADED[key] = (None, reason)
     return _LOADED[key]
+
+
+def _status(ep):
+    """None when the backend of ``ep`` can run here, else why not."""
+    cls, reason = _load(ep)
+    if cls is None:
+        return reason
+    if cls.available():
+        return None
+    why = getattr(cls, "unavailable_reason", None)
+    return (why() if why is not None else None) or "is not available here"
+
+
+def calculator_status():
+    """Tell, for every registered backend, whether it can run here.
+
+    Returns
+    -------
+    dict
+        name -> None when the backend can run, otherwise the reason it
+        cannot (its import error, or what its ``unavailable_reason()``
+        says).
+
+    Examples
+    --------
+    >>> calculator_status()["builtin"] is None
+    True
+    """
+    return {name: _status(ep) for name, ep in sorted(_entry_points().items())}
 
 
 def available_calculators():
@@ -199,16 +303,7 @@ def available_calculators():
     >>> "builtin" in available_calculators()
     True
     """
-    names = []
-    for name, ep in sorted(_entry_points().items()):
-        cls = _load(ep)
-        try:
-            ok = cls is not None and bool(cls.available())
-        except Exception:
-            ok = False
-        if ok:
-            names.append(name)
-    return names
+    return [n for n, why in calculator_status().items() if why is None]
 
 
 def get_calculator(name="builtin"):
@@ -227,26 +322,20 @@ def get_calculator(name="builtin"):
     Raises
     ------
     InputError
-        When no such backend is registered or it cannot run here.
+        When no such backend is registered or it cannot run here (the
+        message says why).
 
     Examples
     --------
     >>> get_calculator("builtin").name
     'builtin'
     """
-    eps = _entry_points()
-    ep = eps.get(str(name))
-    cls = _load(ep) if ep is not None else None
-    usable = False
-    if cls is not None:
-        try:
-            usable = bool(cls.available())
-        except Exception:
-            usable = False
-    if not usable:
-        what = "is not available here" if ep is not None else "is unknown"
+    ep = _entry_points().get(str(name))
+    why = "is unknown" if ep is None else _status(ep)
+    if why is not None:
         avail = ", ".join(available_calculators()) or "none"
-        raise InputError(f"PDF calculator {name!r} {what}; available: {avail}")
+        raise InputError(f"PDF calculator {name!r} {why}; available: {avail}")
+    cls, _ = _load(ep)
     return cls()
 
 
@@ -257,7 +346,8 @@ def load_structure(source):
     ----------
     source : diffpy.structure.Structure or str or pathlib.Path
         A structure, or a file diffpy.structure can read (CIF, ...),
-        loaded with ``loadStructure`` (CIF symmetry expanded to P1).
+        read by :func:`diffpy.sgpredict.structures.cifs.read_structure`
+        (CIF symmetry expanded to P1).
 
     Returns
     -------
@@ -275,8 +365,6 @@ def load_structure(source):
     ...
     diffpy.sgpredict.errors.InputError: missing.cif: no such file
     """
-    from diffpy.structure import Structure
-
     if isinstance(source, Structure):
         return source
     if not isinstance(source, (str, Path)):
@@ -284,50 +372,10 @@ def load_structure(source):
             f"expected a diffpy Structure or a file name, got "
             f"{type(source).__name__}"
         )
-    path = Path(source)
-    if not path.is_file():
-        raise InputError(f"{source}: no such file")
-    import contextlib
-    import io
-
-    from diffpy.structure import loadStructure
-
-    kw = {"fmt": "cif"} if path.suffix.lower() in (".cif", ".mcif") else {}
-    sink = io.StringIO()  # the CIF parser prints its syntax errors
-    try:
-        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(
-            sink
-        ):
-            stru = loadStructure(str(path), **kw)
-    except Exception as exc:
-        msg = " ".join(str(exc).split()) or type(exc).__name__
-        if len(msg) > 160:
-            msg = msg[:157] + "..."
-        raise InputError(
-            f"{source}: cannot read the structure ({msg})"
-        ) from None
-    if len(stru) == 0:
-        raise InputError(f"{source}: the file holds no atoms")
-    return stru
+    return read_structure(source)
 
 
-def calculate_pdf(
-    structure,
-    calculator="builtin",
-    *,
-    rmin=1.5,
-    rmax=30.0,
-    rstep=math.pi / 23.0,
-    qmin=0.5,
-    qmax=23.0,
-    qdamp=0.04,
-    qbroad=0.01,
-    delta1=0.0,
-    delta2=0.0,
-    scale=1.0,
-    scattering="xray",
-    uiso=0.008,
-):
+def calculate_pdf(structure, calculator="builtin", settings=None, **kwargs):
     """Compute the reduced PDF G(r) of a crystal structure.
 
     .. math::
@@ -345,16 +393,18 @@ def calculate_pdf(
     Parameters
     ----------
     structure : diffpy.structure.Structure or str or pathlib.Path
-        The structure or a CIF (expanded to P1 by ``loadStructure``).
+        The structure or a CIF (expanded to P1, see
+        :func:`load_structure`).
     calculator : str
         Backend name; see :func:`available_calculators`.
-    rmin, rmax, rstep, qmin, qmax, qdamp, qbroad, delta1, delta2, scale
-        Settings; see :class:`PDFSettings`.
-    scattering : {"xray", "neutron"}
-        Scattering-factor table.
-    uiso : float or None
-        Isotropic ADP for every atom (A^2), or None to keep the
-        structure's own isotropic or anisotropic ADPs.
+    settings : PDFSettings or dict, optional
+        The settings (default: the paper's Table 2, :class:`PDFSettings`).
+    **kwargs
+        Settings to change, by the names of the fields of
+        :class:`PDFSettings`: ``rmin, rmax, rstep, qmin, qmax, qdamp,
+        qbroad, delta1, delta2, scale``, ``scattering`` ("xray" or
+        "neutron") and ``uiso`` (isotropic ADP for every atom in A^2, or
+        None to keep the structure's own isotropic or anisotropic ADPs).
 
     Returns
     -------
@@ -379,21 +429,11 @@ def calculate_pdf(
     (209, 1.5025)
     >>> round(float(r[g[r < 3].argmax()]), 2)  # nearest neighbours
     2.46
+    >>> r, g = calculate_pdf(ni, qmax=18.0, rmax=10.0)
+    >>> round(float(r[-1]), 2)
+    9.97
     """
-    settings = PDFSettings(
-        rmin=rmin,
-        rmax=rmax,
-        rstep=rstep,
-        qmin=qmin,
-        qmax=qmax,
-        qdamp=qdamp,
-        qbroad=qbroad,
-        delta1=delta1,
-        delta2=delta2,
-        scale=scale,
-        scattering=scattering,
-        uiso=uiso,
-    )
+    settings = make_settings(settings, **kwargs)
     backend = get_calculator(calculator)
     stru = load_structure(structure)
     try:

@@ -52,6 +52,7 @@ import numpy
 
 from diffpy.sgpredict.errors import InputError
 from diffpy.sgpredict.grid import grid_indices
+from diffpy.sgpredict.pdfcalc import PDFSettings, make_settings
 from diffpy.sgpredict.pdfcalc.scattering import scattering_weight
 
 __all__ = [
@@ -80,6 +81,7 @@ _SQRT2PI = math.sqrt(2.0 * math.pi)
 _EPS_GRID = 1e-10
 _DIST_EPS = 1e-8
 _SYM_WORK = 500_000
+_DEFAULTS = PDFSettings()
 
 
 def qmax_cut_needed(qmax, rstep):
@@ -330,7 +332,9 @@ def fourier_filter(g, klo, rstep, qmin=0.0, qmax=None):
     return numpy.fft.irfft(f, m)[klo:npad1]
 
 
-def structure_arrays(stru, scattering="xray", uiso=0.008):
+def structure_arrays(
+    stru, scattering=_DEFAULTS.scattering, uiso=_DEFAULTS.uiso
+):
     """Extract the arrays the calculator needs from a structure.
 
     Parameters
@@ -341,7 +345,8 @@ def structure_arrays(stru, scattering="xray", uiso=0.008):
         Scattering table for the weights.
     uiso : float or None
         Isotropic ADP for every atom, or None to use the structure's own
-        (isotropic or anisotropic) ADPs.
+        (isotropic or anisotropic) ADPs.  The defaults are those of
+        :class:`~diffpy.sgpredict.pdfcalc.PDFSettings`.
 
     Returns
     -------
@@ -717,20 +722,7 @@ def _group(key, w, x, y, weighted=True):
     return ukey, sw, numpy.bincount(inv, x, m), numpy.bincount(inv, y, m)
 
 
-def pdf_from_arrays(
-    arrays,
-    rmin=1.5,
-    rmax=30.0,
-    rstep=math.pi / 23,
-    qmin=0.5,
-    qmax=23.0,
-    qdamp=0.04,
-    qbroad=0.01,
-    delta1=0.0,
-    delta2=0.0,
-    scale=1.0,
-    binw=BIN_WIDTH,
-):
+def pdf_from_arrays(arrays, settings=None, binw=BIN_WIDTH, **kwargs):
     """Compute G(r) of a structure given as arrays.
 
     See the module documentation for the equations.
@@ -739,10 +731,16 @@ def pdf_from_arrays(
     ----------
     arrays : dict
         As returned by :func:`structure_arrays`.
-    rmin, rmax, rstep, qmin, qmax, qdamp, qbroad, delta1, delta2, scale
-        The calculator settings (A, 1/A).
+    settings : PDFSettings or dict, optional
+        The calculator settings (default: the paper's Table 2).  Their
+        ``scattering`` and ``uiso`` are not used here: they are applied
+        by :func:`structure_arrays`.
     binw : float, optional
         Width of the distance bins, A.
+    **kwargs
+        Settings to change (``rmin, rmax, rstep, qmin, qmax, qdamp,
+        qbroad, delta1, delta2, scale``), see
+        :func:`~diffpy.sgpredict.pdfcalc.make_settings`.
 
     Returns
     -------
@@ -759,6 +757,10 @@ def pdf_from_arrays(
     >>> len(r), round(float(r[g[r < 3].argmax()]), 2)
     (209, 2.46)
     """
+    s = make_settings(settings, **kwargs)
+    rmin, rmax, rstep = s.rmin, s.rmax, s.rstep
+    qmin, qmax, qdamp, qbroad = s.qmin, s.qmax, s.qdamp, s.qbroad
+    delta1, delta2, scale = s.delta1, s.delta2, s.scale
     klo, khi = grid_indices(rmin, rmax, rstep)
     cut = qmax_cut_needed(qmax, rstep)
     elo, ehi = extended_indices(rmin, rmax, rstep, qmax)
@@ -831,16 +833,4 @@ class BuiltinCalculator:
         arrays = structure_arrays(
             structure, scattering=settings.scattering, uiso=settings.uiso
         )
-        return pdf_from_arrays(
-            arrays,
-            rmin=settings.rmin,
-            rmax=settings.rmax,
-            rstep=settings.rstep,
-            qmin=settings.qmin,
-            qmax=settings.qmax,
-            qdamp=settings.qdamp,
-            qbroad=settings.qbroad,
-            delta1=settings.delta1,
-            delta2=settings.delta2,
-            scale=settings.scale,
-        )
+        return pdf_from_arrays(arrays, settings)

@@ -10,16 +10,19 @@ Two tables ship with the package, under ``diffpy/sgpredict/data/scattering``:
   each element in natural abundance (Sears, Neutron News 3, 26, 1992).
 
 Both match the tables diffpy.srreal uses (the data files' headers say
-where the numbers come from).  An atom label carrying an oxidation state
-or an isotope prefix (``O2-``, ``Ti4+``, ``Ti0+``, ``13C``) or written in
-an odd case (``TI``) scatters as the neutral element.
+where the numbers come from).  Atom labels are read by
+:func:`diffpy.sgpredict.chemistry.element_symbol`: a label carrying an
+oxidation state or an isotope prefix (``O2-``, ``Ti4+``, ``Ti0+``,
+``13C``) or written in an odd case (``TI``) scatters as the neutral
+element; deuterium (``D``, ``2H``) has its own neutron length and
+scatters X-rays as H.
 """
 
 import csv
 import functools
-import re
 from importlib import resources
 
+from diffpy.sgpredict import chemistry
 from diffpy.sgpredict.errors import InputError
 
 __all__ = [
@@ -35,8 +38,6 @@ TABLES = {
 }
 
 _ALIASES = {"x-ray": "xray", "x": "xray", "n": "neutron"}
-
-_LABEL = re.compile(r"^\s*\d*([A-Za-z]+)")
 
 
 def _table_name(table):
@@ -87,11 +88,10 @@ def scattering_table(table="xray"):
 
 
 def element_symbol(label):
-    """Return the element symbol of an atom label.
+    """Return the element symbol that scatters for an atom label.
 
-    Oxidation states, isotope prefixes and trailing digits are dropped
-    and the case is normalised; the result is not checked against a
-    table.
+    A thin alias of :func:`diffpy.sgpredict.chemistry.element_symbol`
+    (the one home of element labels) that keeps deuterium and tritium.
 
     Parameters
     ----------
@@ -101,19 +101,15 @@ def element_symbol(label):
     Returns
     -------
     str
-        The candidate element symbol, e.g. ``"O"`` or ``"Ti"``; an empty
-        string when the label has no letters.
+        The element symbol, e.g. ``"O"`` or ``"Ti"``; an empty string
+        when the label names no element H to Cf.
 
     Examples
     --------
     >>> [element_symbol(s) for s in ("O2-", "Ti0+", "FE3+", "13C", "D")]
     ['O', 'Ti', 'Fe', 'C', 'D']
     """
-    m = _LABEL.match(str(label))
-    if not m:
-        return ""
-    letters = m.group(1)
-    return letters[:2].capitalize() if len(letters) > 1 else letters.upper()
+    return chemistry.element_symbol(label, isotopes=True, strict=False) or ""
 
 
 def scattering_weight(label, table="xray"):

@@ -10,13 +10,16 @@ so every pair is summed afresh.
 
 import math
 
+import numpy
+
+from diffpy.sgpredict.chemistry import element_symbol
 from diffpy.sgpredict.errors import InputError
-from diffpy.sgpredict.pdfcalc.scattering import element_symbol
+from diffpy.sgpredict.pdfcalc import PDFSettings
 
 __all__ = ["SrrealCalculator", "prepare_structure"]
 
 
-def prepare_structure(structure, uiso=0.008):
+def prepare_structure(structure, uiso=PDFSettings.uiso):
     """Return a copy of a structure ready for srreal.
 
     Parameters
@@ -24,7 +27,8 @@ def prepare_structure(structure, uiso=0.008):
     structure : diffpy.structure.Structure
         The structure; it is not changed.
     uiso : float or None
-        Isotropic ADP for every atom, or None to keep the ADPs.
+        Isotropic ADP for every atom, or None to keep the ADPs (default:
+        the one of :class:`~diffpy.sgpredict.pdfcalc.PDFSettings`).
 
     Returns
     -------
@@ -41,7 +45,8 @@ def prepare_structure(structure, uiso=0.008):
     """
     stru = structure.copy()
     for atom in stru:
-        atom.element = element_symbol(atom.element)
+        # D and T stay: srreal's neutron table has their own lengths
+        atom.element = element_symbol(atom.element, isotopes=True)
         if uiso is not None:
             atom.anisotropy = False
             atom.Uisoequiv = float(uiso)
@@ -61,13 +66,21 @@ class SrrealCalculator:
     description = "diffpy.srreal PDFCalculator (BASIC evaluator)"
 
     @classmethod
-    def available(cls):
-        """Return True when diffpy.srreal can be imported."""
+    def unavailable_reason(cls):
+        """Return why diffpy.srreal cannot be used here, or None."""
         try:
             import diffpy.srreal.pdfcalculator  # noqa: F401
-        except Exception:
-            return False
-        return True
+        except ImportError as exc:
+            return (
+                f"is not available here: diffpy.srreal cannot be imported "
+                f"({exc}); install it from conda-forge"
+            )
+        return None
+
+    @classmethod
+    def available(cls):
+        """Return True when diffpy.srreal can be imported."""
+        return cls.unavailable_reason() is None
 
     def make_calculator(self, settings):
         """Return a configured ``diffpy.srreal`` PDFCalculator."""
@@ -91,8 +104,6 @@ class SrrealCalculator:
 
     def __call__(self, structure, settings):
         """Return ``(r, g)`` for a diffpy Structure and PDFSettings."""
-        import numpy
-
         stru = prepare_structure(structure, settings.uiso)
         pc = self.make_calculator(settings)
         try:

@@ -15,17 +15,26 @@ Examples
 'CsCl'
 """
 
-import math
-import re
+import logging
+import warnings
 from dataclasses import dataclass, field
 
 import numpy
+import spglib
+from diffpy.structure import Atom, Lattice, Structure
+
+from diffpy.sgpredict.chemistry import (  # noqa: F401 (re-exported)
+    ELEMENTS,
+    atomic_number,
+    element_symbol,
+    reduced_formula,
+)
 
 __all__ = [
     "Crystal",
-    "ELEMENTS",
+    "NO_GROUP",
     "neutral_element",
-    "reduced_formula",
+    "symmetry_dataset",
     "spglib_group",
     "CONTRAST",
     "contrast_classes",
@@ -33,118 +42,116 @@ __all__ = [
     "min_distance",
 ]
 
-#: Elements with x-ray form factors (Waasmaier-Kirfel: H to Cf).
-ELEMENTS = (
-    "H He Li Be B C N O F Ne Na Mg Al Si P S Cl Ar K Ca Sc Ti V Cr Mn Fe "
-    "Co Ni Cu Zn Ga Ge As Se Br Kr Rb Sr Y Zr Nb Mo Tc Ru Rh Pd Ag Cd In "
-    "Sn Sb Te I Xe Cs Ba La Ce Pr Nd Pm Sm Eu Gd Tb Dy Ho Er Tm Yb Lu Hf "
-    "Ta W Re Os Ir Pt Au Hg Tl Pb Bi Po At Rn Fr Ra Ac Th Pa U Np Pu Am Cm "
-    "Bk Cf"
-).split()
-_Z = {s: i + 1 for i, s in enumerate(ELEMENTS)}
-_ALIASES = {"D": "H", "T": "H"}
-_LABEL = re.compile(r"^\s*([A-Za-z]{1,2})")
+logger = logging.getLogger(__name__)
+
+#: The group number :func:`spglib_group` returns when spglib finds none.
+NO_GROUP = 0
+
+#: What spglib raises for a cell it cannot handle (``SpglibError`` from
+#: spglib 2.5 when its old error handling is switched off).
+_SPGLIB_ERRORS = (RuntimeError, ValueError, TypeError) + tuple(
+    e
+    for e in (getattr(getattr(spglib, "error", None), "SpglibError", None),)
+    if e is not None
+)
 
 
 def neutral_element(label):
-    """Return the neutral element symbol of a CIF atom type or label.
+    """Return the neutral element symbol of an atom label, or None.
 
-    Oxidation states, charges and site numbers are stripped; deuterium
-    and tritium become H.  Unknown symbols give ``None``.
+    A thin alias of :func:`diffpy.sgpredict.chemistry.element_symbol`
+    with ``strict=False`` (the one home of element labels).
 
     Examples
     --------
     >>> neutral_element("Ti2+"), neutral_element("O2-"), neutral_element("Xx")
     ('Ti', 'O', None)
     """
-    m = _LABEL.match(str(label))
-    if not m:
-        return None
-    s = m.group(1)
-    for cand in (s[:1].upper() + s[1:].lower(), s[:1].upper()):
-        cand = _ALIASES.get(cand, cand)
-        if cand in _Z:
-            return cand
-    return None
+    return element_symbol(label, strict=False)
 
 
-def atomic_number(symbol):
-    """Atomic number of a neutral element symbol."""
-    return _Z[symbol]
+def _numbers(species):
+    """Atomic numbers of element labels (integers are kept)."""
+    return [
+        int(s) if isinstance(s, (int, numpy.integer)) else atomic_number(s)
+        for s in species
+    ]
 
 
-def reduced_formula(species):
-    """Return the reduced formula of a list of element symbols.
+def symmetry_dataset(lattice, frac, species, symprec=0.01):
+    """Return spglib's symmetry dataset of a cell, or None.
 
-    pymatgen's convention (elements by electronegativity, as in the
-    shared ``structures.csv`` and ICSD tables) is used when pymatgen is
-    installed; otherwise Hill order.
+    This is the package's one call of ``spglib.get_symmetry_dataset``
+    for a crystal.  When spglib finds no symmetry the reason it gives is
+    logged (logger ``diffpy.sgpredict.structures``, level DEBUG) and
+    None is returned.
+
+    Parameters
+    ----------
+    lattice : array_like
+        3x3, lattice vectors as rows (A).
+    frac : array_like
+        Fractional coordinates, shape ``(n, 3)``.
+    species : sequence of str or int
+        Element labels or atomic numbers.
+    symprec : float
+        spglib tolerance (A).
+
+    Returns
+    -------
+    spglib.SpglibDataset or None
 
     Examples
     --------
-    >>> reduced_formula(["O", "Ti", "O", "O", "Ti", "O"])
-    'TiO2'
+    >>> ds = symmetry_dataset(numpy.eye(3) * 4.0, [[0, 0, 0]], ["Cu"])
+    >>> int(ds.number), list(ds.wyckoffs)
+    (221, ['a'])
     """
-    import warnings
-    from collections import Counter
-
-    counts = Counter(species)
-    try:
-        from pymatgen.core import Composition
-
-        with warnings.catch_warnings():
-            # noble gases have no Pauling electronegativity: pymatgen
-            # warns and orders them last, which is what we want
-            warnings.simplefilter("ignore", UserWarning)
-            return Composition(dict(counts)).reduced_formula
-    except ImportError:  # pragma: no cover - pymatgen ships with pyxtal
-        g = 0
-        for v in counts.values():
-            g = math.gcd(g, int(v))
-        keys = sorted(counts)
-        if "C" in counts:
-            keys = (
-                ["C"]
-                + (["H"] if "H" in counts else [])
-                + sorted(k for k in counts if k not in ("C", "H"))
-            )
-        return "".join(
-            k + (str(counts[k] // g) if counts[k] // g > 1 else "")
-            for k in keys
-        )
-
-
-def _dataset(cell, symprec):
-    """spglib's symmetry dataset, or None (its warnings silenced)."""
-    import warnings
-
-    import spglib
-
+    cell = (
+        numpy.asarray(lattice, dtype=float),
+        numpy.asarray(frac, dtype=float),
+        _numbers(species),
+    )
     with warnings.catch_warnings():
+        # spglib 2.5+ warns about its error handling on every call
         warnings.simplefilter("ignore", DeprecationWarning)
         try:
-            return spglib.get_symmetry_dataset(cell, symprec=symprec)
-        except Exception:
+            ds = spglib.get_symmetry_dataset(cell, symprec=symprec)
+        except _SPGLIB_ERRORS as exc:
+            logger.debug("spglib failed: %s: %s", type(exc).__name__, exc)
             return None
+        if ds is None:
+            logger.debug("spglib failed: %s", spglib.get_error_message())
+    return ds
 
 
 def spglib_group(lattice, frac, species, symprec=0.01):
-    """Return the space-group number spglib finds, or 0 when it fails.
+    """Return the space-group number spglib finds, or :data:`NO_GROUP`.
+
+    Parameters
+    ----------
+    lattice, frac, species, symprec
+        See :func:`symmetry_dataset`.
+
+    Returns
+    -------
+    int
+        1-230, or ``NO_GROUP`` (0) when spglib fails.
 
     Examples
     --------
     >>> spglib_group(numpy.eye(3) * 3.0, [[0, 0, 0]], ["Po"])
     221
+    >>> spglib_group(numpy.zeros((3, 3)), [[0, 0, 0]], ["Po"])
+    0
     """
-    cell = (
-        numpy.asarray(lattice, dtype=float),
-        numpy.asarray(frac, dtype=float),
-        [_Z[s] for s in species],
-    )
-    ds = _dataset(cell, symprec)
-    if ds is None:
-        return 0
-    return int(ds.number if hasattr(ds, "number") else ds["number"])
+    ds = symmetry_dataset(lattice, frac, species, symprec)
+    return NO_GROUP if ds is None else int(ds.number)
+
+
+def _dataset(cell, symprec):
+    """Deprecated alias: ``symmetry_dataset(*cell, symprec)``."""
+    return symmetry_dataset(*cell, symprec=symprec)
 
 
 def min_distance(lattice, frac):
@@ -212,12 +219,13 @@ def contrast_classes(species, contrast=CONTRAST):
     {'Co': 'Co', 'Ni': 'Co', 'Mo': 'Mo'}
     """
     out = {}
-    rep = prev = None
-    for el in sorted(set(species), key=lambda e: _Z[e]):
-        if prev is None or _Z[el] - _Z[prev] >= contrast * _Z[el]:
+    rep = zprev = None
+    for el in sorted(set(species), key=atomic_number):
+        z = atomic_number(el)
+        if zprev is None or z - zprev >= contrast * z:
             rep = el
         out[el] = rep
-        prev = el
+        zprev = z
     return out
 
 
@@ -290,7 +298,7 @@ class Crystal:
         return reduced_formula(self.species)
 
     def label(self, symprec=0.01):
-        """Space-group number found by spglib (0 when it fails)."""
+        """Space-group number found by spglib (``NO_GROUP`` when it fails)."""
         return spglib_group(self.lattice, self.frac, self.species, symprec)
 
     def min_distance(self):
@@ -307,28 +315,32 @@ class Crystal:
             dict(self.meta),
         )
 
-    def to_diffpy(self, uiso=0.008):
+    def to_diffpy(self, uiso=None):
         """Return a ``diffpy.structure.Structure`` of this crystal.
+
+        Parameters
+        ----------
+        uiso : float, optional
+            Isotropic ADP given to every atom (A^2).  None leaves
+            diffpy's default (0): a crystal carries no ADPs, and
+            :func:`~diffpy.sgpredict.pdfcalc.calculate_pdf` gives every
+            atom the ``uiso`` of its settings.
 
         Examples
         --------
         >>> c = Crystal(numpy.eye(3) * 4.0, [[0, 0, 0]], ["Cu"])
-        >>> len(c.to_diffpy())
-        1
+        >>> s = c.to_diffpy(uiso=0.005)
+        >>> len(s), float(s[0].Uisoequiv)
+        (1, 0.005)
         """
-        from diffpy.structure import Atom, Lattice, Structure
-
         lat = Lattice(base=self.lattice)
         atoms = [
-            Atom(
-                s,
-                xyz=x,
-                occupancy=float(o),
-                Uisoequiv=uiso,
-                lattice=lat,
-            )
+            Atom(s, xyz=x, occupancy=float(o), lattice=lat)
             for s, x, o in zip(self.species, self.frac, self.occupancy)
         ]
+        if uiso is not None:
+            for atom in atoms:
+                atom.Uisoequiv = float(uiso)
         return Structure(atoms, lattice=lat)
 
     def to_dict(self):
@@ -343,14 +355,12 @@ class Crystal:
     def from_diffpy(cls, stru, meta=None):
         """Make a crystal from a ``diffpy.structure.Structure``.
 
-        Element labels are made neutral; unknown ones raise ValueError.
+        Element labels are made neutral
+        (:func:`~diffpy.sgpredict.chemistry.element_symbol`); an unknown
+        one raises :class:`~diffpy.sgpredict.errors.InputError` (a
+        ValueError).
         """
-        species = []
-        for a in stru:
-            el = neutral_element(a.element)
-            if el is None:
-                raise ValueError(f"unknown element {a.element!r}")
-            species.append(el)
+        species = [element_symbol(a.element) for a in stru]
         return cls(
             numpy.array(stru.lattice.base, dtype=float),
             numpy.array(stru.xyz, dtype=float),

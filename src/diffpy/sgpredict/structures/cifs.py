@@ -32,20 +32,46 @@ Examples
 (225, ('bad.cif', 'unparseable: ...'))
 """
 
+import contextlib
+import io
+import logging
 import os
+from pathlib import Path
 
 import numpy
+from diffpy.structure.parsers import getParser
+from diffpy.structure.structureerrors import (
+    LatticeError,
+    StructureFormatError,
+    SymmetryError,
+)
 
+from diffpy.sgpredict import spacegroups
+from diffpy.sgpredict.errors import InputError
+from diffpy.sgpredict.parallel import parallel_map
 from diffpy.sgpredict.structures import Crystal, neutral_element
 
 __all__ = [
     "OCCUPANCY_POLICIES",
     "SkipStructure",
     "find_cifs",
+    "read_structure",
     "read_cif",
     "read_cif_folder",
     "write_skip_report",
 ]
+
+logger = logging.getLogger(__name__)
+
+#: What diffpy.structure's parsers raise for a file they cannot read.
+PARSE_ERRORS = (
+    StructureFormatError,
+    SymmetryError,
+    LatticeError,
+    ValueError,
+    IndexError,
+    KeyError,
+)
 
 OCCUPANCY_POLICIES = ("skip", "majority", "keep")
 
@@ -74,6 +100,79 @@ def find_cifs(folder):
                     )
                 )
     return sorted(out)
+
+
+def _parse(path, fmt="auto"):
+    """Parse a structure file; return ``(structure, parser)``."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    if fmt == "auto" and path.suffix.lower() in (".cif", ".mcif"):
+        fmt = "cif"
+    parser = getParser(fmt)
+    sink = io.StringIO()  # the CIF parser prints its syntax errors
+    try:
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(
+            sink
+        ):
+            stru = parser.parseFile(str(path))
+    except PARSE_ERRORS as exc:
+        msg = " ".join(str(exc).split()) or type(exc).__name__
+        if len(msg) > 160:
+            msg = msg[:157] + "..."
+        raise InputError(
+            f"{path}: cannot read the structure "
+            f"({type(exc).__name__}: {msg})"
+        ) from exc
+    if len(stru) == 0:
+        raise InputError(f"{path}: the file holds no atoms")
+    return stru, parser
+
+
+def read_structure(path, fmt="auto", neutral=False):
+    """Read a structure file (CIF, ...) into a diffpy Structure.
+
+    This is the package's one structure-file reader:
+    :func:`read_cif` and :func:`diffpy.sgpredict.pdfcalc.load_structure`
+    use it.  CIF symmetry is expanded to P1 by ``diffpy.structure``.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file.  ``.cif`` and ``.mcif`` files are read as CIF.
+    fmt : str
+        A format of ``diffpy.structure.parsers`` (``"auto"`` tries all).
+    neutral : bool
+        Make element labels neutral (``"O2-"`` -> ``"O"``, see
+        :func:`diffpy.sgpredict.chemistry.element_symbol`).
+
+    Returns
+    -------
+    diffpy.structure.Structure
+
+    Raises
+    ------
+    InputError
+        For a missing, unreadable or empty file (the parser's message is
+        kept), or with ``neutral`` an unknown element.
+
+    Examples
+    --------
+    >>> read_structure("missing.cif")
+    Traceback (most recent call last):
+    ...
+    diffpy.sgpredict.errors.InputError: missing.cif: no such file
+    """
+    stru, _ = _parse(path, fmt)
+    if neutral:
+        for atom in stru:
+            el = neutral_element(atom.element)
+            if el is None:
+                raise InputError(
+                    f"{path}: unknown element {atom.element!r} (H to Cf)"
+                )
+            atom.element = el
+    return stru
 
 
 def _merge_partial(crystal, cluster=0.5):
@@ -154,21 +253,21 @@ def read_cif(
     >>> c.meta["sg_number"], c.meta["formula"]  # doctest: +SKIP
     (225, 'TiF2')
     """
-    from diffpy.sgpredict import spacegroups
-    from diffpy.structure.parsers import getParser
-
     if occupancy not in OCCUPANCY_POLICIES:
         raise ValueError(
             f"occupancy policy must be one of {OCCUPANCY_POLICIES}"
         )
-    parser = getParser("cif")
     try:
-        stru = parser.parseFile(os.fspath(path))
-    except Exception as exc:
-        msg = " ".join(str(exc).split())[:120]
-        raise SkipStructure(f"unparseable: {type(exc).__name__}: {msg}")
-    if len(stru) == 0:
-        raise SkipStructure("unparseable: no atoms")
+        stru, parser = _parse(path, "cif")
+    except InputError as exc:
+        cause = exc.__cause__
+        if cause is None:  # no such file, no atoms
+            reason = str(exc).split(": ", 1)[-1]
+            raise SkipStructure(f"unparseable: {reason}") from exc
+        msg = " ".join(str(cause).split())[:120]
+        raise SkipStructure(
+            f"unparseable: {type(cause).__name__}: {msg}"
+        ) from exc
     declared = -1
     sg = getattr(parser, "spacegroup", None)
     if sg is not None and getattr(sg, "number", None):
@@ -213,12 +312,20 @@ def read_cif(
 
 
 def _read_one(args):
+    """Read one CIF of a folder; never fatal.
+
+    A file that breaks the reader in a way :func:`read_cif` does not
+    foresee is skipped too, with the error in its reason and its
+    traceback logged, so that one odd file of thousands does not end a
+    dataset build.
+    """
     folder, rel, kwargs = args
     try:
         c = read_cif(os.path.join(folder, rel), **kwargs)
     except SkipStructure as exc:
         return rel, None, str(exc)
-    except Exception as exc:  # never fatal
+    except Exception as exc:  # batch boundary: reason kept, see above
+        logger.warning("%s: unexpected error", rel, exc_info=True)
         return rel, None, f"unparseable: {type(exc).__name__}: {exc}"[:160]
     c.meta["path"] = rel
     return rel, c, None
@@ -272,9 +379,9 @@ def read_cif_folder(
     """
     folder = os.fspath(folder)
     if not os.path.isdir(folder):
-        from diffpy.sgpredict.errors import InputError
-
         raise InputError(f"{folder}: no such folder; give a folder of CIFs")
+    if matcher:
+        _structure_matcher()  # fail now, not after reading every file
     kwargs = dict(
         symprec=symprec,
         occupancy=occupancy,
@@ -282,8 +389,6 @@ def read_cif_folder(
         max_atoms=max_atoms,
         all_groups=all_groups,
     )
-    from diffpy.sgpredict.parallel import parallel_map
-
     entries, skipped = [], []
     seen = {}
     work = [(folder, rel, kwargs) for rel in find_cifs(folder)]
@@ -317,10 +422,25 @@ def read_cif_folder(
     return entries, skipped
 
 
-def _same_structure(a, b):
-    from pymatgen.analysis.structure_matcher import StructureMatcher
-    from pymatgen.core import Lattice, Structure
+def _structure_matcher():
+    """pymatgen's StructureMatcher and Structure classes.
 
+    Imported on use: pymatgen is an optional dependency (the
+    ``generate`` extra) and takes about a second to import.
+    """
+    try:
+        from pymatgen.analysis.structure_matcher import StructureMatcher
+        from pymatgen.core import Lattice, Structure
+    except ImportError as exc:
+        raise ImportError(
+            f"matcher=True needs pymatgen ({exc}); install it with "
+            "pip install 'diffpy.sgpredict[generate]'"
+        ) from exc
+    return StructureMatcher, Lattice, Structure
+
+
+def _same_structure(a, b):
+    StructureMatcher, Lattice, Structure = _structure_matcher()
     sa = Structure(Lattice(a.lattice), a.species, a.frac)
     sb = Structure(Lattice(b.lattice), b.species, b.frac)
     return StructureMatcher().fit(sa, sb)
