@@ -17,7 +17,14 @@ import numpy
 
 from diffpy.sgpredict.errors import InputError
 
-__all__ = ["PDFData", "load_pdf", "check_pdf"]
+__all__ = [
+    "PDFData",
+    "load_pdf",
+    "check_pdf",
+    "expand_inputs",
+    "unique_stems",
+    "value_from_name",
+]
 
 #: Header keys kept in :attr:`PDFData.meta` (lower case) and their types.
 META_KEYS = {
@@ -118,7 +125,74 @@ def _read_meta(path, header):
         meta.setdefault(name.lower(), float(value))
     if "composition" in meta:
         meta["composition"] = meta["composition"].strip()
+    if not meta.get("composition"):
+        comp = _pdfgetn_composition(header)
+        if comp:
+            meta["composition"] = comp
+    radiation = _radiation(header, meta)
+    if radiation:
+        meta["radiation"] = radiation
+    if "temperature" not in meta:
+        match = _HEADER_TEMP.search(header)
+        if match:
+            meta["temperature"] = float(match.group(1))
     return meta
+
+
+_HEADER_TEMP = re.compile(
+    r"(?im)^\s*#?\s*(?:temp|temperature)\s*=\s*(\d+(?:\.\d*)?)"
+)
+_PDFGETN_ELEMENT = re.compile(
+    r"(?m)^[#\s]*([A-Z][a-z]?)\s+(\d+(?:\.\d*)?)\s+\d+(?:\.\d*)?\s+"
+    r"\d+(?:\.\d*)?\s+\d+(?:\.\d*)?\s+\d+(?:\.\d*)?\s*$"
+)
+
+
+def _pdfgetn_composition(header):
+    """Return the composition of a PDFgetN 'Sample Material' table.
+
+    Examples
+    --------
+    >>> text = ("##### Sample Material     numElements=1\\n"
+    ...         "Element relAtomNum atomMass atomCoherCS atomIncoherCS "
+    ...         "atomAbsorpCS\\n"
+    ...         "  Ni        1.0000   58.693     13.3000   5.2000  4.49\\n")
+    >>> _pdfgetn_composition(text)
+    'Ni1'
+    """
+    if "relAtomNum" not in header:
+        return None
+    block = header.split("relAtomNum", 1)[1]
+    parts = [
+        f"{el}{float(n):g}" for el, n in _PDFGETN_ELEMENT.findall(block)
+    ]
+    return " ".join(parts) or None
+
+
+def _radiation(header, meta):
+    """Return 'xray', 'neutron' or None from what the header says.
+
+    Examples
+    --------
+    >>> _radiation("", {"mode": "xray"}), _radiation("", {"stype": "N"})
+    ('xray', 'neutron')
+    >>> _radiation("##### Vanadium  runCorrection=T\\n", {})
+    'neutron'
+    >>> _radiation("title=RAPDF", {}) is None
+    True
+    """
+    for key in ("mode", "stype"):
+        value = str(meta.get(key, "")).strip().lower()
+        if value in ("xray", "x-ray", "x", "electron-as-xray"):
+            return "xray"
+        if value in ("neutron", "n"):
+            return "neutron"
+    low = header.lower()
+    if re.search(r"\bneutrons?\b", low) or "##### vanadium" in low:
+        return "neutron"
+    if re.search(r"\bx-?ray\b", low) and "neutron" not in low:
+        return "xray"
+    return None
 
 
 def _looks_like_qspace(path, header, x, y, meta):
@@ -285,3 +359,143 @@ def format_meta(meta):
             value = f"{value:g}"
         parts.append(f"{key}={value}")
     return ", ".join(parts)
+
+
+_DATA_SUFFIXES = (".gr", ".dat", ".txt", ".csv")
+
+
+def expand_inputs(sources, suffixes=_DATA_SUFFIXES):
+    """Turn files, folders and glob patterns into a list of files.
+
+    Folders give their files with the data ``suffixes`` (sorted by
+    name); glob patterns (``*``, ``?``, ``[``) are expanded and sorted;
+    anything else is kept as given, so that a missing file is reported
+    when it is read.  Duplicates are dropped, order is kept.
+
+    Parameters
+    ----------
+    sources : str or Path or list
+        What the user named.
+    suffixes : tuple of str
+        File endings taken from folders.
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    InputError
+        For a folder without data files or a pattern that matches
+        nothing.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> for n in ("b.gr", "a.gr", "notes.md"):
+    ...     _ = (d / n).write_text("0 0")
+    >>> [pathlib.Path(p).name for p in expand_inputs([d])]
+    ['a.gr', 'b.gr']
+    >>> [pathlib.Path(p).name for p in expand_inputs([str(d / "*.gr")])]
+    ['a.gr', 'b.gr']
+    """
+    import glob
+
+    if isinstance(sources, (str, Path)):
+        sources = [sources]
+    out = []
+    for source in sources:
+        text = str(source)
+        path = Path(text)
+        if path.is_dir():
+            found = sorted(
+                str(p)
+                for p in path.iterdir()
+                if p.is_file() and p.name.lower().endswith(suffixes)
+            )
+            if not found:
+                raise InputError(
+                    f"{text}: folder holds no data files "
+                    f"({', '.join(suffixes)})"
+                )
+            out.extend(found)
+        elif any(c in text for c in "*?[") and not path.exists():
+            found = sorted(p for p in glob.glob(text) if Path(p).is_file())
+            if not found:
+                raise InputError(f"{text}: no file matches this pattern")
+            out.extend(found)
+        else:
+            out.append(text)
+    seen = set()
+    return [p for p in out if not (p in seen or seen.add(p))]
+
+
+def unique_stems(paths):
+    """Return output names for files that never collide.
+
+    The file stem where it is unique; otherwise the stem prefixed with
+    as many parent folders as it takes, joined by ``_``; a counter as a
+    last resort.
+
+    Examples
+    --------
+    >>> unique_stems(["a/x.gr", "b/x.gr", "b/y.gr"])
+    ['a_x', 'b_x', 'y']
+    >>> unique_stems(["x.gr", "x.gr"])
+    ['x', 'x-2']
+    """
+    parts = [Path(p).with_suffix("").parts for p in paths]
+    depth = [1] * len(paths)
+    names = []
+    for _ in range(max((len(p) for p in parts), default=1)):
+        names = ["_".join(p[-d:]) for p, d in zip(parts, depth)]
+        clash = {n for n in names if names.count(n) > 1}
+        if not clash:
+            return names
+        depth = [
+            min(d + 1, len(p)) if n in clash else d
+            for p, d, n in zip(parts, depth, names)
+        ]
+    out, seen = [], {}
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+        out.append(n if seen[n] == 1 else f"{n}-{seen[n]}")
+    return out
+
+
+_NAME_VALUE = re.compile(
+    r"(?i)(?<![a-z0-9.])([-+]?\d+(?:\.\d+)?)\s*(k|c|degc)(?![a-z])"
+)
+_NAME_NUMBER = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)(?![\d.])")
+
+
+def value_from_name(name):
+    """Return ``(kind, value)`` parsed from a file name, or ``(None, None)``.
+
+    A temperature written with its unit (``300K``, ``25C``, in kelvin
+    then) wins; otherwise the last number of the stem (a doping level,
+    a scan index).
+
+    Examples
+    --------
+    >>> value_from_name("BaFe2As2_300K.gr")
+    ('temperature', 300.0)
+    >>> value_from_name("run-25C.gr")
+    ('temperature', 298.15)
+    >>> value_from_name("x0.15_scan.gr")
+    ('value', 0.15)
+    >>> value_from_name("sample.gr")
+    (None, None)
+    """
+    stem = Path(str(name)).stem
+    match = _NAME_VALUE.search(stem)
+    if match:
+        value = float(match.group(1))
+        if match.group(2).lower() in ("c", "degc"):
+            value = round(value + 273.15, 6)
+        return "temperature", value
+    numbers = _NAME_NUMBER.findall(stem)
+    if numbers:
+        return "value", float(numbers[-1])
+    return None, None
