@@ -33,6 +33,7 @@ import entrypoints
 from diffpy.structure import Structure
 
 from diffpy.sgpredict.errors import InputError
+from diffpy.sgpredict.grid import MODEL_GRID
 from diffpy.sgpredict.structures.cifs import read_structure
 
 __all__ = [
@@ -101,9 +102,10 @@ class PDFSettings:
     ['delta1', 'delta2', 'qbroad']
     """
 
-    rmin: float = 1.5
-    rmax: float = 30.0
-    rstep: float = math.pi / 23.0
+    # the grid of the paper, the model's input grid (one home: grid.py)
+    rmin: float = MODEL_GRID.rmin
+    rmax: float = MODEL_GRID.rmax
+    rstep: float = MODEL_GRID.rstep
     qmin: float = 0.5
     qmax: float = 23.0
     qdamp: float = 0.04
