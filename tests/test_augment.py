@@ -156,5 +156,7 @@ def test_noise_level_is_relative_to_range():
 
 
 def test_rejects_non_uniform_grid():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="uniform, increasing grid"):
         Augmenter(numpy.geomspace(1, 30, 100))
+    with pytest.raises(ValueError, match="uniform, increasing grid"):
+        Augmenter(numpy.linspace(30, 1, 100))

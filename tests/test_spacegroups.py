@@ -43,7 +43,7 @@ def test_lookup(key, number):
 def test_unknown_group_is_reported():
     with pytest.raises(KeyError, match="not one of the 45"):
         spacegroups.get(1)
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="'P4/nnc' is not one of the 45"):
         spacegroups.lookup("P4/nnc")
 
 
@@ -85,7 +85,7 @@ def test_priors():
     top2 = {spacegroups.number_of(i) for i in numpy.argsort(p)[-2:]}
     assert top2 == {14, 62}
     assert numpy.allclose(spacegroups.icsd_prior("uniform"), 1 / 45)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown prior 'nope'"):
         spacegroups.icsd_prior("nope")
 
 
