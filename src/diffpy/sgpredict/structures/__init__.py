@@ -78,7 +78,7 @@ def _numbers(species):
     ]
 
 
-def symmetry_dataset(lattice, frac, species, symprec=0.01):
+def symmetry_dataset(lattice, frac, species, symprec=0.01, hall_number=0):
     """Return spglib's symmetry dataset of a cell, or None.
 
     This is the package's one call of ``spglib.get_symmetry_dataset``
@@ -96,6 +96,8 @@ def symmetry_dataset(lattice, frac, species, symprec=0.01):
         Element labels or atomic numbers.
     symprec : float
         spglib tolerance (A).
+    hall_number : int
+        Ask spglib for this Hall setting of the group (0: its choice).
 
     Returns
     -------
@@ -116,7 +118,9 @@ def symmetry_dataset(lattice, frac, species, symprec=0.01):
         # spglib 2.5+ warns about its error handling on every call
         warnings.simplefilter("ignore", DeprecationWarning)
         try:
-            ds = spglib.get_symmetry_dataset(cell, symprec=symprec)
+            ds = spglib.get_symmetry_dataset(
+                cell, symprec=symprec, hall_number=hall_number
+            )
         except _SPGLIB_ERRORS as exc:
             logger.debug("spglib failed: %s: %s", type(exc).__name__, exc)
             return None
