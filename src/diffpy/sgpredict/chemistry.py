@@ -58,6 +58,7 @@ __all__ = [
     "reduced_formula",
     "formula_group_key",
     "wyckoff_positions",
+    "setting_shift",
     "composition_allowed",
     "wyckoff_assignments",
 ]
@@ -357,7 +358,7 @@ def _wyckoff_table():
         "data", "wyckoff", "wyckoff.json"
     )
     with ref.open("r", encoding="utf-8") as fh:
-        return json.load(fh)["groups"]
+        return json.load(fh)
 
 
 def wyckoff_positions(number):
@@ -385,10 +386,27 @@ def wyckoff_positions(number):
     [(4, 'c', 0), (2, 'b', 0), (2, 'a', 0)]
     """
     key = str(int(number))
-    table = _wyckoff_table()
+    table = _wyckoff_table()["groups"]
     if key not in table:
         raise InputError(f"space group {number}: not one of 1 to 230")
     return [tuple(row) for row in table[key]]
+
+
+def setting_shift(number):
+    """Return the origin shift from pyxtal's setting to diffpy's.
+
+    pyxtal (and the International Tables' default) use origin choice 2
+    for the groups that have two origins; diffpy.structure uses origin
+    choice 1.  Adding the shift to pyxtal's fractional coordinates
+    gives diffpy's.
+
+    Examples
+    --------
+    >>> setting_shift(227), setting_shift(225)
+    ((0.125, 0.125, 0.125), (0.0, 0.0, 0.0))
+    """
+    shifts = _wyckoff_table()["origin_shift"]
+    return tuple(float(x) for x in shifts.get(str(int(number)), (0, 0, 0)))
 
 
 def _integer_counts(composition, z):

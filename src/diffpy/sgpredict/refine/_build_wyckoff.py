@@ -5,7 +5,9 @@ MIT licence, whose tables follow the International Tables for
 Crystallography, Vol. A).  For each group the file lists every Wyckoff
 position as ``[multiplicity, letter, dof, matrix]`` where ``matrix`` is
 the 3x4 affine map from the free parameters ``(x, y, z)`` to the
-representative coordinate of the position.
+representative coordinate of the position; ``origin_shift`` gives, for
+the groups where the settings differ, the vector added to pyxtal's
+(International Tables' origin choice 2) coordinates to reach diffpy's.
 
 The coordinates are in the setting of
 :func:`diffpy.structure.spacegroups.GetSpaceGroup` for the number (for
@@ -86,6 +88,7 @@ def build(path=None):
     from pyxtal.symmetry import Group
 
     table = {}
+    shifts = {}
     for number in range(1, 231):
         g = Group(number)
         positions = []
@@ -108,6 +111,7 @@ def build(path=None):
             mat[:, 3] = numpy.mod(mat[:, 3] + shift, 1.0)
             rows.append([mult, letter, dof, numpy.round(mat, 6).tolist()])
         table[str(number)] = rows
+        shifts[str(number)] = shift.tolist()
     path = path or os.path.join(_OUT, "wyckoff.json")
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(
@@ -115,6 +119,7 @@ def build(path=None):
                 "source": "pyxtal Wyckoff tables (International Tables "
                 "Vol. A), in diffpy.structure's setting of each number",
                 "groups": table,
+                "origin_shift": {k: v for k, v in shifts.items() if any(v)},
             },
             fh,
             separators=(",", ":"),
