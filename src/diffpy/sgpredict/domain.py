@@ -332,9 +332,7 @@ def pdf_features(r, g):
     feats = {"span": float(numpy.ptp(g)), "rstep": rstep}
     nan = float("nan")
     if feats["span"] <= 1e-12 * max(1.0, float(numpy.abs(g).max())):
-        feats.update(
-            r1=nan, fwhm=nan, q95=nan, hf=nan, order=nan, qfar=nan
-        )
+        feats.update(r1=nan, fwhm=nan, q95=nan, hf=nan, order=nan, qfar=nan)
         return feats
     dr = min(rstep, _UNIFORM_STEP)
     ru = numpy.arange(r[0], min(r[-1], 30.0), dr)
@@ -450,8 +448,10 @@ def check_domain(
     >>> check_domain(r, g).in_domain
     True
     >>> v = check_domain(r, g, {"qmax": 9.0})
-    >>> v.in_domain, v.warnings[0]
-    (False, 'Qmax = 9 1/A in the header is outside the training range 14-40 1/A')
+    >>> v.in_domain
+    False
+    >>> print(v.warnings[0])
+    Qmax = 9 1/A in the header is outside the training range 14-40 1/A
     """
     meta = meta or {}
     limits = limits or DomainLimits()

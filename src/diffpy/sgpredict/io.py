@@ -163,9 +163,7 @@ def _pdfgetn_composition(header):
     if "relAtomNum" not in header:
         return None
     block = header.split("relAtomNum", 1)[1]
-    parts = [
-        f"{el}{float(n):g}" for el, n in _PDFGETN_ELEMENT.findall(block)
-    ]
+    parts = [f"{el}{float(n):g}" for el, n in _PDFGETN_ELEMENT.findall(block)]
     return " ".join(parts) or None
 
 
@@ -370,7 +368,7 @@ def expand_inputs(sources, suffixes=_DATA_SUFFIXES):
     Folders give their files with the data ``suffixes`` (sorted by
     name); glob patterns (``*``, ``?``, ``[``) are expanded and sorted;
     anything else is kept as given, so that a missing file is reported
-    when it is read.  Duplicates are dropped, order is kept.
+    when it is read.  Order is kept.
 
     Parameters
     ----------
@@ -427,8 +425,7 @@ def expand_inputs(sources, suffixes=_DATA_SUFFIXES):
             out.extend(found)
         else:
             out.append(text)
-    seen = set()
-    return [p for p in out if not (p in seen or seen.add(p))]
+    return out
 
 
 def unique_stems(paths):
@@ -464,38 +461,45 @@ def unique_stems(paths):
     return out
 
 
-_NAME_VALUE = re.compile(
-    r"(?i)(?<![a-z0-9.])([-+]?\d+(?:\.\d+)?)\s*(k|c|degc)(?![a-z])"
+_NAME_TEMP = re.compile(
+    r"(?i)(?:(?<![a-z0-9.])([-+]?\d+(?:\.\d+)?)\s*(k|c|degc)(?![a-z])"
+    r"|(?<![a-z0-9])t=?(\d+(?:\.\d+)?)(?![\d.]))"
 )
-_NAME_NUMBER = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)(?![\d.])")
+_NAME_DOPING = re.compile(r"(?<![A-Za-z0-9])[xy]=?(\d*\.\d+|\d+)(?![\d.])")
+_NAME_INDEX = re.compile(r"[_-](\d+)$")
 
 
 def value_from_name(name):
     """Return ``(kind, value)`` parsed from a file name, or ``(None, None)``.
 
-    A temperature written with its unit (``300K``, ``25C``, in kelvin
-    then) wins; otherwise the last number of the stem (a doping level,
-    a scan index).
+    A temperature with its unit (``300K``, ``25C``, in kelvin then) or
+    written ``T300``; else a doping level ``x0.15`` / ``x=0.15``; else a
+    trailing scan index (``_012``).
 
     Examples
     --------
     >>> value_from_name("BaFe2As2_300K.gr")
     ('temperature', 300.0)
-    >>> value_from_name("run-25C.gr")
-    ('temperature', 298.15)
-    >>> value_from_name("x0.15_scan.gr")
-    ('value', 0.15)
-    >>> value_from_name("sample.gr")
+    >>> value_from_name("run-25C.gr"), value_from_name("LSMO_T150.gr")
+    (('temperature', 298.15), ('temperature', 150.0))
+    >>> value_from_name("Ba1-xKx_x0.15.gr"), value_from_name("scan_012.gr")
+    (('value', 0.15), ('index', 12.0))
+    >>> value_from_name("Ni_ch03_xray.gr")
     (None, None)
     """
     stem = Path(str(name)).stem
-    match = _NAME_VALUE.search(stem)
+    match = _NAME_TEMP.search(stem)
     if match:
+        if match.group(3) is not None:
+            return "temperature", float(match.group(3))
         value = float(match.group(1))
         if match.group(2).lower() in ("c", "degc"):
             value = round(value + 273.15, 6)
         return "temperature", value
-    numbers = _NAME_NUMBER.findall(stem)
-    if numbers:
-        return "value", float(numbers[-1])
+    match = _NAME_DOPING.search(stem)
+    if match:
+        return "value", float(match.group(1))
+    match = _NAME_INDEX.search(stem)
+    if match:
+        return "index", float(match.group(1))
     return None, None

@@ -23,16 +23,57 @@ frequencies of :func:`diffpy.sgpredict.spacegroups.icsd_prior` by default
 and :math:`\\lambda` the prior strength stored in the card (chosen on
 held-out generated data, 1 when absent).  ``prior="none"`` gives the raw
 network output.
+
+Calibration
+-----------
+When the model card carries ``calibration.temperature`` :math:`T`
+(fitted on validation data by the trainer), the network's
+log-probabilities are divided by :math:`T` before the softmax
+(temperature scaling); without it :math:`T = 1`.
+
+What else every result carries
+------------------------------
+``in_domain`` and ``warnings``
+    The verdict of :func:`diffpy.sgpredict.domain.check_domain`: is this
+    one crystalline phase of the kind the model was trained on?
+``families``
+    Candidates the data cannot tell apart (a group with its close
+    subgroups), :mod:`diffpy.sgpredict.families`.
+``composition`` and ``impossible``
+    With a composition (argument or file header), the groups whose
+    Wyckoff multiplicities cannot hold it for Z up to ``zmax``
+    (:func:`diffpy.sgpredict.chemistry.composition_allowed`) get
+    probability zero and the rest are renormalised (``keep_impossible``
+    keeps them, marked).
+
+Examples
+--------
+>>> import numpy
+>>> from diffpy.sgpredict import predict
+>>> r = numpy.arange(0, 30, 0.01)
+>>> g = numpy.random.default_rng(1).normal(size=r.size)
+>>> result = predict(r, g, top=3)
+>>> result.in_domain, len(result.candidates)
+(False, 3)
+>>> result.warnings[0][:14]
+'not a G(r): th'
 """
 
+import contextlib
+import functools
 import json
+import math
+import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy
 
 from diffpy.sgpredict import spacegroups
+from diffpy.sgpredict.domain import DomainLimits, DomainVerdict, check_domain
 from diffpy.sgpredict.errors import InputError
+from diffpy.sgpredict.families import group_families
 from diffpy.sgpredict.grid import RGrid, to_model_input
 
 __all__ = [
@@ -40,10 +81,78 @@ __all__ = [
     "PredictionResult",
     "Predictor",
     "predict",
+    "default_threads",
+    "torch_threads",
 ]
 
 #: Data must reach at least this r (A); the rest of the grid is padded.
 DEFAULT_MIN_RMAX = 19.9
+
+#: Largest number of formula units per cell tried by the composition
+#: filter.
+DEFAULT_ZMAX = 8
+
+
+def default_threads():
+    """Return the default inference thread count: ``min(4, cores)``.
+
+    More threads than that do not speed up one 209-point input and
+    compete with whatever else runs on the machine.
+
+    Examples
+    --------
+    >>> 1 <= default_threads() <= 4
+    True
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores))
+
+
+@contextlib.contextmanager
+def torch_threads(threads):
+    """Run a block with torch's intra-op thread count set, then restore it.
+
+    Parameters
+    ----------
+    threads : int or None
+        Threads to use; None leaves the count as it is.
+
+    Examples
+    --------
+    >>> import torch
+    >>> before = torch.get_num_threads()
+    >>> with torch_threads(1):
+    ...     torch.get_num_threads()
+    1
+    >>> torch.get_num_threads() == before
+    True
+    """
+    import torch
+
+    if threads is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    if threads != before:
+        torch.set_num_threads(int(threads))
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+
+def _check_threads(threads):
+    if threads is None:
+        return None
+    if isinstance(threads, bool) or int(threads) != threads or threads < 1:
+        raise InputError(
+            f"threads must be a whole number of at least 1, got {threads!r}"
+        )
+    return int(threads)
 
 
 @dataclass(frozen=True)
@@ -62,6 +171,11 @@ class Candidate:
         Crystal system.
     probability : float
         Predicted probability.
+    family : int
+        Number of the head of the candidate's family.
+    possible : bool
+        False when the composition does not fit the group (only listed
+        with ``keep_impossible``).
     """
 
     rank: int
@@ -69,14 +183,18 @@ class Candidate:
     symbol: str
     crystal_system: str
     probability: float
+    family: int = None
+    possible: bool = True
 
     def to_dict(self):
-        """Return ``{"number", "symbol", "crystal_system", "probability"}``."""
+        """Return the candidate as a JSON-ready dictionary."""
         return {
             "number": self.number,
             "symbol": self.symbol,
             "crystal_system": self.crystal_system,
             "probability": round(float(self.probability), 6),
+            "family": self.family,
+            "possible": self.possible,
         }
 
 
@@ -100,6 +218,22 @@ class PredictionResult:
         Number of grid points covered by data (the rest is padding).
     meta : dict
         Header metadata of the input file.
+    domain : DomainVerdict
+        The in-domain verdict (:mod:`diffpy.sgpredict.domain`).
+    families : list of Family
+        Families of the candidates, most probable first.
+    composition : str or None
+        The composition used by the chemistry filter.
+    impossible : list of int
+        Groups the composition rules out (dropped unless kept).
+    path : str or None
+        The input file.
+    r_data, g_data : numpy.ndarray
+        The PDF as read, for plots.
+    notes : list of str
+        What the filter did, in words.
+    labels : list of int
+        Group numbers in the order of ``probabilities``.
     """
 
     name: str
@@ -110,11 +244,30 @@ class PredictionResult:
     x: numpy.ndarray = None
     nvalid: int = 0
     meta: dict = field(default_factory=dict)
+    domain: DomainVerdict = None
+    families: list = field(default_factory=list)
+    composition: str = None
+    impossible: list = field(default_factory=list)
+    path: str = None
+    r_data: numpy.ndarray = None
+    g_data: numpy.ndarray = None
+    notes: list = field(default_factory=list)
+    labels: list = None
 
     @property
     def best(self):
         """The most probable :class:`Candidate`."""
         return self.candidates[0]
+
+    @property
+    def in_domain(self):
+        """True when the data look like what the model was trained on."""
+        return self.domain is None or self.domain.in_domain
+
+    @property
+    def warnings(self):
+        """Why the data may be out of domain, one line each."""
+        return [] if self.domain is None else list(self.domain.warnings)
 
     def to_dict(self):
         """Return a JSON-ready dictionary.
@@ -122,68 +275,102 @@ class PredictionResult:
         Returns
         -------
         dict
-            ``{"file", "candidates": [...], "crystal_systems": {...}}``.
+            ``file``, ``in_domain``, ``domain_score``, ``warnings``,
+            ``candidates``, ``families``, ``crystal_systems``,
+            ``composition``, ``impossible``, ``notes`` and
+            ``temperature`` (from the header, or None).
         """
-        return {
-            "file": self.name,
-            "candidates": [c.to_dict() for c in self.candidates],
-            "crystal_systems": {
-                k: round(float(v), 6) for k, v in self.crystal_systems.items()
-            },
+        out = {"file": self.name}
+        if self.domain is not None:
+            out.update(self.domain.to_dict())
+        out["candidates"] = [c.to_dict() for c in self.candidates]
+        out["families"] = [f.to_dict() for f in self.families]
+        out["crystal_systems"] = {
+            k: round(float(v), 6) for k, v in self.crystal_systems.items()
         }
+        out["composition"] = self.composition
+        out["impossible"] = list(self.impossible)
+        out["notes"] = list(self.notes)
+        out["temperature"] = self.meta.get("temperature")
+        return out
 
     def to_json(self, **kwargs):
         """Return :meth:`to_dict` as a JSON string."""
         return json.dumps(self.to_dict(), **kwargs)
 
     def table(self):
-        """Return the candidates as a fixed-width text table."""
+        """Return the candidates, families and verdict as text.
+
+        The family column names the head of each candidate's family;
+        impossible groups (kept with ``keep_impossible``) are marked
+        ``x``.  The lines under the table give the families of several
+        groups, the chemistry filter and the in-domain verdict with its
+        reasons.
+        """
         lines = [
             f"{self.name}",
             f"{'rank':>4}  {'group':>5}  {'symbol':<9} {'system':<13}"
-            f"{'probability':>11}",
+            f"{'probability':>11}  family",
         ]
         for c in self.candidates:
+            fam = spacegroups.get(c.family).symbol if c.family else ""
+            mark = "" if c.possible else "  x impossible for composition"
             lines.append(
                 f"{c.rank:>4}  {c.number:>5}  {c.symbol:<9} "
-                f"{c.crystal_system:<13}{c.probability:>11.3f}"
+                f"{c.crystal_system:<13}{c.probability:>11.3f}  {fam}{mark}"
             )
         best = max(self.crystal_systems, key=self.crystal_systems.get)
         lines.append(
             f"most probable crystal system: {best} "
             f"({self.crystal_systems[best]:.3f})"
         )
+        for fam in self.families:
+            if len(fam.members) > 1:
+                lines.append(f"family: {fam.describe()}")
+        lines.extend(self.notes)
+        if self.domain is not None:
+            lines.append(self.domain.line())
+            lines.extend(f"  ! {w}" for w in self.domain.warnings)
         return "\n".join(lines)
 
-    def plot(self, path=None):
-        """Draw the model input beside a bar chart of the candidates.
+    def figure(self):
+        """Draw the PDF as measured, the candidates and the verdict.
 
-        Parameters
-        ----------
-        path : str or Path, optional
-            Write a PNG there; otherwise return the figure.
+        The left panel shows G(r) as read from the file (the model's
+        r-range shaded), the right panel the candidates' probabilities
+        coloured by crystal system, and the verdict is written below.
 
         Returns
         -------
         matplotlib.figure.Figure
+            A figure not attached to pyplot (no global state is touched).
         """
-        import matplotlib
+        from matplotlib.figure import Figure
 
-        if path is not None:
-            matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, (ax1, ax2) = plt.subplots(
-            1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [3, 2]}
-        )
-        n = self.nvalid or len(self.r)
-        ax1.plot(self.r[:n], self.x[:n], color="C0", lw=1.2)
-        if n < len(self.r):
-            ax1.plot(self.r[n - 1 :], self.x[n - 1 :], color="0.6", ls=":")
+        fig = Figure(figsize=(11, 4.6))
+        ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+        if self.r_data is not None:
+            ax1.plot(self.r_data, self.g_data, color="C0", lw=1.0)
+            ax1.axvspan(
+                self.r[0],
+                self.r[max(self.nvalid, 1) - 1],
+                color="0.92",
+                zorder=0,
+                label="model input range",
+            )
+            ax1.axhline(0, color="0.6", lw=0.5)
+            ax1.set_ylabel(r"G(r) ($\mathrm{\AA^{-2}}$)")
+            ax1.legend(loc="upper right", fontsize=8, frameon=False)
+        else:
+            n = self.nvalid or len(self.r)
+            ax1.plot(self.r[:n], self.x[:n], color="C0", lw=1.2)
+            ax1.set_ylabel("normalised G(r)")
         ax1.set_xlabel(r"r ($\mathrm{\AA}$)")
-        ax1.set_ylabel("normalised G(r)")
-        ax1.set_title(f"{self.name}: model input")
-        labels = [f"{c.symbol} ({c.number})" for c in self.candidates]
+        ax1.set_title(self.name, fontsize=10)
+        labels = [
+            f"{c.symbol} ({c.number})" + ("" if c.possible else " x")
+            for c in self.candidates
+        ]
         probs = [c.probability for c in self.candidates]
         colors = [
             f"C{spacegroups.CRYSTAL_SYSTEMS.index(c.crystal_system)}"
@@ -194,14 +381,61 @@ class PredictionResult:
         ax2.set_yticks(ypos, labels)
         ax2.set_xlim(0, 1)
         ax2.set_xlabel("probability")
-        ax2.set_title("space-group candidates")
+        ax2.set_title("space-group candidates", fontsize=10)
         for y, p in zip(ypos, probs):
             ax2.text(min(p + 0.02, 0.85), y, f"{p:.2f}", va="center")
-        fig.tight_layout()
-        if path is not None:
-            fig.savefig(path, dpi=120)
-            plt.close(fig)
+        verdict = "" if self.domain is None else self.domain.line()
+        if self.domain is not None and self.domain.warnings:
+            verdict += "\n" + self.domain.warnings[0]
+        fig.text(
+            0.01,
+            0.01,
+            verdict,
+            fontsize=8.5,
+            color="C3" if not self.in_domain else "0.25",
+            va="bottom",
+        )
+        fig.tight_layout(rect=(0, 0.09, 1, 1))
         return fig
+
+    def plot(self, path=None):
+        """Return :meth:`figure`, and write it as PNG when ``path`` is given.
+
+        Parameters
+        ----------
+        path : str or Path, optional
+            Output image.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+
+        Raises
+        ------
+        InputError
+            When the image cannot be written (missing folder...).
+        """
+        fig = self.figure()
+        if path is not None:
+            save_figure(fig, path)
+        return fig
+
+
+def save_figure(fig, path, dpi=120):
+    """Write a figure, turning file-system errors into one-line errors."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise InputError(
+            f"{path}: folder {path.parent} does not exist; create it first"
+        )
+    try:
+        fig.savefig(path, dpi=dpi)
+    except OSError as exc:
+        raise InputError(
+            f"{path}: cannot write ({exc.strerror or exc})"
+        ) from None
+    except ValueError as exc:
+        raise InputError(f"{path}: cannot write the image ({exc})") from None
 
 
 class Predictor:
@@ -217,20 +451,29 @@ class Predictor:
         documentation; ``"none"`` disables it.
     device : str
         torch device, ``"cpu"`` by default.
+    threads : int, optional
+        torch threads for inference; default :func:`default_threads`.
+        Set only while the network runs and restored afterwards.
 
     Examples
     --------
-    >>> predictor = Predictor()                       # doctest: +SKIP
-    >>> predictor.predict("Ni.gr").best.symbol        # doctest: +SKIP
+    >>> from diffpy.sgpredict.card import default_model_dir
+    >>> predictor = Predictor(threads=1)
+    >>> predictor.temperature >= 0.0 < predictor.threads
+    True
+    >>> ni = default_model_dir().parent / "examples" / "Ni_xray.gr"
+    >>> predictor.predict(ni).best.symbol
     'Fm-3m'
     """
 
-    def __init__(self, model=None, prior="icsd", device="cpu"):
+    def __init__(self, model=None, prior="icsd", device="cpu", threads=None):
         import torch
 
         from diffpy.sgpredict.card import load_model
 
-        self.net, self.card = load_model(model)
+        self.threads = _check_threads(threads) or default_threads()
+        with torch_threads(self.threads):
+            self.net, self.card = load_model(model)
         self.device = torch.device(device)
         self.net.to(self.device)
         inp = self.card["input"]
@@ -240,6 +483,17 @@ class Predictor:
         self._info = [spacegroups.get(n) for n in self.labels]
         self._systems = spacegroups.CRYSTAL_SYSTEMS
         self.log_shift = self._prior_shift(prior)
+        calibration = self.card.get("calibration") or {}
+        self.temperature = float(calibration.get("temperature", 1.0))
+        if not (math.isfinite(self.temperature) and self.temperature > 0):
+            from diffpy.sgpredict.errors import ModelError
+
+            raise ModelError(
+                f"{self.card['path']}: calibration temperature must be "
+                f"positive, got {self.temperature}"
+            )
+        self.limits = DomainLimits.from_card(self.card)
+        self._allowed = {}
 
     def _prior_shift(self, prior):
         """Return the additive log-prior correction per class."""
@@ -266,6 +520,44 @@ class Predictor:
         eps = 1e-6
         return strength * (numpy.log(target + eps) - numpy.log(train + eps))
 
+    def _forward(self, x):
+        """Return ``(probabilities, member_probabilities or None)``.
+
+        The network's log-probabilities (the mean of the members' log
+        softmax for an ensemble) are divided by the calibration
+        temperature, shifted by the prior and normalised.
+        """
+        import torch
+
+        x = numpy.atleast_2d(numpy.asarray(x, dtype=numpy.float32))
+        members = getattr(self.net, "members", None)
+        out, member_out = [], []
+        with torch_threads(self.threads), torch.inference_mode():
+            # batches of 256 keep the convolutions' working set in cache:
+            # 1.5x the throughput of batches of 1024 on two CPU cores
+            step = 256
+            for start in range(0, len(x), step):
+                batch = torch.from_numpy(x[start : start + step])
+                batch = batch.to(self.device)
+                if members is not None and len(members) > 1:
+                    each = torch.stack(
+                        [torch.log_softmax(m(batch), -1) for m in members]
+                    )
+                    member_out.append(
+                        each.exp().permute(1, 0, 2).cpu().numpy()
+                    )
+                    logits = each.mean(dim=0)
+                else:
+                    logits = self.net(batch)
+                logp = torch.log_softmax(logits / self.temperature, -1)
+                out.append(logp.cpu().numpy().astype(float))
+        logp = numpy.concatenate(out) + self.log_shift
+        logp -= logp.max(axis=1, keepdims=True)
+        p = numpy.exp(logp)
+        p /= p.sum(axis=1, keepdims=True)
+        mp = numpy.concatenate(member_out) if member_out else None
+        return p, mp
+
     def predict_proba(self, x):
         """Return class probabilities for model inputs.
 
@@ -279,25 +571,107 @@ class Predictor:
         numpy.ndarray
             Shape ``(n, 45)``; rows sum to one.
         """
-        import torch
+        return self._forward(x)[0]
 
-        x = numpy.atleast_2d(numpy.asarray(x, dtype=numpy.float32))
-        out = []
-        with torch.inference_mode():
-            # batches of 256 keep the convolutions' working set in cache:
-            # 1.5x the throughput of batches of 1024 on two CPU cores
-            step = 256
-            for start in range(0, len(x), step):
-                batch = torch.from_numpy(x[start : start + step])
-                logp = torch.log_softmax(self.net(batch.to(self.device)), -1)
-                out.append(logp.cpu().numpy().astype(float))
-        logp = numpy.concatenate(out) + self.log_shift
-        logp -= logp.max(axis=1, keepdims=True)
-        p = numpy.exp(logp)
-        return p / p.sum(axis=1, keepdims=True)
+    def allowed(self, composition, zmax=DEFAULT_ZMAX):
+        """Return a boolean mask over the labels: can a group hold it?
 
-    def _result(self, name, probs, x, nvalid, meta, top):
-        order = numpy.argsort(probs)[::-1][:top]
+        Parameters
+        ----------
+        composition : str
+            A formula such as ``"SrFe2As2"`` or ``"Ti O2"``.
+        zmax : int
+            Largest number of formula units per cell tried.
+
+        Returns
+        -------
+        numpy.ndarray of bool
+
+        Raises
+        ------
+        InputError
+            For a composition that cannot be read.
+        """
+        from diffpy.sgpredict.chemistry import (
+            composition_allowed,
+            parse_composition,
+        )
+
+        key = (str(composition), int(zmax))
+        if key not in self._allowed:
+            try:
+                comp = parse_composition(str(composition))
+            except ValueError as exc:
+                raise InputError(
+                    f"composition {composition!r} cannot be read ({exc}); "
+                    "write it like 'SrFe2As2' or 'Ti O2'"
+                ) from None
+            if not comp:
+                raise InputError(
+                    f"composition {composition!r} names no element"
+                )
+            self._allowed[key] = numpy.array(
+                [composition_allowed(comp, n, zmax=zmax) for n in self.labels]
+            )
+        return self._allowed[key]
+
+    def _result(self, item, probs, members, top, options):
+        name, x, nvalid, meta, r, g, path = item
+        notes = []
+        composition = options.get("composition") or meta.get("composition")
+        impossible = []
+        possible = numpy.ones(len(self.labels), bool)
+        if composition:
+            possible = self.allowed(composition, options["zmax"])
+            impossible = [n for n, ok in zip(self.labels, possible) if not ok]
+            source = (
+                "given" if options.get("composition") else "from the header"
+            )
+            if not possible.any():
+                notes.append(
+                    f"composition {composition} ({source}): no group of "
+                    f"the 45 holds it for Z <= {options['zmax']}; check the "
+                    "composition (nothing dropped)"
+                )
+                possible[:] = True
+                impossible = []
+            elif impossible:
+                kept = options["keep_impossible"]
+                top_gone = [
+                    self._info[k].symbol
+                    for k in numpy.argsort(probs)[::-1][:top]
+                    if not possible[k]
+                ]
+                what = "marked x" if kept else "dropped"
+                tail = (
+                    f", {len(top_gone)} of the top {top} before the filter "
+                    f"({', '.join(top_gone)})"
+                    if top_gone
+                    else ""
+                )
+                groups = "group" if len(impossible) == 1 else "groups"
+                verb = "was" if len(impossible) == 1 else "were"
+                notes.append(
+                    f"composition {composition} ({source}): "
+                    f"{len(impossible)} {groups} cannot hold it for Z <= "
+                    f"{options['zmax']} and {verb} {what}{tail}"
+                )
+                if not kept:
+                    probs = numpy.where(possible, probs, 0.0)
+                    probs = probs / probs.sum()
+            else:
+                notes.append(
+                    f"composition {composition} ({source}): every group "
+                    f"can hold it for Z <= {options['zmax']}"
+                )
+        order = numpy.argsort(probs)[::-1]
+        if composition and not options["keep_impossible"]:
+            order = [k for k in order if possible[k]]
+        order = list(order)[:top]
+        fams = group_families(
+            [self._info[k].number for k in order], [probs[k] for k in order]
+        )
+        head_of = {n: f.head for f in fams for n in f.members}
         cands = [
             Candidate(
                 rank=i + 1,
@@ -305,12 +679,28 @@ class Predictor:
                 symbol=self._info[k].symbol,
                 crystal_system=self._info[k].crystal_system,
                 probability=float(probs[k]),
+                family=head_of[self._info[k].number],
+                possible=bool(possible[k]),
             )
             for i, k in enumerate(order)
         ]
         systems = {s: 0.0 for s in self._systems}
         for info, p in zip(self._info, probs):
             systems[info.crystal_system] += float(p)
+        meta = dict(meta)
+        if options.get("radiation"):
+            meta["radiation"] = options["radiation"]
+        if composition and not meta.get("composition"):
+            meta["composition"] = composition
+        verdict = None
+        if options["check"]:
+            verdict = check_domain(
+                r,
+                g,
+                meta,
+                limits=self.limits,
+                member_probabilities=members,
+            )
         return PredictionResult(
             name=name,
             candidates=cands,
@@ -320,10 +710,19 @@ class Predictor:
             x=x,
             nvalid=nvalid,
             meta=meta,
+            domain=verdict,
+            families=fams,
+            composition=composition or None,
+            impossible=impossible,
+            path=path,
+            r_data=r,
+            g_data=g,
+            notes=notes,
+            labels=self.labels,
         )
 
     def prepare(self, source, g=None):
-        """Turn one input into ``(name, x, nvalid, meta)``.
+        """Turn one input into ``(name, x, nvalid, meta, r, g, path)``.
 
         ``source`` is a file path, or an r array with ``g`` given.
         """
@@ -332,73 +731,156 @@ class Predictor:
         if g is None:
             data = load_pdf(source)
             r, gg, meta, name = data.r, data.g, data.meta, data.name
+            path = data.path
         else:
             r, gg = check_pdf(source, g)
-            meta, name = {}, "<array>"
+            meta, name, path = {}, "<array>", None
         x, nvalid = to_model_input(r, gg, self.grid, self.min_rmax, name)
-        return name, x, nvalid, meta
+        return name, x, nvalid, meta, r, gg, path
 
-    def predict(self, source, g=None, top=6):
+    def predict(
+        self,
+        source,
+        g=None,
+        top=6,
+        *,
+        composition=None,
+        keep_impossible=False,
+        zmax=DEFAULT_ZMAX,
+        radiation=None,
+        check=True,
+        progress=False,
+    ):
         """Predict the space group of one or several PDFs.
 
         Parameters
         ----------
         source : str, Path, array_like or list
-            A file path; a list of paths; or the r array (then ``g`` holds
-            G(r), 1-D for one PDF or 2-D ``(n, len(r))`` for several).
+            A file path, folder or glob pattern; a list of those; or the
+            r array (then ``g`` holds G(r), 1-D for one PDF or 2-D
+            ``(n, len(r))`` for several).
         g : array_like, optional
             G(r) values when ``source`` is r.
         top : int
             Number of candidates to return.
+        composition : str, optional
+            Chemical composition; default the file header's, if any.
+            Groups that cannot hold it are dropped.
+        keep_impossible : bool
+            List the groups the composition rules out, marked.
+        zmax : int
+            Largest Z tried by the composition filter.
+        radiation : {"xray", "neutron"}, optional
+            The radiation of the data when the header does not say.
+        check : bool
+            Run the in-domain checks (default True).
+        progress : bool
+            Show a progress bar on stderr for many files.
 
         Returns
         -------
         PredictionResult or list of PredictionResult
-            A list when several PDFs were given.
+            A list when several PDFs (or a folder or pattern) were given.
         """
+        from diffpy.sgpredict.io import expand_inputs
+
         top = int(top)
         if not 1 <= top <= len(self.labels):
             raise InputError(f"top must be between 1 and {len(self.labels)}")
+        if radiation is not None and radiation not in ("xray", "neutron"):
+            raise InputError(
+                f"radiation must be 'xray' or 'neutron', got {radiation!r}"
+            )
+        zmax = int(zmax)
+        if zmax < 1:
+            raise InputError(f"zmax must be at least 1, got {zmax}")
+        options = {
+            "composition": composition,
+            "keep_impossible": bool(keep_impossible),
+            "zmax": zmax,
+            "radiation": radiation,
+            "check": bool(check),
+        }
+        if composition:
+            self.allowed(composition, zmax)  # fail early on a bad formula
         if g is not None:
             garr = numpy.asarray(g, dtype=float)
             if garr.ndim == 2:
                 items = [(source, row) for row in garr]
-                return self._predict_many(items, top)
-            return self._predict_many([(source, garr)], top)[0]
-        if isinstance(source, (list, tuple)):
-            return self._predict_many([(s, None) for s in source], top)
-        return self._predict_many([(source, None)], top)[0]
+                return self._predict_many(items, top, options)
+            return self._predict_many([(source, garr)], top, options)[0]
+        if isinstance(source, Path):
+            source = str(source)
+        several = isinstance(source, (list, tuple)) or (
+            isinstance(source, str)
+            and (Path(source).is_dir() or any(c in source for c in "*?["))
+            and not Path(source).is_file()
+        )
+        files = expand_inputs(source)
+        results = self._predict_many(
+            [(s, None) for s in files], top, options, progress
+        )
+        return results if several else results[0]
 
-    def _predict_many(self, items, top):
-        prepared = [self.prepare(s, g) for s, g in items]
+    def _predict_many(self, items, top, options, progress=False):
+        iterator = items
+        if progress and len(items) > 1:
+            from tqdm import tqdm
+
+            iterator = tqdm(
+                items, desc="predict", unit="file", file=sys.stderr
+            )
+        prepared = [self.prepare(s, g) for s, g in iterator]
         x = numpy.stack([p[1] for p in prepared])
-        probs = self.predict_proba(x)
+        probs, members = self._forward(x)
         return [
-            self._result(name, pr, xx, nv, meta, top)
-            for (name, xx, nv, meta), pr in zip(prepared, probs)
+            self._result(
+                item,
+                pr,
+                None if members is None else members[i],
+                top,
+                options,
+            )
+            for i, (item, pr) in enumerate(zip(prepared, probs))
         ]
 
 
-_CACHE = {}
+@functools.lru_cache(maxsize=4)
+def _cached_predictor(model, prior, device, threads):
+    """Return a loaded :class:`Predictor`; the last few are kept."""
+    return Predictor(model, prior=prior, device=device, threads=threads)
 
 
-def _get_predictor(model, prior, device="cpu"):
-    key = (str(model) if model is not None else None, str(prior), device)
-    if isinstance(prior, str) and key in _CACHE:
-        return _CACHE[key]
-    predictor = Predictor(model, prior=prior, device=device)
+def _get_predictor(model, prior, device="cpu", threads=None):
+    """Return a :class:`Predictor`, reused for a named prior."""
     if isinstance(prior, str):
-        _CACHE[key] = predictor
-    return predictor
+        model = str(model) if model is not None else None
+        return _cached_predictor(model, prior, device, threads)
+    return Predictor(model, prior=prior, device=device, threads=threads)
 
 
-def predict(source, g=None, *, top=6, model=None, prior="icsd"):
+def predict(
+    source,
+    g=None,
+    *,
+    top=6,
+    model=None,
+    prior="icsd",
+    composition=None,
+    keep_impossible=False,
+    zmax=DEFAULT_ZMAX,
+    radiation=None,
+    threads=None,
+    check=True,
+    progress=False,
+):
     """Predict the space group of a measured or computed PDF.
 
     Parameters
     ----------
     source : str, Path, list or array_like
-        A ``.gr`` file, a list of files, or the r array (A) with ``g``.
+        A ``.gr`` file, a folder, a glob pattern, a list of those, or
+        the r array (A) with ``g``.
     g : array_like, optional
         G(r) for the r array: 1-D for one PDF, 2-D for several.
     top : int
@@ -407,11 +889,30 @@ def predict(source, g=None, *, top=6, model=None, prior="icsd"):
         A model folder; default the model shipped in the package.
     prior : {"icsd", "paper", "uniform", "none"} or array_like
         Class prior the probabilities refer to; see the module notes.
+    composition : str, optional
+        E.g. ``"SrFe2As2"``; default the file header's.  Groups whose
+        Wyckoff multiplicities cannot hold it for Z <= ``zmax`` are
+        dropped.
+    keep_impossible : bool
+        Keep those groups in the list, marked ``possible=False``.
+    zmax : int
+        Largest number of formula units per cell (default 8).
+    radiation : {"xray", "neutron"}, optional
+        Radiation of the data when the header does not say.
+    threads : int, optional
+        torch threads for inference (default ``min(4, cores)``), set
+        only while the network runs.
+    check : bool
+        Run the in-domain checks.
+    progress : bool
+        Progress bar on stderr for many files.
 
     Returns
     -------
     PredictionResult or list of PredictionResult
-        One result per PDF; a list when several were given.
+        One result per PDF; a list when several were given.  Each has
+        ``candidates``, ``families``, ``crystal_systems``,
+        ``in_domain`` and ``warnings``.
 
     Raises
     ------
@@ -421,12 +922,29 @@ def predict(source, g=None, *, top=6, model=None, prior="icsd"):
     Examples
     --------
     >>> from diffpy.sgpredict import predict
-    >>> result = predict("Ni.gr")                     # doctest: +SKIP
-    >>> print(result.table())                         # doctest: +SKIP
-    >>> result.to_dict()["candidates"][0]             # doctest: +SKIP
-    {'number': 225, 'symbol': 'Fm-3m', 'crystal_system': 'cubic', ...}
-    >>> results = predict(r, G_stack)                 # doctest: +SKIP
+    >>> from diffpy.sgpredict.card import default_model_dir
+    >>> ni = default_model_dir().parent / "examples" / "Ni_xray.gr"
+    >>> result = predict(ni, top=3)
+    >>> result.best.symbol, result.in_domain, result.warnings
+    ('Fm-3m', True, [])
+    >>> result.families[0].head
+    225
+    >>> sorted(result.to_dict())[:4]
+    ['candidates', 'composition', 'crystal_systems', 'domain_score']
+    >>> with_chem = predict(ni, composition="Ni", top=45)
+    >>> with_chem.impossible, len(with_chem.candidates)
+    ([230], 44)
     """
-    if isinstance(source, Path):
-        source = str(source)
-    return _get_predictor(model, prior).predict(source, g, top=top)
+    return _get_predictor(
+        model, prior, threads=_check_threads(threads)
+    ).predict(
+        source,
+        g,
+        top=top,
+        composition=composition,
+        keep_impossible=keep_impossible,
+        zmax=zmax,
+        radiation=radiation,
+        check=check,
+        progress=progress,
+    )

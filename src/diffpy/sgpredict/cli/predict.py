@@ -6,11 +6,31 @@ from pathlib import Path
 HELP = "predict the space group of one or more PDF files"
 
 EPILOG = """\
+FILE may be a file, a folder (its .gr/.dat/.txt files) or a quoted glob.
+Under each table: the families of candidates the data cannot tell apart,
+what the composition filter did, and the in-domain verdict with reasons.
+
 examples:
   diffpy.sgpredict predict Ni.gr
+  diffpy.sgpredict predict sample.gr --composition SrFe2As2
   diffpy.sgpredict predict *.gr --top 3 --json > predictions.json
+  diffpy.sgpredict predict series/ --csv series.csv --series-plot series.png
   diffpy.sgpredict predict sample.gr --plot sample.png
 """
+
+
+def _positive_int(text):
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number, got {text!r}"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def register(subparsers):
@@ -25,7 +45,10 @@ def register(subparsers):
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "files", nargs="+", metavar="FILE", help="G(r) files (.gr)"
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="G(r) files, folders or glob patterns",
     )
     parser.add_argument(
         "--top",
@@ -41,8 +64,47 @@ def register(subparsers):
     parser.add_argument(
         "--plot",
         metavar="OUT.png",
-        help="draw the model input and the candidates; with several files "
-        "the file stem is added to the name",
+        help="draw the measured G(r), the candidates and the verdict; with "
+        "several files a distinct name per file is added to the stem; a "
+        "folder (existing, or ending in /) gets one PNG per file",
+    )
+    parser.add_argument(
+        "--csv",
+        metavar="OUT.csv",
+        help="write one row per file: verdict, top groups, crystal systems, "
+        "temperature or value parsed from header or name",
+    )
+    parser.add_argument(
+        "--series-plot",
+        metavar="OUT.png",
+        help="draw the top groups' probabilities along the series",
+    )
+    parser.add_argument(
+        "--composition",
+        metavar="FORMULA",
+        help="drop groups that cannot hold this composition (default: the "
+        "file header's composition, if any)",
+    )
+    parser.add_argument(
+        "--keep-impossible",
+        action="store_true",
+        help="list the groups the composition rules out, marked x",
+    )
+    parser.add_argument(
+        "--radiation",
+        choices=["xray", "neutron"],
+        help="radiation of the data when the header does not say",
+    )
+    parser.add_argument(
+        "--threads",
+        type=_positive_int,
+        metavar="N",
+        help="torch threads for inference (default min(4, cores))",
+    )
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bar",
     )
     parser.add_argument(
         "--model",
@@ -60,11 +122,44 @@ def register(subparsers):
     return parser
 
 
-def _plot_path(plot, name, several):
-    path = Path(plot)
-    if not several:
-        return path
-    return path.with_name(f"{path.stem}_{Path(name).stem}{path.suffix}")
+def _plot_paths(plot, paths):
+    """Return one image path per input; names never collide."""
+    from diffpy.sgpredict.io import unique_stems
+
+    target = Path(plot)
+    folder = target.is_dir() or str(plot).endswith(("/", "\\"))
+    stems = unique_stems(paths)
+    if folder:
+        return [target / f"{stem}.png" for stem in stems]
+    if len(paths) == 1:
+        return [target]
+    suffix = target.suffix or ".png"
+    return [target.with_name(f"{target.stem}_{s}{suffix}") for s in stems]
+
+
+def _check_output(path, what, folder=False):
+    """Raise InputError unless ``path`` can be written."""
+    from diffpy.sgpredict.errors import InputError
+
+    path = Path(path)
+    if folder:
+        if path.exists() and not path.is_dir():
+            raise InputError(
+                f"{path}: {what} must be a folder, but a file of that name "
+                "exists"
+            )
+        if not path.exists() and not path.parent.is_dir():
+            raise InputError(
+                f"{path}: folder {path.parent} does not exist; create it "
+                "first"
+            )
+        return
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; give a file name for {what}")
+    if not path.parent.is_dir():
+        raise InputError(
+            f"{path}: folder {path.parent} does not exist; create it first"
+        )
 
 
 def run(args):
@@ -72,32 +167,71 @@ def run(args):
     import json
 
     from diffpy.sgpredict.errors import SgpredictError
-    from diffpy.sgpredict.predictor import Predictor
+    from diffpy.sgpredict.io import expand_inputs
+    from diffpy.sgpredict.predictor import Predictor, save_figure
+    from diffpy.sgpredict.series import series_figure, write_csv
 
-    predictor = Predictor(args.model, prior=args.prior)
+    if args.top < 1:
+        raise SgpredictError(f"--top must be at least 1, got {args.top}")
+    plot_folder = args.plot and (
+        Path(args.plot).is_dir() or args.plot.endswith(("/", "\\"))
+    )
+    if args.plot:
+        _check_output(args.plot, "--plot", folder=plot_folder)
+    if args.csv:
+        _check_output(args.csv, "--csv")
+    if args.series_plot:
+        _check_output(args.series_plot, "--series-plot")
+    files = expand_inputs(args.files)
+    predictor = Predictor(args.model, prior=args.prior, threads=args.threads)
     if not 1 <= args.top <= len(predictor.labels):
         raise SgpredictError(
             f"--top must be between 1 and {len(predictor.labels)}"
         )
+    if args.composition:
+        predictor.allowed(args.composition)
+    if plot_folder:
+        Path(args.plot).mkdir(exist_ok=True)
+    plots = _plot_paths(args.plot, files) if args.plot else [None] * len(files)
+    progress = len(files) > 1 and not args.quiet and sys.stderr.isatty()
+    iterator = zip(files, plots)
+    if progress:
+        from tqdm import tqdm
+
+        iterator = tqdm(
+            list(iterator), desc="predict", unit="file", file=sys.stderr
+        )
     status = 0
     results = []
-    several = len(args.files) > 1
-    for fname in args.files:
+    for fname, plot in iterator:
         try:
-            result = predictor.predict(fname, top=args.top)
+            result = predictor.predict(
+                fname,
+                top=args.top,
+                composition=args.composition,
+                keep_impossible=args.keep_impossible,
+                radiation=args.radiation,
+            )
         except SgpredictError as exc:
             print(f"diffpy.sgpredict predict: error: {exc}", file=sys.stderr)
             status = 2
             continue
         results.append(result)
-        if args.plot:
-            out = _plot_path(args.plot, result.name, several)
-            result.plot(out)
+        if plot is not None:
+            save_figure(result.figure(), plot)
             if not args.json:
-                print(f"plot written to {out}")
+                print(f"plot written to {plot}")
         if not args.json:
             print(result.table())
             print()
     if args.json:
         print(json.dumps([r.to_dict() for r in results], indent=2))
+    if results and args.csv:
+        write_csv(results, args.csv, top=args.top)
+        if not args.json:
+            print(f"table written to {args.csv}")
+    if results and args.series_plot:
+        save_figure(series_figure(results), args.series_plot)
+        if not args.json:
+            print(f"series plot written to {args.series_plot}")
     return status
