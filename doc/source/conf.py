@@ -26,6 +26,9 @@ autodoc_mock_imports = []
 autodoc_member_order = "bysource"
 napoleon_numpy_docstring = True
 napoleon_google_docstring = False
+# "str or path" in parameter types means a file name
+napoleon_preprocess_types = True
+napoleon_type_aliases = {"path": ":class:`pathlib.Path`"}
 templates_path = []
 exclude_patterns = []
 source_suffix = ".rst"
