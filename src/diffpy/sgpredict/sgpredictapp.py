@@ -86,6 +86,9 @@ def build_parser():
 def main(argv=None):
     """Run the command line and return its exit status.
 
+    Ctrl-C anywhere (while the parser is built, while a command runs)
+    ends with one line on stderr and status 130, never a traceback.
+
     Parameters
     ----------
     argv : list of str, optional
@@ -101,6 +104,14 @@ def main(argv=None):
     >>> main(["--version"])  # doctest: +SKIP
     diffpy.sgpredict 0.1.0
     """
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("diffpy.sgpredict: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv):
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.debug:

@@ -87,6 +87,8 @@ def run(args):
         f"[{inp['rmin']}, {inp['rmax']}) A, min-max normalised"
     )
     print(f"  weights sha256: {card['weights']['sha256']}")
+    for line in _trust_lines(card):
+        print(line)
     for line in _metric_lines(card.get("metrics", {})):
         print(line)
     print("PDF calculators: " + ", ".join(info["calculators"]))
@@ -121,3 +123,32 @@ def _metric_lines(metrics, indent="  "):
             lines.append(f"{indent}{name}:")
             lines.extend(_metric_lines(value, indent + "  "))
     return lines
+
+
+def _trust_lines(card, indent="  "):
+    """Lines on calibration and the input domain the model covers.
+
+    Examples
+    --------
+    >>> _trust_lines({"input": {"min_rmax": 19.9}})[0]
+    '  calibration: none (temperature 1)'
+    """
+    from diffpy.sgpredict.domain import DomainLimits
+
+    cal = card.get("calibration") or {}
+    if "temperature" in cal:
+        text = f"temperature {float(cal['temperature']):.3g}"
+        for key in ("ece_before", "ece_after"):
+            if key in cal:
+                text += f", {key.replace('_', ' ')} {float(cal[key]):.3f}"
+    else:
+        text = "none (temperature 1)"
+    limits = DomainLimits.from_card(card)
+    inp = card.get("input") or {}
+    return [
+        f"{indent}calibration: {text}",
+        f"{indent}domain: Qmax {limits.qmax_range[0]:g}-"
+        f"{limits.qmax_range[1]:g} 1/A, radiation "
+        f"{'/'.join(limits.radiation)}, data from r <= "
+        f"{inp.get('rmin', 1.5)} to r >= {inp.get('min_rmax', 19.9)} A",
+    ]

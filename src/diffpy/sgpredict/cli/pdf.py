@@ -36,7 +36,8 @@ def register(subparsers):
         "-o",
         "--output",
         metavar="OUT.gr",
-        help="output file (default: the structure's name with .gr)",
+        help="output file, or an existing folder to write STRUCTURE.gr into "
+        "(default: the structure's name with .gr here)",
     )
     num = {"type": float, "metavar": "X"}
     parser.add_argument("--rmin", default=1.5, help="default 1.5 A", **num)
@@ -147,20 +148,67 @@ def write_gr(path, r, g, lines):
 
 
 def _plot(path, r, g, title):
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from diffpy.sgpredict.predictor import save_figure
 
-    fig, ax = plt.subplots(figsize=(7, 3.5))
+    fig = Figure(figsize=(7, 3.5))
+    ax = fig.subplots()
     ax.plot(r, g, lw=1)
     ax.axhline(0, color="0.7", lw=0.5)
     ax.set_xlabel("r (Å)")
     ax.set_ylabel("G (Å$^{-2}$)")
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
+
+
+def has_adps(stru):
+    """Return True when any atom of the structure carries a non-zero ADP.
+
+    Examples
+    --------
+    >>> from diffpy.structure import Atom, Lattice, Structure
+    >>> s = Structure([Atom("Ni", [0, 0, 0])], lattice=Lattice())
+    >>> has_adps(s)
+    False
+    >>> s[0].Uisoequiv = 0.005
+    >>> has_adps(s)
+    True
+    """
+    import numpy
+
+    return any(numpy.any(numpy.abs(atom.U) > 0) for atom in stru)
+
+
+def output_path(output, structure):
+    """Return the .gr path to write; a folder gets ``STRUCTURE.gr`` inside.
+
+    Raises
+    ------
+    InputError
+        When the folder of the output does not exist.
+
+    Examples
+    --------
+    >>> output_path(None, "dir/Ni.cif").name
+    'Ni.gr'
+    """
+    from diffpy.sgpredict.errors import InputError
+
+    default = Path(structure).with_suffix(".gr").name
+    if output is None:
+        return Path(default)
+    out = Path(output)
+    if out.is_dir():
+        return out / default
+    if str(output).endswith(("/", "\\")):
+        raise InputError(f"{output}: folder does not exist; create it first")
+    if not out.parent.is_dir():
+        raise InputError(
+            f"{out}: folder {out.parent} does not exist; create it first"
+        )
+    return out
 
 
 def run(args):
@@ -179,12 +227,24 @@ def run(args):
         uiso=None if args.keep_adps else args.uiso,
     )
     backend = get_calculator(args.calculator)
+    out = output_path(args.output, args.structure)
+    if args.plot:
+        plot = Path(args.plot)
+        if plot.is_dir() or not plot.parent.is_dir():
+            raise InputError(
+                f"{plot}: give an image file name in an existing folder"
+            )
     stru = load_structure(args.structure)
+    if args.keep_adps and not has_adps(stru):
+        raise InputError(
+            f"{args.structure}: --keep-adps, but the structure has no "
+            "displacement parameters (all ADPs are zero, which would give "
+            "a peakless G(r)); give --uiso instead"
+        )
     try:
         r, g = backend(stru, settings)
     except InputError as exc:
         raise InputError(f"{args.structure}: {exc}") from None
-    out = Path(args.output or Path(args.structure).with_suffix(".gr").name)
     lines = header_lines(settings, args.calculator, args.structure, stru)
     try:
         write_gr(out, r, g, lines)
@@ -192,17 +252,12 @@ def run(args):
         raise InputError(f"{out}: cannot write ({exc.strerror})") from None
     print(f"wrote {out}: {len(r)} points, r = {r[0]:.4f} .. {r[-1]:.4f} A")
     if args.plot:
-        try:
-            _plot(
-                args.plot,
-                r,
-                g,
-                f"{Path(args.structure).name} "
-                f"({args.calculator}, {settings.scattering})",
-            )
-        except OSError as exc:
-            raise InputError(
-                f"{args.plot}: cannot write ({exc.strerror})"
-            ) from None
+        _plot(
+            args.plot,
+            r,
+            g,
+            f"{Path(args.structure).name} "
+            f"({args.calculator}, {settings.scattering})",
+        )
         print(f"wrote {args.plot}")
     return 0
