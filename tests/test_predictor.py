@@ -36,13 +36,33 @@ def test_result_structure_and_ranking(tiny_model, ni_xray):
     )
     assert result.crystal_systems["cubic"] == pytest.approx(cubic)
     d = json.loads(result.to_json())
-    assert set(d) == {"file", "candidates", "crystal_systems"}
+    assert set(d) == {
+        "file",
+        "in_domain",
+        "domain_score",
+        "warnings",
+        "candidates",
+        "families",
+        "crystal_systems",
+        "composition",
+        "impossible",
+        "notes",
+        "temperature",
+    }
     assert set(d["candidates"][0]) == {
         "number",
         "symbol",
         "crystal_system",
         "probability",
+        "family",
+        "possible",
     }
+    assert d["in_domain"] is True and d["warnings"] == []
+    # every candidate sits in exactly one family, whose head it names
+    members = [n for f in d["families"] for n in f["members"]]
+    assert sorted(members) == sorted(c["number"] for c in d["candidates"])
+    heads = {f["head"] for f in d["families"]}
+    assert {c["family"] for c in d["candidates"]} == heads
     assert result.meta["qmax"] == 25.0
 
 
@@ -104,11 +124,21 @@ def test_top_must_be_valid(tiny_model):
 
 
 def test_plot_written(tiny_model, tmp_path):
+    import matplotlib
+
+    backend = matplotlib.get_backend()
     r, g = fake_pdf()
     out = tmp_path / "p.png"
-    predict(r, g, model=tiny_model).plot(out)
+    fig = predict(r, g, model=tiny_model).plot(out)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert out.stat().st_size > 10000
+    # the measured G(r) as given, not the normalised model input
+    line = fig.axes[0].lines[0]
+    assert numpy.allclose(line.get_ydata(), g)
+    assert "in domain" in fig.texts[0].get_text()
+    assert matplotlib.get_backend() == backend  # no process state changed
+    with pytest.raises(InputError, match="does not exist"):
+        predict(r, g, model=tiny_model).plot(tmp_path / "no" / "p.png")
 
 
 def test_tampered_weights_are_refused(tiny_model, tmp_path):
@@ -143,3 +173,126 @@ def test_card_is_checked(tiny_model, tmp_path):
     (copy / "card.json").write_text(json.dumps(card))
     with pytest.raises(ModelError, match="lacks labels"):
         read_card(copy)
+
+
+def _copy_with_card(tiny_model, tmp_path, **fields):
+    import shutil
+
+    copy = tmp_path / "model"
+    shutil.copytree(tiny_model, copy)
+    card = json.loads((copy / "card.json").read_text())
+    card.update(fields)
+    (copy / "card.json").write_text(json.dumps(card))
+    return copy
+
+
+def test_calibration_temperature_divides_the_logits(tiny_model, tmp_path):
+    import torch
+
+    r, g = fake_pdf()
+    calibrated = _copy_with_card(
+        tiny_model,
+        tmp_path,
+        calibration={"temperature": 2.5, "ece_before": 0.1, "ece_after": 0.02},
+    )
+    net, _ = load_model(tiny_model)
+    x, _ = to_model_input(r, g)
+    with torch.no_grad():
+        logp = net(torch.from_numpy(x[None])).numpy()[0].astype(float)
+    expected = numpy.exp(logp / 2.5 - (logp / 2.5).max())
+    expected /= expected.sum()
+    pred = Predictor(calibrated, prior="none")
+    assert pred.temperature == 2.5
+    got = pred.predict(r, g).probabilities
+    assert numpy.allclose(got, expected, rtol=1e-5)
+    plain = Predictor(tiny_model, prior="none")
+    assert plain.temperature == 1.0
+    # a higher temperature flattens the distribution
+    assert got.max() < plain.predict(r, g).probabilities.max()
+
+
+def test_bad_calibration_temperature_is_refused(tiny_model, tmp_path):
+    bad = _copy_with_card(tiny_model, tmp_path, calibration={"temperature": 0})
+    with pytest.raises(ModelError, match="temperature must be positive"):
+        Predictor(bad)
+
+
+def test_composition_filter_drops_groups_that_cannot_hold_it(tiny_model):
+    from diffpy.sgpredict.chemistry import composition_allowed
+
+    r, g = fake_pdf()
+    free = predict(r, g, model=tiny_model, top=45)
+    assert free.impossible == [] and free.composition is None
+    ni = predict(r, g, model=tiny_model, top=45, composition="Ni")
+    # Ia-3d has no site with fewer than 16 positions: no Ni with Z <= 8
+    assert ni.impossible == [230]
+    assert [c.number for c in ni.candidates if c.number == 230] == []
+    assert len(ni.candidates) == 44
+    assert ni.probabilities.sum() == pytest.approx(1.0)
+    k = spacegroups.index_of(230)
+    assert ni.probabilities[k] == 0.0
+    # the rest keep their ratios
+    keep = numpy.arange(45) != k
+    ratio = ni.probabilities[keep] / free.probabilities[keep]
+    assert numpy.allclose(ratio, ratio[0])
+    assert "1 group cannot hold it for Z <= 8 and was dropped" in ni.notes[0]
+    kept = predict(
+        r, g, model=tiny_model, top=45, composition="Ni", keep_impossible=True
+    )
+    assert numpy.allclose(kept.probabilities, free.probabilities)
+    marked = [c.number for c in kept.candidates if not c.possible]
+    assert marked == [230]
+    assert "x impossible" in kept.table()
+    sr = predict(r, g, model=tiny_model, top=45, composition="SrFe2As2")
+    assert 139 not in sr.impossible  # the real structure: I4/mmm
+    assert sr.impossible == [
+        n
+        for n in spacegroups.NUMBERS
+        if not composition_allowed("SrFe2As2", n)
+    ]
+
+
+def test_composition_from_the_header_and_bad_formula(tiny_model, tmp_path):
+    r, g = fake_pdf()
+    path = write_gr(tmp_path / "ni.gr", r, g, header="composition = Ni\n")
+    result = predict(path, model=tiny_model, top=45)
+    assert result.composition == "Ni" and result.impossible == [230]
+    assert "(from the header)" in result.notes[0]
+    with pytest.raises(InputError, match="composition 'Qq7'"):
+        predict(r, g, model=tiny_model, composition="Qq7")
+
+
+def test_families_group_fcc_candidates():
+    from diffpy.sgpredict.families import group_families
+
+    fams = group_families([225, 139, 87, 194], [0.4, 0.3, 0.2, 0.1])
+    assert fams[0].head == 225 and fams[0].members == (225, 139, 87)
+    assert fams[0].probability == pytest.approx(0.9)
+    diamond = group_families([216, 227, 225], [0.5, 0.3, 0.2])
+    # the head is the group of higher symmetry, even if less probable
+    assert diamond[0].head == 227 and diamond[0].members == (227, 216)
+    assert [f.members for f in diamond[1:]] == [(225,)]
+    # far apart in probability: no family
+    apart = group_families([225, 139], [0.9, 0.05])
+    assert [f.members for f in apart] == [(225,), (139,)]
+
+
+def test_threads_are_restored(tiny_model):
+    import torch
+
+    before = torch.get_num_threads()
+    r, g = fake_pdf()
+    predict(r, g, model=tiny_model, threads=1)
+    assert torch.get_num_threads() == before
+    with pytest.raises(InputError, match="threads must be"):
+        predict(r, g, model=tiny_model, threads=0)
+
+
+def test_out_of_domain_noise_from_python(tiny_model):
+    r = numpy.arange(0, 30, 0.01)
+    g = numpy.random.default_rng(3).normal(size=r.size)
+    result = predict(r, g, model=tiny_model)
+    assert result.in_domain is False
+    assert result.to_dict()["in_domain"] is False
+    assert "not a G(r)" in result.warnings[0]
+    assert "OUT OF DOMAIN" in result.table()

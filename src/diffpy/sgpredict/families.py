@@ -86,10 +86,12 @@ def _related(a, b):
 def group_families(numbers, probabilities, close=CLOSE_RATIO):
     """Group candidates into families.
 
-    The most probable candidate not yet placed opens a family and takes
-    every other unplaced candidate that is its subgroup or supergroup
-    (within the 45) with a probability of at least ``close`` times its
-    own; repeated until all are placed.
+    The most probable candidate not yet placed opens a family.  Among it
+    and the unplaced candidates related to it (subgroup or supergroup
+    within the 45) with a probability of at least ``close`` times its
+    own, the group of highest symmetry becomes the head; the family is
+    the head, the opener and those of the others that are subgroups of
+    the head.  Repeated until all candidates are placed.
 
     Parameters
     ----------
@@ -116,13 +118,26 @@ def group_families(numbers, probabilities, close=CLOSE_RATIO):
     numbers = [int(n) for n in numbers]
     probs = {n: float(p) for n, p in zip(numbers, probabilities)}
     left = sorted(numbers, key=lambda n: -probs[n])
+
+    def symmetry(n):
+        return (spacegroups.get(n).point_group_order, probs[n])
+
     groups = []
     while left:
         first = left.pop(0)
-        members = [first]
-        for n in list(left):
-            if probs[n] >= close * probs[first] and _related(n, first):
-                members.append(n)
+        close_enough = [
+            n
+            for n in left
+            if probs[n] >= close * probs[first] and _related(n, first)
+        ]
+        head = max([first, *close_enough], key=symmetry)
+        members = [head] + [
+            n
+            for n in [first, *close_enough]
+            if n != head and (n == first or spacegroups.is_subgroup(n, head))
+        ]
+        for n in members:
+            if n in left:
                 left.remove(n)
         groups.append(members)
     families = []
