@@ -2,6 +2,7 @@ import json
 import subprocess
 import sys
 
+import numpy
 import pytest
 from conftest import fake_pdf, write_gr
 
@@ -160,3 +161,114 @@ def test_info_prints_metrics_readably():
         "      alpha: 0.001",
         "      real: top-1..6 50.0 %",
     ]
+
+
+def _one_line(err):
+    return len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--top", "0"], "--top must be at least 1"),
+        (["--threads", "0"], "--threads: must be at least 1"),
+        (["--threads", "two"], "--threads: expected a whole number"),
+        (["--composition", "Qq7"], "composition 'Qq7' cannot be read"),
+        (["--plot", "{tmp}/no/such/p.png"], "does not exist"),
+        (["--plot", "{tmp}/afile/"], "must be a folder, but a file"),
+        (["--csv", "{tmp}/no/such/s.csv"], "does not exist"),
+        (["--csv", "{tmp}"], "is a folder"),
+        (["--series-plot", "{tmp}/no/s.png"], "does not exist"),
+        (["--radiation", "electron"], "invalid choice"),
+    ],
+)
+def test_predict_mistakes_are_one_line_errors(
+    tiny_model, ni_xray, tmp_path, capsys, extra, message
+):
+    (tmp_path / "afile").write_text("x")
+    extra = [e.replace("{tmp}", str(tmp_path)) for e in extra]
+    argv = ["predict", str(ni_xray), "--model", str(tiny_model), *extra]
+    try:
+        status = main(argv)
+    except SystemExit as exc:  # argparse usage errors
+        status = exc.code
+    err = capsys.readouterr().err
+    assert status == 2
+    assert message in err and _one_line(err), err
+
+
+def test_ctrl_c_ends_cleanly(tiny_model, ni_xray, capsys, monkeypatch):
+    from diffpy.sgpredict import predictor
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(predictor.Predictor, "predict", interrupted)
+    status = main(["predict", str(ni_xray), "--model", str(tiny_model)])
+    err = capsys.readouterr().err
+    assert status == 130
+    assert err == "diffpy.sgpredict predict: interrupted\n"
+    monkeypatch.setattr(
+        "diffpy.sgpredict.sgpredictapp.build_parser", interrupted
+    )
+    assert main(["info"]) == 130
+    assert capsys.readouterr().err == "diffpy.sgpredict: interrupted\n"
+
+
+def test_predict_series_folder_csv_plots(tiny_model, tmp_path, capsys):
+    r, g = fake_pdf()
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        for t in (10, 20):
+            write_gr(tmp_path / sub / f"s_{t}K.gr", r, g)
+    plots = tmp_path / "plots"
+    status = main(
+        [
+            "predict",
+            str(tmp_path / "a"),
+            str(tmp_path / "b" / "*.gr"),
+            "--model",
+            str(tiny_model),
+            "--csv",
+            str(tmp_path / "s.csv"),
+            "--series-plot",
+            str(tmp_path / "s.png"),
+            "--plot",
+            f"{plots}/",
+            "--quiet",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert status == 0
+    # the same base names in two folders give four distinct images
+    assert sorted(p.name for p in plots.iterdir()) == [
+        "a_s_10K.png",
+        "a_s_20K.png",
+        "b_s_10K.png",
+        "b_s_20K.png",
+    ]
+    rows = (tmp_path / "s.csv").read_text().splitlines()
+    assert len(rows) == 5 and rows[0].startswith("file,in_domain")
+    assert (tmp_path / "s.png").stat().st_size > 5000
+    assert out.count("in domain (score") == 4
+    assert out.count("family") >= 4
+
+
+def test_predict_json_carries_verdict_and_families(
+    tiny_model, tmp_path, capsys
+):
+    r = numpy.arange(0, 30, 0.01)
+    noise = write_gr(
+        tmp_path / "noise.gr",
+        r,
+        numpy.random.default_rng(0).normal(size=r.size),
+    )
+    status = main(
+        ["predict", str(noise), "--json", "--model", str(tiny_model)]
+    )
+    data = json.loads(capsys.readouterr().out)
+    assert status == 0
+    assert data[0]["in_domain"] is False
+    assert data[0]["domain_score"] >= 1
+    assert "not a G(r)" in data[0]["warnings"][0]
+    assert data[0]["families"][0]["head"] == data[0]["candidates"][0]["family"]

@@ -442,18 +442,30 @@ def unique_stems(paths):
     >>> unique_stems(["x.gr", "x.gr"])
     ['x', 'x-2']
     """
-    parts = [Path(p).with_suffix("").parts for p in paths]
+    parts = []
+    for p in paths:
+        path = Path(p).with_suffix("")
+        parts.append(
+            tuple(x for x in path.parts if x not in (path.anchor, "..", "."))
+            or ("file",)
+        )
     depth = [1] * len(paths)
-    names = []
-    for _ in range(max((len(p) for p in parts), default=1)):
-        names = ["_".join(p[-d:]) for p, d in zip(parts, depth)]
+    names = ["_".join(p[-1:]) for p in parts]
+    for _ in range(max(len(p) for p in parts) if parts else 0):
         clash = {n for n in names if names.count(n) > 1}
         if not clash:
             return names
-        depth = [
+        new = [
             min(d + 1, len(p)) if n in clash else d
             for p, d, n in zip(parts, depth, names)
         ]
+        if new == depth:
+            break
+        depth = new
+        names = ["_".join(p[-d:]) for p, d in zip(parts, depth)]
+    if len(set(names)) == len(names):
+        return names
+    names = [p[-1] for p in parts]
     out, seen = [], {}
     for n in names:
         seen[n] = seen.get(n, 0) + 1

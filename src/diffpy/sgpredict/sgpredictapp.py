@@ -44,6 +44,16 @@ def _command_entry_points():
     return [unique[name] for name in sorted(unique)]
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line with exit 2."""
+
+    def error(self, message):
+        """Print ``PROG: error: MESSAGE (see PROG --help)`` and exit 2."""
+        self.exit(
+            2, f"{self.prog}: error: {message} (see {self.prog} --help)\n"
+        )
+
+
 def build_parser():
     """Build the argument parser with every registered subcommand.
 
@@ -57,7 +67,7 @@ def build_parser():
     >>> parser.parse_args(["predict", "a.gr"]).command
     'predict'
     """
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="diffpy.sgpredict",
         description=_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
