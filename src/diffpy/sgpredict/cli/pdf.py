@@ -234,6 +234,11 @@ def run(args):
             raise InputError(
                 f"{plot}: give an image file name in an existing folder"
             )
+    source = Path(args.structure)
+    if source.is_file() and not source.read_bytes().strip():
+        raise InputError(
+            f"{args.structure}: file is empty; give a structure file"
+        )
     stru = load_structure(args.structure)
     if args.keep_adps and not has_adps(stru):
         raise InputError(
