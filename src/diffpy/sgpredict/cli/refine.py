@@ -82,6 +82,14 @@ def register(subparsers):
         help="Qmax of the data (1/A) when the header lacks it",
     )
     parser.add_argument(
+        "--enumerate",
+        type=float,
+        default=8.0,
+        metavar="SECONDS",
+        help="seconds of Wyckoff enumeration per group when the "
+        "composition is known (default 8; 0 switches it off)",
+    )
+    parser.add_argument(
         "--json",
         action="store_true",
         help="print the result as JSON (a list with one object per group)",
@@ -94,7 +102,7 @@ def _candidates(args):
     """Return the candidate list: --groups or the prediction."""
     from diffpy.sgpredict import spacegroups
     from diffpy.sgpredict.errors import InputError
-    from diffpy.sgpredict.refine.ranking import Candidate
+    from diffpy.sgpredict.refine.candidates import Candidate
 
     if args.groups:
         out = []
@@ -102,7 +110,7 @@ def _candidates(args):
             key = int(item) if str(item).isdigit() else item
             try:
                 spacegroups.lookup(key)
-            except Exception:
+            except (KeyError, ValueError, LookupError):
                 raise InputError(
                     f"--groups: {item!r} is not one of the 45 space groups "
                     "(see 'diffpy.sgpredict info')"
@@ -129,6 +137,7 @@ def run(args):
     from diffpy.sgpredict.errors import InputError
     from diffpy.sgpredict.refine import fit_candidates, write_templates
     from diffpy.sgpredict.refine.ranking import format_table
+    from diffpy.sgpredict.refine.starting import NO_COMPOSITION_NOTE
 
     if args.top < 1:
         raise InputError("--top must be at least 1")
@@ -185,6 +194,23 @@ def run(args):
                 print(f"{w['number']:>3d}  {w['symbol']:<8s}  {where}")
         return 0 if any(w["folder"] for w in written) else 2
     usable = [c for c, w in zip(candidates, written) if not w["error"]]
+
+    def progress(done, total, label, res):
+        res = res or {}
+        if res.get("rw") is not None:
+            what = (
+                f"Rw {res['rw']:.4f} from {res.get('start_source')} "
+                f"{res.get('start')}"
+            )
+        else:
+            what = f"{res.get('status')}: {res.get('message')}"
+        print(
+            f"diffpy.sgpredict refine: [{done}/{total}] {label}: {what} "
+            f"({res.get('seconds', 0):.1f} s)",
+            file=sys.stderr,
+            flush=True,
+        )
+
     rows = fit_candidates(
         args.data,
         usable,
@@ -196,6 +222,8 @@ def run(args):
         rmin=args.rmin,
         rmax=args.rmax,
         qmax=args.qmax,
+        enumerate_budget=args.enumerate,
+        progress=None if args.json else progress,
     )
     for row in rows:
         if row["status"] not in ("ok",):
@@ -204,29 +232,25 @@ def run(args):
                 f" fit {row['status']}: {row['message'] or 'see folder'}",
                 file=sys.stderr,
             )
+    interrupted = bool(rows and rows[0].get("interrupted"))
     if args.json:
-        keep = (
-            "rank",
-            "number",
-            "symbol",
-            "probability",
-            "rw",
-            "cell",
-            "nfree",
-            "status",
-            "message",
-            "seconds",
-            "start",
-            "folder",
-        )
-        from diffpy.sgpredict.refine.ranking import _jsonable
+        from diffpy.sgpredict.refine.ranking import rows_for_json
 
-        print(
-            json.dumps(
-                [_jsonable({k: r[k] for k in keep}) for r in rows], indent=1
-            )
-        )
+        print(json.dumps(rows_for_json(rows), indent=1))
     else:
         print(format_table(rows))
+        print(
+            "score = n_eff ln(Rw^2) + nfree ln(n_eff) - 2 ln(prob); "
+            "lower is better"
+        )
+        if rows and any(NO_COMPOSITION_NOTE in n for n in rows[0]["notes"]):
+            print(f"NOTE: {NO_COMPOSITION_NOTE}")
         print(f"\nranking, fits and templates in {args.output}")
+    if interrupted:
+        print(
+            "diffpy.sgpredict refine: interrupted; the ranking holds the "
+            "fits that finished",
+            file=sys.stderr,
+        )
+        return 130
     return 0 if any(r["rw"] is not None for r in rows) else 1

@@ -17,11 +17,13 @@ Examples
 'Fm-3m'
 """
 
-from diffpy.sgpredict.refine.ranking import Candidate, fit_candidates
+from diffpy.sgpredict.chemistry import parse_composition
+from diffpy.sgpredict.refine.candidates import Candidate
+from diffpy.sgpredict.refine.ranking import fit_candidates
 from diffpy.sgpredict.refine.starting import (
     StartingStructure,
-    parse_composition,
     starting_structure,
+    starting_structures,
 )
 from diffpy.sgpredict.refine.templates import write_templates
 
@@ -31,5 +33,6 @@ __all__ = [
     "fit_candidates",
     "parse_composition",
     "starting_structure",
+    "starting_structures",
     "write_templates",
 ]

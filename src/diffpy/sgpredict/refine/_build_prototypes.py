@@ -122,10 +122,9 @@ def _from_pymatgen(pmg):
 def build(shared=None):
     """Collect the prototypes and write the JSON file."""
     import spglib
+    from diffpy.structure import loadStructure
     from pymatgen.analysis import prototypes as pmgproto
     from pymatgen.core import Structure
-
-    from diffpy.structure import loadStructure
 
     wanted = set(spacegroups.NUMBERS)
     entries = []

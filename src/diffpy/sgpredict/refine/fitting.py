@@ -399,7 +399,10 @@ def build_recipe(fitdata, structure, number, calculator="auto"):
         sgpars = constrainAsSpaceGroup(gen.phase, sgname, constrainadps=False)
     for par in sgpars.latpars:
         v = par.value
-        lo, hi = (0.7 * v, 1.3 * v) if par.name in "abc" else (40, 140)
+        if par.name in "abc":
+            lo, hi = 0.7 * v, 1.3 * v
+        else:
+            lo, hi = max(v - 25.0, 20.0), min(v + 25.0, 160.0)
         recipe.addVar(par, tag="lat").boundRange(lo, hi)
     adppars = _isotropic_adps(recipe, gen.phase, sgname)
     for par in sgpars.xyzpars:

@@ -19,6 +19,8 @@ import functools
 
 import numpy
 
+from diffpy.sgpredict.chemistry import atomic_number as _atomic_number
+from diffpy.sgpredict.chemistry import element_symbol
 from diffpy.sgpredict.errors import InputError
 
 __all__ = [
@@ -40,33 +42,20 @@ ELEMENTS = (
     "Es Fm Md No Lr Rf Db Sg Bh Hs Mt Ds Rg Cn Nh Fl Mc Lv Ts Og"
 ).split()
 
-_Z = {symbol: z for z, symbol in enumerate(ELEMENTS)}
-
 
 def bare_element(label):
     """Return the element symbol of an atom label or type.
 
-    Oxidation states, digits and labels after the symbol are dropped
-    (``"O2-"`` -> ``"O"``, ``"Ti1"`` -> ``"Ti"``, ``"FE"`` -> ``"Fe"``).
+    Kept for compatibility; the rules are those of
+    :func:`diffpy.sgpredict.chemistry.element_symbol` (``"O2-"`` -> O,
+    ``"FE"`` -> Fe, ``"D"`` -> H, ``"OH-"`` -> O, ``"13C"`` -> C).
 
     Examples
     --------
     >>> bare_element("Mn3+")
     'Mn'
     """
-    letters = ""
-    for ch in str(label).strip():
-        if ch.isalpha():
-            letters += ch
-        else:
-            break
-    if not letters:
-        raise InputError(f"{label!r}: not an element symbol")
-    for size in (2, 1):
-        cand = letters[:size].capitalize()
-        if cand in _Z and cand != "X":
-            return cand
-    raise InputError(f"{label!r}: not an element symbol")
+    return element_symbol(label)
 
 
 def atomic_number(symbol):
@@ -77,7 +66,7 @@ def atomic_number(symbol):
     >>> atomic_number("Ni")
     28
     """
-    return _Z[bare_element(symbol)]
+    return _atomic_number(symbol)
 
 
 def _key(rot, trans):
@@ -106,9 +95,9 @@ def hall_number(number):
     True
     """
     import spglib
+    from diffpy.structure.spacegroups import GetSpaceGroup
 
     from diffpy.sgpredict import spacegroups
-    from diffpy.structure.spacegroups import GetSpaceGroup
 
     try:
         name = spacegroups.get(number).diffpy_name
@@ -315,10 +304,11 @@ def expand(lattice_params, sites, number, uiso=0.005):
     >>> len(s)
     4
     """
-    from diffpy.sgpredict import spacegroups
     from diffpy.structure import Atom, Lattice, Structure
     from diffpy.structure.spacegroups import GetSpaceGroup
     from diffpy.structure.symmetryutilities import ExpandAsymmetricUnit
+
+    from diffpy.sgpredict import spacegroups
 
     sg = GetSpaceGroup(spacegroups.get(number).diffpy_name)
     positions = [numpy.array(s[1:4], dtype=float) for s in sites]

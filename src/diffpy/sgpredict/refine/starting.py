@@ -27,19 +27,26 @@ Examples
 import functools
 import json
 import math
-import re
+import warnings
 from dataclasses import dataclass, field
 from importlib import resources
 
 import numpy
 
 from diffpy.sgpredict import spacegroups
+from diffpy.sgpredict.chemistry import (
+    composition_allowed,
+    element_symbol,
+    parse_composition,
+)
 from diffpy.sgpredict.errors import InputError
 from diffpy.sgpredict.refine import settings
+from diffpy.sgpredict.refine.peaks import first_strong_peak
 
 __all__ = [
     "StartingStructure",
     "starting_structure",
+    "starting_structures",
     "parse_composition",
     "load_prototypes",
     "first_strong_peak",
@@ -102,86 +109,7 @@ class StartingStructure:
 
 
 # --------------------------------------------------------------------
-# compositions
-
-
-_TOKEN = re.compile(r"([A-Z][a-z]?)|(\()|(\))|(\d+(?:\.\d*)?|\.\d+)")
-
-
-def parse_composition(text):
-    """Return a composition as an ordered dict of element -> amount.
-
-    Parentheses, fractional amounts and spaces are allowed.
-
-    Parameters
-    ----------
-    text : str
-        A formula such as ``"LaMnO3"``, ``"Cd Se"`` or
-        ``"Ba0.7K0.3(Zn0.85Mn0.15)2As2"``.
-
-    Returns
-    -------
-    dict
-
-    Raises
-    ------
-    InputError
-        If the formula cannot be read.
-
-    Examples
-    --------
-    >>> parse_composition("LaMnO3")
-    {'La': 1.0, 'Mn': 1.0, 'O': 3.0}
-    >>> parse_composition("Ca(OH)2")
-    {'Ca': 1.0, 'O': 2.0, 'H': 2.0}
-    """
-    src = str(text).replace(" ", "").replace(",", "")
-    pos = 0
-    stack = [{}]
-    last = None
-    while pos < len(src):
-        m = _TOKEN.match(src, pos)
-        if m is None:
-            raise InputError(
-                f"composition {text!r}: cannot read {src[pos:]!r}; give a "
-                "formula such as LaMnO3"
-            )
-        pos = m.end()
-        elem, opening, closing, number = m.groups()
-        if elem:
-            try:
-                elem = settings.bare_element(elem)
-            except InputError:
-                raise InputError(
-                    f"composition {text!r}: {elem!r} is not an element"
-                ) from None
-            stack[-1][elem] = stack[-1].get(elem, 0.0) + 1.0
-            last = ("elem", elem)
-        elif opening:
-            stack.append({})
-            last = None
-        elif closing:
-            if len(stack) == 1:
-                raise InputError(f"composition {text!r}: unbalanced ')'")
-            group = stack.pop()
-            for k, v in group.items():
-                stack[-1][k] = stack[-1].get(k, 0.0) + v
-            last = ("group", group)
-        else:
-            amount = float(number)
-            if last is None:
-                raise InputError(
-                    f"composition {text!r}: number {number} follows nothing"
-                )
-            if last[0] == "elem":
-                stack[-1][last[1]] += amount - 1.0
-            else:
-                for k, v in last[1].items():
-                    stack[-1][k] += v * (amount - 1.0)
-            last = None
-    if len(stack) != 1 or not stack[0]:
-        raise InputError(f"composition {text!r}: not a formula")
-    return {k: float(v) for k, v in stack[0].items() if v > 0}
+# compositions: parse_composition is diffpy.sgpredict.chemistry's
 
 
 def _integer_ratio(comp, maxmult=12):
@@ -200,12 +128,14 @@ def _integer_ratio(comp, maxmult=12):
 def _electronegativity(elem):
     try:
         from pymatgen.core import Element
-
-        value = Element(elem).X
+    except ImportError:  # pragma: no cover - pymatgen ships with pyxtal
+        Element = None
+    if Element is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            value = Element(element_symbol(elem)).X
         if value and not math.isnan(value):
             return float(value)
-    except Exception:
-        pass
     return float(settings.atomic_number(elem)) / 40.0
 
 
@@ -265,6 +195,7 @@ def _prototype_structure(entry, mapping=None, uiso=DEFAULT_UISO):
 def _pyxtal_structure(number, comp, uiso=DEFAULT_UISO, seed=7):
     try:
         from pyxtal import pyxtal
+        from pyxtal.msg import Error as PyxtalError
     except ImportError:
         raise InputError(
             f"composition {_fmt(comp)}: no bundled prototype of group "
@@ -278,8 +209,8 @@ def _pyxtal_structure(number, comp, uiso=DEFAULT_UISO, seed=7):
             f"placed on the Wyckoff sites of group {number}; give an "
             "integer formula"
         )
-    numpy.random.seed(seed)
     species = list(ratio)
+    last_error = ""
     for z in range(1, 17):
         counts = [ratio[e] * z for e in species]
         if sum(counts) > 120:
@@ -290,7 +221,14 @@ def _pyxtal_structure(number, comp, uiso=DEFAULT_UISO, seed=7):
                 crystal.from_random(
                     3, number, species, counts, factor=1.1, random_state=seed
                 )
-            except Exception:
+            except (
+                PyxtalError,
+                RuntimeError,
+                ValueError,
+                IndexError,
+                KeyError,
+            ) as exc:
+                last_error = f"{type(exc).__name__}: {exc}"
                 continue
             if not crystal.valid:
                 continue
@@ -308,7 +246,7 @@ def _pyxtal_structure(number, comp, uiso=DEFAULT_UISO, seed=7):
     raise InputError(
         f"composition {_fmt(comp)} fits no Wyckoff combination of space "
         f"group {number} ({spacegroups.get(number).symbol}) with up to "
-        "120 atoms"
+        "120 atoms" + (f" ({last_error})" if last_error else "")
     )
 
 
@@ -322,56 +260,11 @@ def _fmt(comp):
 # peak matching
 
 
-def first_strong_peak(r, g, rmin=1.0, fraction=0.3):
-    """Return the position of the first strong peak of a PDF.
-
-    The first local maximum above ``rmin`` whose height is at least
-    ``fraction`` of the largest value of G beyond ``rmin``; refined by a
-    parabola through the three top points.
-
-    Parameters
-    ----------
-    r, g : array_like
-        The PDF.
-    rmin : float
-        Ignore everything below this distance (termination ripples).
-    fraction : float
-        Relative height that makes a peak strong.
-
-    Returns
-    -------
-    float or None
-
-    Examples
-    --------
-    >>> r = numpy.linspace(0, 10, 1001)
-    >>> g = numpy.exp(-((r - 2.5) ** 2) / 0.01) + 0.1 * numpy.sin(3 * r)
-    >>> round(first_strong_peak(r, g), 2)
-    2.5
-    """
-    r = numpy.asarray(r, dtype=float)
-    g = numpy.asarray(g, dtype=float)
-    keep = r >= rmin
-    r, g = r[keep], g[keep]
-    if len(r) < 5:
-        return None
-    top = numpy.max(g)
-    if top <= 0:
-        return None
-    for i in range(1, len(g) - 1):
-        if g[i] >= fraction * top and g[i] >= g[i - 1] and g[i] > g[i + 1]:
-            y0, y1, y2 = g[i - 1], g[i], g[i + 1]
-            den = y0 - 2 * y1 + y2
-            shift = 0.5 * (y0 - y2) / den if den != 0 else 0.0
-            return float(r[i] + shift * (r[i + 1] - r[i - 1]) / 2)
-    return None
-
-
 def _model_first_peak(structure):
     """First strong peak of the structure's PDF (or shortest bond)."""
-    try:
-        from diffpy.sgpredict.pdfcalc import calculate_pdf
+    from diffpy.sgpredict.pdfcalc import calculate_pdf
 
+    try:
         r, g = calculate_pdf(
             structure,
             rmin=0.5,
@@ -382,12 +275,9 @@ def _model_first_peak(structure):
             qbroad=0.0,
             uiso=0.003,
         )
-        peak = first_strong_peak(r, g)
-        if peak:
-            return peak
-    except Exception:
-        pass
-    return _weighted_first_peak(structure)
+    except InputError:
+        return _weighted_first_peak(structure)
+    return first_strong_peak(r, g) or _weighted_first_peak(structure)
 
 
 def _weighted_first_peak(structure):
@@ -504,7 +394,7 @@ def starting_structure(
         if comp is None:
             comp = {}
             for atom in stru:
-                el = settings.bare_element(atom.element)
+                el = element_symbol(atom.element)
                 comp[el] = comp.get(el, 0.0) + atom.occupancy
     entries = [
         e for e in load_prototypes()["prototypes"] if e["number"] == number
@@ -594,5 +484,184 @@ def read_cif(path):
     if len(stru) == 0:
         raise InputError(f"{path.name}: CIF has no atoms")
     for atom in stru:
-        atom.element = settings.bare_element(atom.element)
+        atom.element = element_symbol(atom.element, isotopes=True)
     return stru
+
+
+#: Note given when no composition is known.
+NO_COMPOSITION_NOTE = (
+    "no composition given (--composition, or a 'composition' line in the "
+    "data header): the prototype's elements were kept, so Rw ranks "
+    "structure shapes, not chemistry"
+)
+
+
+def _prototype_starts(number, comp, uiso, limit):
+    """Prototype entries of a group that fit the composition."""
+    info = spacegroups.get(number)
+    entries = [
+        e for e in load_prototypes()["prototypes"] if e["number"] == number
+    ]
+    out = []
+    for entry in entries:
+        mapping = None
+        if comp:
+            mapping = _substitution(entry["formula"], comp)
+            if mapping is None:
+                continue
+        stru = _prototype_structure(entry, mapping, uiso)
+        label = entry["name"] or entry["id"]
+        if mapping and any(k != v for k, v in mapping.items()):
+            subst = ", ".join(f"{k}->{v}" for k, v in mapping.items())
+            note = f"prototype {entry['id']} ({label}) with {subst}"
+        else:
+            note = f"prototype {entry['id']} ({label})"
+        if not comp:
+            elements = sorted({a.element for a in stru})
+            note += f"; elements {', '.join(elements)} kept"
+        out.append(
+            StartingStructure(
+                number,
+                info.symbol,
+                stru,
+                "prototype",
+                entry["id"],
+                entry["licence"],
+                notes=[note],
+            )
+        )
+        if len(out) >= limit:
+            break
+    return out
+
+
+def starting_structures(
+    number,
+    composition=None,
+    cif=None,
+    data=None,
+    enumerate_budget=15.0,
+    prototypes=2,
+    enumerated=2,
+    uiso=DEFAULT_UISO,
+    rng=None,
+):
+    """Return every starting structure of a group, by route.
+
+    The routes, in this order:
+
+    ``cif``
+        the user's CIF when spglib finds the group in it;
+    ``prototype``
+        up to ``prototypes`` structure types of the bundled library
+        with the composition's stoichiometry (elements substituted);
+        without a composition the group's first structure type with
+        its own elements (and a note that says so);
+    ``wyckoff``
+        the ``enumerated`` best Wyckoff assignments of the composition
+        (:func:`diffpy.sgpredict.refine.wyckoff.enumerate_starts`),
+        when the data are given and the group can hold the composition;
+    ``pyxtal``
+        a random pyxtal structure, only when no other route gave one.
+
+    Supergroup starts are added by
+    :func:`~diffpy.sgpredict.refine.fit_candidates` once the
+    supergroups are refined.
+
+    Parameters
+    ----------
+    number : int or str
+        Space group.
+    composition : str or dict, optional
+        Formula.
+    cif : str or path, optional
+        The user's structure.
+    data : FitData, optional
+        The measured PDF cut to the fit range (needed for the
+        enumeration and the cell scaling).
+    enumerate_budget : float
+        Seconds for the Wyckoff enumeration (0 switches it off).
+    prototypes, enumerated : int
+        How many starts each route contributes at most.
+    uiso : float
+        Starting isotropic ADP (A^2).
+    rng : numpy.random.Generator, optional
+        For the enumeration's random draws.
+
+    Returns
+    -------
+    starts : list of StartingStructure
+    notes : list of str
+        Routes that gave nothing, and why.
+
+    Examples
+    --------
+    >>> starts, notes = starting_structures(225, "NaCl")
+    >>> [s.source for s in starts]
+    ['prototype', 'prototype']
+    """
+    info = spacegroups.lookup(number)
+    number = info.number
+    comp = parse_composition(composition) if composition else None
+    r1 = None
+    if data is not None:
+        r1 = first_strong_peak(data.r, data.g)
+    starts, notes = [], []
+    if cif is not None:
+        try:
+            start = starting_structure(number, cif=cif, r1=r1, uiso=uiso)
+        except InputError as exc:
+            notes.append(str(exc))
+        else:
+            if start.source == "cif":
+                starts.append(start)
+            else:
+                notes.extend(start.notes[:1])
+            if comp is None:
+                stru = read_cif(cif)
+                comp = {}
+                for atom in stru:
+                    el = element_symbol(atom.element)
+                    comp[el] = comp.get(el, 0.0) + atom.occupancy
+    if comp is None:
+        notes.append(NO_COMPOSITION_NOTE)
+    for start in _prototype_starts(number, comp, uiso, prototypes):
+        start.scale = _scale_to_peak(start.structure, r1)
+        starts.append(start)
+    if comp and data is not None and enumerate_budget > 0:
+        from diffpy.sgpredict.refine.wyckoff import enumerate_starts
+
+        if composition_allowed(comp, number):
+            try:
+                found = enumerate_starts(
+                    number,
+                    comp,
+                    data,
+                    budget=enumerate_budget,
+                    keep=enumerated,
+                    rng=rng,
+                    uiso=uiso,
+                )
+                for item in found:
+                    start = StartingStructure(
+                        number,
+                        info.symbol,
+                        item.structure,
+                        "wyckoff",
+                        item.name,
+                        "generated",
+                        notes=item.notes,
+                    )
+                    start.quick_rw = item.quick_rw
+                    starts.append(start)
+            except InputError as exc:
+                notes.append(f"Wyckoff enumeration: {exc}")
+        else:
+            notes.append(
+                f"Wyckoff enumeration: {_fmt(comp)} fits no Wyckoff "
+                f"combination of {info.symbol} with Z <= 8"
+            )
+    if not starts:
+        start = starting_structure(number, composition=comp, r1=r1, uiso=uiso)
+        starts.append(start)
+    return starts, notes

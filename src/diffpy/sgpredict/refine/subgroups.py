@@ -255,22 +255,26 @@ def to_subgroup(structure, group, subgroup, uiso=None, seed=0, tries=6):
     >>> len(to_subgroup(si, 227, 141))
     4
     """
-    path = subgroup_path(group, subgroup)
-    if path is None:
-        raise InputError(
-            f"space group {subgroup} is not a subgroup of {group} within "
-            "five maximal steps"
-        )
     if uiso is None:
         uiso = float(numpy.mean([a.Uisoequiv for a in structure]) or 0.005)
     rng = numpy.random.default_rng(seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         crystal = _to_pyxtal(structure)
-        if int(crystal.group.number) != int(group):
+        found = int(crystal.group.number)
+        if found == int(subgroup):
+            # the structure has the subgroup's symmetry already (a
+            # klassengleiche pair such as Pm-3m/Fm-3m): standardise it
+            from diffpy.sgpredict.refine import settings
+
+            return settings.standardize(structure, subgroup, uiso=uiso)
+        if found != int(group):
+            group = found  # higher symmetry than stated: start from it
+        path = subgroup_path(group, subgroup)
+        if path is None:
             raise InputError(
-                f"structure is in space group {crystal.group.number}, "
-                f"not {group}"
+                f"space group {subgroup} is not a subgroup of {group} "
+                "within five maximal steps"
             )
         for step in path[1:]:
             nxt = None

@@ -25,8 +25,13 @@ import re
 import shutil
 from pathlib import Path
 
-from diffpy.sgpredict import spacegroups
 from diffpy.sgpredict.errors import SgpredictError
+from diffpy.sgpredict.refine.candidates import (
+    as_candidates,
+    folder_name,
+    header_composition,
+    usable_cif,
+)
 
 __all__ = [
     "folder_name",
@@ -35,20 +40,6 @@ __all__ = [
     "check_macro",
     "parse_macro",
 ]
-
-
-def folder_name(candidate):
-    """Return the folder name of a candidate group.
-
-    Examples
-    --------
-    >>> folder_name(14)
-    'sg014_P21_c'
-    """
-    number = getattr(candidate, "number", candidate)
-    info = spacegroups.lookup(number)
-    safe = re.sub(r"[^A-Za-z0-9-]+", "_", info.symbol)
-    return f"sg{info.number:03d}_{safe}"
 
 
 def _srfit_names(start):
@@ -452,25 +443,6 @@ To set up the same refinement in PDFgui:
 """
 
 
-def usable_cif(cif):
-    """Return ``(cif, None)`` or ``(None, message)`` for a bad CIF.
-
-    Examples
-    --------
-    >>> usable_cif(None)
-    (None, None)
-    """
-    if cif is None:
-        return None, None
-    from diffpy.sgpredict.refine.starting import read_cif
-
-    try:
-        read_cif(cif)
-    except SgpredictError as exc:
-        return None, f"{exc}; prototypes are used instead"
-    return cif, None
-
-
 def _copy_data(data_path, folder):
     src = Path(data_path)
     dst = folder / src.name
@@ -529,7 +501,6 @@ def write_templates(
         DEFAULT_QMAX,
         prepare_data,
     )
-    from diffpy.sgpredict.refine.ranking import _header, as_candidates
     from diffpy.sgpredict.refine.starting import (
         first_strong_peak,
         starting_structure,
@@ -540,7 +511,7 @@ def write_templates(
     outdir.mkdir(parents=True, exist_ok=True)
     fitdata = prepare_data(data_path, rmin, rmax, 0.01, qmax)
     if composition is None:
-        composition = _header(data_path).get("composition")
+        composition = header_composition(data_path)
     r1 = first_strong_peak(fitdata.r, fitdata.g)
     header_qmax = any("Qmax not in" in n for n in fitdata.notes)
     qmax_source = (

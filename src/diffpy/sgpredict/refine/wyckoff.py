@@ -47,14 +47,16 @@ import numpy
 
 from diffpy.sgpredict import spacegroups
 from diffpy.sgpredict.chemistry import (
-    element_symbol,
     parse_composition,
     wyckoff_assignments,
     wyckoff_positions,
 )
 from diffpy.sgpredict.errors import InputError
+from diffpy.sgpredict.refine import settings
+from diffpy.sgpredict.refine.peaks import first_strong_peak
 
 __all__ = [
+    "Enumerated",
     "SiteModel",
     "site_models",
     "CellModel",
@@ -164,6 +166,31 @@ def site_models(number, sites):
 def _same(x, y, tol=1e-6):
     d = (x - y) % 1.0
     return bool(numpy.all(numpy.minimum(d, 1.0 - d) < tol))
+
+
+@dataclass
+class Enumerated:
+    """A structure found by the enumeration.
+
+    Attributes
+    ----------
+    number : int
+    symbol : str
+    structure : diffpy.structure.Structure
+        All atoms, diffpy's setting of the group.
+    name : str
+        ``"wyckoff Sr2a Fe4d As4e Z=2"``.
+    notes : list of str
+    quick_rw : float
+        Rw of the quick fit (1.5-10 A).
+    """
+
+    number: int
+    symbol: str
+    structure: object
+    name: str
+    notes: list
+    quick_rw: float
 
 
 class CellModel:
@@ -399,8 +426,6 @@ class _Target:
 
 
 def _first_peak(fitdata):
-    from diffpy.sgpredict.refine.starting import first_strong_peak
-
     return first_strong_peak(fitdata.r, fitdata.g) or 2.5
 
 
@@ -531,7 +556,8 @@ def enumerate_starts(
         Formula; fractional amounts are grouped into mixed sites
         (:func:`mixed_sites`).
     fitdata : FitData
-        The measured PDF (:func:`~diffpy.sgpredict.refine.fitting.prepare_data`).
+        The measured PDF, from
+        :func:`~diffpy.sgpredict.refine.fitting.prepare_data`.
     zmax, max_atoms, max_sites : int
         Limits of the enumeration (formula units, atoms in the
         conventional cell, symmetry-unique sites).
@@ -548,9 +574,9 @@ def enumerate_starts(
 
     Returns
     -------
-    list of StartingStructure
-        Best quick-fit Rw first; ``source`` is ``"wyckoff"`` and the
-        notes give the assignment, Z and the quick-fit Rw.
+    list of Enumerated
+        Best quick-fit Rw first; the notes give the assignment, Z and
+        the quick-fit Rw.
 
     Examples
     --------
@@ -559,8 +585,6 @@ def enumerate_starts(
     'wyckoff Sr2a Fe4d As4e Z=2'
     """
     from diffpy.sgpredict.pdfcalc.scattering import scattering_weight
-    from diffpy.sgpredict.refine import settings
-    from diffpy.sgpredict.refine.starting import StartingStructure
 
     t0 = time.time()
     deadline = t0 + float(budget)
@@ -668,17 +692,8 @@ def enumerate_starts(
             f"guesses, {time.time() - t0:.1f} s)"
         )
         out.append(
-            StartingStructure(
-                number,
-                info.symbol,
-                stru,
-                "wyckoff",
-                name,
-                "generated",
-                notes=notes + [note],
-            )
+            Enumerated(number, info.symbol, stru, name, notes + [note], rw)
         )
-        out[-1].quick_rw = rw
         if len(out) >= keep:
             break
     if not out:
