@@ -211,6 +211,28 @@ def output_path(output, structure):
     return out
 
 
+def _check_structure_file(name):
+    """Refuse empty files and CIFs without atom sites in one line.
+
+    (diffpy.structure returns no structure at all for them.)
+    """
+    from diffpy.sgpredict.errors import InputError
+
+    source = Path(name)
+    if not source.is_file():
+        return  # load_structure says "no such file"
+    text = source.read_bytes()
+    if not text.strip():
+        raise InputError(f"{name}: file is empty; give a structure file")
+    if source.suffix.lower() in (".cif", ".mcif"):
+        low = text.lower()
+        if b"_atom_site_fract_" not in low and b"_atom_site_cartn_" not in low:
+            raise InputError(
+                f"{name}: the file holds no atoms (no _atom_site_ loop); "
+                "give a CIF with atom positions"
+            )
+
+
 def run(args):
     """Run ``pdf``; return the exit status."""
     from diffpy.sgpredict.errors import InputError
@@ -234,11 +256,7 @@ def run(args):
             raise InputError(
                 f"{plot}: give an image file name in an existing folder"
             )
-    source = Path(args.structure)
-    if source.is_file() and not source.read_bytes().strip():
-        raise InputError(
-            f"{args.structure}: file is empty; give a structure file"
-        )
+    _check_structure_file(args.structure)
     stru = load_structure(args.structure)
     if args.keep_adps and not has_adps(stru):
         raise InputError(
