@@ -226,7 +226,8 @@ def _check_structure_file(name):
         raise InputError(f"{name}: file is empty; give a structure file")
     if source.suffix.lower() in (".cif", ".mcif"):
         low = text.lower()
-        if b"_atom_site_fract_" not in low and b"_atom_site_cartn_" not in low:
+        atoms = b"_atom_site_fract_" in low or b"_atom_site_cartn_" in low
+        if b"data_" in low and not atoms:
             raise InputError(
                 f"{name}: the file holds no atoms (no _atom_site_ loop); "
                 "give a CIF with atom positions"
