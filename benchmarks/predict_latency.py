@@ -1,0 +1,87 @@
+"""Single-file prediction latency in process, idle and with the cores busy.
+
+Usage::
+
+    python benchmarks/predict_latency.py [--file FILE.gr] [--repeat 50]
+
+For each thread count (1, 2, the default ``min(4, cores)``) it times
+``Predictor.predict(file)`` (reading the file, the in-domain checks, the
+network, families) warm in process: first on an otherwise idle machine,
+then while one busy-looping process per core loads every CPU (started
+here, stopped at the end).  Prints median and 95th-percentile
+milliseconds per file.  Target (issue 10): <= 20 ms warm, also when the
+cores are busy.
+"""
+
+import argparse
+import multiprocessing
+import os
+import time
+from importlib import resources
+
+import numpy
+
+
+def _spin(stop):
+    """Keep one core busy until ``stop`` is set."""
+    x = 0
+    while not stop.is_set():
+        for _ in range(10000):
+            x += 1
+
+
+def _time(predictor, path, repeat):
+    predictor.predict(path)  # warm
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        predictor.predict(path)
+        times.append(time.perf_counter() - t0)
+    t = numpy.array(times) * 1000
+    return float(numpy.median(t)), float(numpy.percentile(t, 95))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--file", help="a .gr file (default: bundled Ni)")
+    parser.add_argument("--model", help="model folder (default: shipped)")
+    parser.add_argument("--repeat", type=int, default=50)
+    args = parser.parse_args(argv)
+
+    from diffpy.sgpredict.predictor import Predictor, default_threads
+
+    path = args.file or str(
+        resources.files("diffpy.sgpredict") / "data/examples/Ni_xray.gr"
+    )
+    cores = os.cpu_count() or 1
+    counts = sorted({1, 2, default_threads()})
+    predictors = {n: Predictor(args.model, threads=n) for n in counts}
+    rows = []
+    for load in ("idle", f"{cores} busy processes"):
+        stop = multiprocessing.Event()
+        workers = []
+        if load != "idle":
+            workers = [
+                multiprocessing.Process(target=_spin, args=(stop,))
+                for _ in range(cores)
+            ]
+            for w in workers:
+                w.start()
+            time.sleep(0.5)
+        try:
+            for n in counts:
+                med, p95 = _time(predictors[n], path, args.repeat)
+                rows.append((load, n, med, p95))
+        finally:
+            stop.set()
+            for w in workers:
+                w.join()
+    print(f"file: {path}; {cores} cores; default threads {default_threads()}")
+    print(f"{'machine':<20}{'threads':>8}{'median ms':>11}{'p95 ms':>9}")
+    for load, n, med, p95 in rows:
+        print(f"{load:<20}{n:>8}{med:>11.2f}{p95:>9.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
