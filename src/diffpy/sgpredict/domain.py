@@ -276,12 +276,26 @@ def _first_peak(ru, gu):
     return float(rm[i]), float(height), float(rm[hi] - rm[lo])
 
 
+def _fast_length(n):
+    """Return the power of two at or above ``n`` (a fast FFT length)."""
+    return 1 << max(0, int(n) - 1).bit_length()
+
+
+def _minus_line(x, y):
+    """Return ``y`` minus its least-squares straight line in ``x``."""
+    xc = x - x.mean()
+    yc = y - y.mean()
+    denom = float(xc @ xc)
+    slope = float(xc @ yc) / denom if denom > 0 else 0.0
+    return yc - slope * xc
+
+
 def _detrended(ru, gu, lo, hi):
     s = (ru >= lo) & (ru <= hi)
     if s.sum() < 8:
         return None, None
     x, y = ru[s], gu[s]
-    return x, y - numpy.polyval(numpy.polyfit(x, y, 1), x)
+    return x, _minus_line(x, y)
 
 
 def _rms(ru, gu, lo, hi):
@@ -294,8 +308,9 @@ def _mean_frequency(ru, gu, lo, hi):
     if y is None or len(y) < 16:
         return float("nan")
     n = len(y)
-    spec = numpy.abs(numpy.fft.rfft(y * numpy.hanning(n), 4 * n)) ** 2
-    q = 2 * math.pi * numpy.fft.rfftfreq(4 * n, x[1] - x[0])
+    nfft = _fast_length(4 * n)
+    spec = numpy.abs(numpy.fft.rfft(y * numpy.hanning(n), nfft)) ** 2
+    q = 2 * math.pi * numpy.fft.rfftfreq(nfft, x[1] - x[0])
     m = (q > 1.0) & (q < 40.0)
     total = spec[m].sum()
     return float((spec[m] * q[m]).sum() / total) if total > 0 else 0.0
@@ -328,7 +343,7 @@ def pdf_features(r, g):
     """
     r = numpy.asarray(r, dtype=float)
     g = numpy.asarray(g, dtype=float)
-    rstep = float(numpy.median(numpy.diff(r)))
+    rstep = float((r[-1] - r[0]) / (len(r) - 1))
     feats = {"span": float(numpy.ptp(g)), "rstep": rstep}
     nan = float("nan")
     if feats["span"] <= 1e-12 * max(1.0, float(numpy.abs(g).max())):
@@ -340,9 +355,10 @@ def pdf_features(r, g):
     r1, _, fwhm = _first_peak(ru, gu)
     feats.update(r1=r1, fwhm=fwhm)
     n = len(gu)
-    x = gu - numpy.polyval(numpy.polyfit(ru, gu, 1), ru)
-    spec = numpy.abs(numpy.fft.rfft(x * numpy.hanning(n), 8 * n)) ** 2
-    q = 2 * math.pi * numpy.fft.rfftfreq(8 * n, dr)
+    x = _minus_line(ru, gu)
+    nfft = _fast_length(4 * n)
+    spec = numpy.abs(numpy.fft.rfft(x * numpy.hanning(n), nfft)) ** 2
+    q = 2 * math.pi * numpy.fft.rfftfreq(nfft, dr)
     s = q > 1.5
     cum = numpy.cumsum(spec[s])
     total = cum[-1] if len(cum) else 0.0
