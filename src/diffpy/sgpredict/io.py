@@ -269,6 +269,36 @@ def check_pdf(r, g, path=None):
     return r, g
 
 
+def _fast_block(path, header):
+    """Return the numeric block after ``header`` when it is regular.
+
+    The common case (a header, then only rows of the same number of
+    numbers) is parsed in one call; anything else returns None and is
+    left to :func:`diffpy.utils.parsers.load_data`, which gives the same
+    array for the regular case (about 8x slower on 6000 rows).
+    """
+    with open(path, "r", errors="strict") as fp:
+        text = fp.read()
+    if not text.startswith(header):
+        return None
+    body = text[len(header) :]
+    lines = body.split("\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if len(lines) < 10:
+        return None
+    ncols = len(lines[0].split())
+    # text mode of fromstring: stops at the first token that is not a
+    # number, which the size check below then refuses
+    values = numpy.fromstring(body, dtype=float, sep=" ")
+    if ncols == 0 or values.size != ncols * len(lines):
+        return None
+    data = values.reshape(len(lines), ncols)
+    if any(len(ln.split()) != ncols for ln in (lines[1], lines[-1])):
+        return None
+    return data
+
+
 def load_pdf(path):
     """Read and validate a measured PDF file.
 
@@ -311,7 +341,9 @@ def load_pdf(path):
         raise InputError(f"{name}: file is empty; give a PDF data file")
     try:
         header = _header_text(path)
-        data = load_data(path, minrows=10)
+        data = _fast_block(path, header)
+        if data is None:
+            data = load_data(path, minrows=10)
     except (UnicodeDecodeError, ValueError, OSError) as exc:
         raise InputError(
             f"{name}: cannot read numeric data ({exc}); give a text file "

@@ -93,17 +93,34 @@ DEFAULT_MIN_RMAX = 19.9
 DEFAULT_ZMAX = 8
 
 
-def default_threads():
-    """Return the default inference thread count: ``min(4, cores)``.
+#: Batches up to this many PDFs run on one thread by default.
+SMALL_BATCH = 16
 
-    More threads than that do not speed up one 209-point input and
-    compete with whatever else runs on the machine.
+
+def default_threads(batch=None):
+    """Return the default inference thread count for a batch size.
+
+    One thread for up to :data:`SMALL_BATCH` PDFs: a single 209-point
+    input is too small to share out, and on a machine whose cores are
+    busy a second thread waits for a core instead of helping (measured:
+    23 ms with one thread, 660 ms with two on two loaded cores,
+    ``benchmarks/predict_latency.py``).  Larger batches use
+    ``min(4, cores)``.
+
+    Parameters
+    ----------
+    batch : int, optional
+        Number of PDFs; None gives the count for large batches.
 
     Examples
     --------
+    >>> default_threads(1)
+    1
     >>> 1 <= default_threads() <= 4
     True
     """
+    if batch is not None and batch <= SMALL_BATCH:
+        return 1
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:
@@ -452,15 +469,17 @@ class Predictor:
     device : str
         torch device, ``"cpu"`` by default.
     threads : int, optional
-        torch threads for inference; default :func:`default_threads`.
-        Set only while the network runs and restored afterwards.
+        torch threads for inference; default :func:`default_threads`
+        of the batch size (one thread for a few PDFs, ``min(4, cores)``
+        for many).  Set only while the network runs and restored
+        afterwards.
 
     Examples
     --------
     >>> from diffpy.sgpredict.card import default_model_dir
     >>> predictor = Predictor(threads=1)
-    >>> predictor.temperature >= 0.0 < predictor.threads
-    True
+    >>> predictor.temperature > 0, predictor.threads
+    (True, 1)
     >>> ni = default_model_dir().parent / "examples" / "Ni_xray.gr"
     >>> predictor.predict(ni).best.symbol
     'Fm-3m'
@@ -471,8 +490,8 @@ class Predictor:
 
         from diffpy.sgpredict.card import load_model
 
-        self.threads = _check_threads(threads) or default_threads()
-        with torch_threads(self.threads):
+        self.threads = _check_threads(threads)
+        with torch_threads(self.threads or default_threads(1)):
             self.net, self.card = load_model(model)
         self.device = torch.device(device)
         self.net.to(self.device)
@@ -532,7 +551,8 @@ class Predictor:
         x = numpy.atleast_2d(numpy.asarray(x, dtype=numpy.float32))
         members = getattr(self.net, "members", None)
         out, member_out = [], []
-        with torch_threads(self.threads), torch.inference_mode():
+        threads = self.threads or default_threads(len(x))
+        with torch_threads(threads), torch.inference_mode():
             # batches of 256 keep the convolutions' working set in cache:
             # 1.5x the throughput of batches of 1024 on two CPU cores
             step = 256
@@ -900,8 +920,8 @@ def predict(
     radiation : {"xray", "neutron"}, optional
         Radiation of the data when the header does not say.
     threads : int, optional
-        torch threads for inference (default ``min(4, cores)``), set
-        only while the network runs.
+        torch threads for inference (default one for up to 16 PDFs,
+        else ``min(4, cores)``), set only while the network runs.
     check : bool
         Run the in-domain checks.
     progress : bool

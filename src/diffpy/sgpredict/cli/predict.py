@@ -99,7 +99,8 @@ def register(subparsers):
         "--threads",
         type=_positive_int,
         metavar="N",
-        help="torch threads for inference (default min(4, cores))",
+        help="torch threads for inference (default 1; the CLI predicts one "
+        "file at a time)",
     )
     parser.add_argument(
         "--quiet",
