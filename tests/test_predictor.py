@@ -296,3 +296,36 @@ def test_out_of_domain_noise_from_python(tiny_model):
     assert result.to_dict()["in_domain"] is False
     assert "not a G(r)" in result.warnings[0]
     assert "OUT OF DOMAIN" in result.table()
+
+
+def test_radiation_reaches_models_that_read_it(tiny_model, tmp_path):
+    import dataclasses
+
+    import torch
+
+    seen = []
+
+    class Stub(torch.nn.Module):
+        def forward(self, x, radiation=None):
+            seen.append(None if radiation is None else radiation.tolist())
+            return torch.zeros(len(x), 45)
+
+    r, g = fake_pdf()
+    header = "mode = neutron\ncomposition = Ni\n"
+    neutron = write_gr(tmp_path / "n.gr", r, g, header=header)
+    plain = write_gr(tmp_path / "p.gr", r, g)
+    pred = Predictor(tiny_model)
+    pred.net = Stub()
+    pred.predict([neutron, plain])
+    assert seen == [None]  # a model that does not read it is not told
+    pred.limits = dataclasses.replace(
+        pred.limits, radiation_input=True, radiation=("neutron", "xray")
+    )
+    seen.clear()
+    results = pred.predict([neutron, plain], radiation=None)
+    # the known row gets its code, the unknown one the model's average
+    assert seen == [[1.0], None]
+    assert all(r.in_domain for r in results)
+    seen.clear()
+    pred.predict(plain, radiation="xray")
+    assert seen == [[0.0]]

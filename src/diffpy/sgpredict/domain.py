@@ -127,7 +127,8 @@ class DomainLimits:
         augmentation range of the recipe; the radiation is the
         ``scattering`` of the training data, or both kinds when the card
         says the model takes a radiation input
-        (``card["inputs"]["radiation"]``).
+        (``card["inputs"]["radiation"]`` or
+        ``card["config"]["radiation_input"]``).
         """
         qlo, qhi = [], []
         recipe = card.get("recipe") or {}
@@ -145,7 +146,10 @@ class DomainLimits:
                 qhi.append(float(rng[1]))
             if cfg.get("scattering"):
                 scattering.add(str(cfg["scattering"]))
-        radiation_input = bool((card.get("inputs") or {}).get("radiation"))
+        radiation_input = bool(
+            (card.get("inputs") or {}).get("radiation")
+            or (card.get("config") or {}).get("radiation_input")
+        )
         if radiation_input:
             radiation = ("neutron", "xray")
         else:

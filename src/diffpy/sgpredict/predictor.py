@@ -93,6 +93,8 @@ DEFAULT_MIN_RMAX = 19.9
 DEFAULT_ZMAX = 8
 
 
+_RADIATION_CODE = {"xray": 0.0, "neutron": 1.0}
+
 #: Batches up to this many PDFs run on one thread by default.
 SMALL_BATCH = 16
 
@@ -539,13 +541,40 @@ class Predictor:
         eps = 1e-6
         return strength * (numpy.log(target + eps) - numpy.log(train + eps))
 
-    def _forward(self, x):
+    def _forward(self, x, radiation=None):
         """Return ``(probabilities, member_probabilities or None)``.
 
         The network's log-probabilities (the mean of the members' log
         softmax for an ensemble) are divided by the calibration
-        temperature, shifted by the prior and normalised.
+        temperature, shifted by the prior and normalised.  ``radiation``
+        (0 X-rays, 1 neutrons, NaN unknown, per row) is passed to models
+        that read it; rows of unknown radiation get the model's average
+        over both.
         """
+        if radiation is not None:
+            rad = numpy.asarray(radiation, dtype=float).reshape(-1)
+            known = numpy.isfinite(rad)
+            if not known.all():
+                n = len(numpy.atleast_2d(x))
+                p = numpy.empty((n, len(self.labels)))
+                mp = None
+                parts = [(known, rad[known]), (~known, None)]
+                for rows, value in parts:
+                    if not rows.any():
+                        continue
+                    pp, mm = self._forward_rows(
+                        numpy.atleast_2d(x)[rows], value
+                    )
+                    p[rows] = pp
+                    if mm is not None:
+                        if mp is None:
+                            mp = numpy.empty((n, *mm.shape[1:]))
+                        mp[rows] = mm
+                return p, mp
+        return self._forward_rows(x, radiation)
+
+    def _forward_rows(self, x, radiation=None):
+        """:meth:`_forward` for rows of one known (or no) radiation."""
         import torch
 
         x = numpy.atleast_2d(numpy.asarray(x, dtype=numpy.float32))
@@ -559,16 +588,20 @@ class Predictor:
             for start in range(0, len(x), step):
                 batch = torch.from_numpy(x[start : start + step])
                 batch = batch.to(self.device)
+                args = (batch,)
+                if radiation is not None:
+                    rad = numpy.asarray(radiation, dtype=numpy.float32)
+                    args = (batch, torch.from_numpy(rad[start : start + step]))
                 if members is not None and len(members) > 1:
                     each = torch.stack(
-                        [torch.log_softmax(m(batch), -1) for m in members]
+                        [torch.log_softmax(m(*args), -1) for m in members]
                     )
                     member_out.append(
                         each.exp().permute(1, 0, 2).cpu().numpy()
                     )
                     logits = each.mean(dim=0)
                 else:
-                    logits = self.net(batch)
+                    logits = self.net(*args)
                 logp = torch.log_softmax(logits / self.temperature, -1)
                 out.append(logp.cpu().numpy().astype(float))
         logp = numpy.concatenate(out) + self.log_shift
@@ -578,20 +611,25 @@ class Predictor:
         mp = numpy.concatenate(member_out) if member_out else None
         return p, mp
 
-    def predict_proba(self, x):
+    def predict_proba(self, x, radiation=None):
         """Return class probabilities for model inputs.
 
         Parameters
         ----------
         x : array_like
             Shape ``(n, npoints)`` normalised inputs.
+        radiation : array_like, optional
+            Per row 0 (X-rays), 1 (neutrons) or NaN (unknown); only for
+            models that read the radiation (``card["inputs"]["radiation"]``).
 
         Returns
         -------
         numpy.ndarray
             Shape ``(n, 45)``; rows sum to one.
         """
-        return self._forward(x)[0]
+        if radiation is not None and not self.limits.radiation_input:
+            radiation = None
+        return self._forward(x, radiation)[0]
 
     def allowed(self, composition, zmax=DEFAULT_ZMAX):
         """Return a boolean mask over the labels: can a group hold it?
@@ -742,10 +780,14 @@ class Predictor:
         )
 
     def prepare(self, source, g=None):
-        """Turn one input into ``(name, x, nvalid, meta, r, g, path)``.
+        """Turn one input into ``(name, x, nvalid, meta)``.
 
         ``source`` is a file path, or an r array with ``g`` given.
         """
+        return self._load(source, g)[:4]
+
+    def _load(self, source, g=None):
+        """Return ``(name, x, nvalid, meta, r, g, path)`` for one input."""
         from diffpy.sgpredict.io import check_pdf, load_pdf
 
         if g is None:
@@ -850,9 +892,20 @@ class Predictor:
             iterator = tqdm(
                 items, desc="predict", unit="file", file=sys.stderr
             )
-        prepared = [self.prepare(s, g) for s, g in iterator]
+        prepared = [self._load(s, g) for s, g in iterator]
         x = numpy.stack([p[1] for p in prepared])
-        probs, members = self._forward(x)
+        radiation = None
+        if self.limits.radiation_input:
+            radiation = numpy.array(
+                [
+                    _RADIATION_CODE.get(
+                        options.get("radiation") or p[3].get("radiation"),
+                        numpy.nan,
+                    )
+                    for p in prepared
+                ]
+            )
+        probs, members = self._forward(x, radiation)
         return [
             self._result(
                 item,
