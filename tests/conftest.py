@@ -39,9 +39,10 @@ def tiny_model(tmp_path_factory):
     from diffpy.sgpredict.grid import MODEL_GRID
     from diffpy.sgpredict.models import build_model
 
-    torch.manual_seed(0)
     config = {"filters": [8, 4], "kernel": 5, "hidden": 16}
-    members = [build_model("cnn", config) for _ in range(2)]
+    with torch.random.fork_rng():  # the session's generator is untouched
+        torch.manual_seed(0)
+        members = [build_model("cnn", config) for _ in range(2)]
     for m in members:
         m.eval()
     out = tmp_path_factory.mktemp("tiny_model")

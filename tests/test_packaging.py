@@ -139,3 +139,41 @@ def test_editable_install_imports_beside_diffpy_srfit(tmp_path):
         _run(
             pip + ["--force-reinstall", "--no-deps", "diffpy.srfit"], tmp_path
         )
+
+
+@pytest.mark.slow
+def test_wheel_holds_every_source_and_data_file(tmp_path):
+    """``pip install .`` ships the model, examples and tables."""
+    import shutil
+    import zipfile
+
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("needs a git checkout to list the tracked files")
+    tracked = subprocess.run(  # tracked and new, not ignored
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"]
+        + ["src"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    expected = {p[len("src/") :] for p in tracked if ".egg-info" not in p}
+    # build from a copy: pip builds in the source tree (build/, egg-info)
+    copy = tmp_path / "repo"
+    shutil.copytree(
+        ROOT / "src",
+        copy / "src",
+        ignore=shutil.ignore_patterns(
+            "*.egg-info", "__pycache__", "*.pyc", "*.h5.partial"
+        ),
+    )
+    for name in ("setup.cfg", "pyproject.toml", "README.md", "LICENSE.rst"):
+        shutil.copy2(ROOT / name, copy / name)
+    pip = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps"]
+    _run(pip + ["-w", str(tmp_path), str(copy)], tmp_path)
+    (wheel,) = tmp_path.glob("diffpy_sgpredict-*.whl")
+    names = {
+        n for n in zipfile.ZipFile(wheel).namelist() if ".dist-info" not in n
+    }
+    assert names == expected
+    assert "diffpy/sgpredict/data/model/model.safetensors" in names
