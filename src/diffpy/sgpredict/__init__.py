@@ -12,6 +12,8 @@ Examples
 'Fm-3m'
 """
 
+import importlib
+
 from diffpy.sgpredict.version import __version__  # noqa: F401
 
 _LAZY = {
@@ -30,8 +32,6 @@ __all__ = ["__version__", *_LAZY]
 
 def __getattr__(name):
     if name in _LAZY:
-        import importlib
-
         module = importlib.import_module(_LAZY[name])
         value = getattr(module, name)
         globals()[name] = value
