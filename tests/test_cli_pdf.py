@@ -5,9 +5,9 @@ from pathlib import Path
 
 import numpy
 import pytest
+from diffpy.utils.parsers import load_data
 
 from diffpy.sgpredict.sgpredictapp import main
-from diffpy.utils.parsers import load_data
 
 CIF = Path(__file__).parent / "data" / "srreal" / "structures" / "rs0141.cif"
 #: a structure with its own ADPs
