@@ -3,7 +3,6 @@
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy
@@ -182,10 +181,16 @@ def test_generated_fit_py_runs_and_macro_parses(tmp_path):
 # ------------------------------------------------------------- fits, ranks
 
 
+@pytest.mark.slow
 def test_ni_ranking(tmp_path):
-    t0 = time.time()
     rows = fit_candidates(
-        NI, [225, 221, 227, 139], tmp_path, jobs=2, timeout=60, rmax=10
+        NI,
+        [225, 221, 227, 139],
+        tmp_path,
+        jobs=2,
+        timeout=60,
+        rmax=10,
+        enumerate_budget=2,
     )
     order = [r["number"] for r in rows]
     assert 225 in order[:2]
@@ -197,7 +202,6 @@ def test_ni_ranking(tmp_path):
     table = (tmp_path / "ranking.txt").read_text()
     assert "Fm-3m" in table and "Rw" in table
     assert len(json.loads((tmp_path / "ranking.json").read_text())) == 4
-    assert time.time() - t0 < 60
 
 
 def test_failing_candidate_does_not_stop_others(tmp_path):
@@ -210,6 +214,7 @@ def test_failing_candidate_does_not_stop_others(tmp_path):
         timeout=60,
         rmax=6,
         max_nfev=10,
+        enumerate_budget=1,
     )
     by_group = {r["number"]: r for r in rows}
     assert by_group[230]["status"] == "failed"
@@ -238,6 +243,8 @@ def test_cli_json(tmp_path, capsys):
             "2",
             "--timeout",
             "60",
+            "--enumerate",
+            "0",
         ]
     )
     assert status == 0
@@ -249,11 +256,294 @@ def test_cli_json(tmp_path, capsys):
     assert "not one of the 45" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_cdse_ranking(tmp_path):
     # lower symmetry: wurtzite CdSe (P6_3mc) against cubic and hexagonal
     # alternatives; about 10 s with two processes
     rows = fit_candidates(
-        CDSE, [186, 216, 194, 225], tmp_path, jobs=2, timeout=120, rmax=15
+        CDSE,
+        [186, 216, 194, 225],
+        tmp_path,
+        composition="CdSe",
+        jobs=2,
+        timeout=120,
+        rmax=15,
+        enumerate_budget=3,
     )
     order = [r["number"] for r in rows]
     assert 186 in order[:2], [(r["number"], r["rw"]) for r in rows]
+
+
+# ------------------------------------------------------- issue 11: routes
+
+
+def _simulated(tmp_path, structure, name, qmax=25.0, noise=0.01, seed=1):
+    """A PDF file computed from a structure, with Gaussian noise."""
+    from diffpy.sgpredict.pdfcalc import calculate_pdf
+
+    r, g = calculate_pdf(
+        structure,
+        rmin=0.5,
+        rmax=20.0,
+        rstep=0.01,
+        qmin=0.0,
+        qmax=qmax,
+        qdamp=0.03,
+        qbroad=0.0,
+        uiso=None,
+    )
+    rng = numpy.random.default_rng(seed)
+    g = g + noise * numpy.abs(g).max() * rng.standard_normal(len(g))
+    path = tmp_path / name
+    numpy.savetxt(path, numpy.column_stack([r, g]), header=f"qmax = {qmax}")
+    return path
+
+
+def _thcr2si2(a=3.92, c=12.3, z=0.36):
+    return settings.expand(
+        [a, a, c, 90, 90, 90],
+        [("Sr", 0, 0, 0), ("Fe", 0, 0.5, 0.25), ("As", 0, 0, z)],
+        139,
+        uiso=0.006,
+    )
+
+
+def test_wyckoff_enumeration_solves_thcr2si2(tmp_path):
+    from diffpy.sgpredict.refine.fitting import prepare_data
+    from diffpy.sgpredict.refine.wyckoff import enumerate_starts
+
+    path = _simulated(tmp_path, _thcr2si2(), "SrFe2As2.gr")
+    data = prepare_data(path, 1.5, 20.0, 0.02)
+    found = enumerate_starts(139, "SrFe2As2", data, budget=12, keep=1)
+    best = found[0]
+    assert "Fe4d" in best.name and "As4e" in best.name
+    assert best.quick_rw < 0.1
+    lat = best.structure.lattice
+    assert lat.a == pytest.approx(3.92, abs=0.03)
+    assert lat.c == pytest.approx(12.3, abs=0.1)
+    z = sorted(a.xyz[2] % 1 for a in best.structure if a.element == "As")
+    assert min(z[0], 1 - z[-1]) == pytest.approx(0.36, abs=0.01) or any(
+        abs(v - 0.36) < 0.01 or abs(v - 0.64) < 0.01 for v in z
+    )
+
+
+def test_mixed_sites_of_a_doped_pnictide():
+    from diffpy.sgpredict.refine.wyckoff import mixed_sites
+
+    counts, notes = mixed_sites(
+        parse_composition("Ba0.7K0.3(Zn0.85Mn0.15)2As2")
+    )
+    assert counts == {"Ba": 1.0, "Zn": 2.0, "As": 2.0}
+    assert notes[0] == "Ba0.7K0.3 on one site as Ba"
+
+
+@pytest.mark.parametrize(
+    "group, sub, natoms, cell",
+    [
+        (225, 139, 2, (2.4890, 2.4890, 3.52)),  # a' = a/sqrt2, c' = a
+        (225, 87, 2, (2.4890, 2.4890, 3.52)),
+        (225, 166, 3, (2.4890, 2.4890, 6.0968)),  # hexagonal axes
+        (225, 221, 4, (3.52, 3.52, 3.52)),
+    ],
+)
+def test_supergroup_to_subgroup_ni(group, sub, natoms, cell):
+    pytest.importorskip("pyxtal")
+    from diffpy.sgpredict.pdfcalc import calculate_pdf
+    from diffpy.sgpredict.refine.subgroups import has_symmetry, to_subgroup
+
+    ni = settings.expand([3.52] * 3 + [90] * 3, [("Ni", 0, 0, 0)], group)
+    out = to_subgroup(ni, group, sub)
+    assert len(out) == natoms
+    assert out.lattice.abcABG()[:3] == pytest.approx(cell, abs=1e-3)
+    assert has_symmetry(out, sub)
+    _, g0 = calculate_pdf(ni, rmax=12)
+    _, g1 = calculate_pdf(out, rmax=12)
+    assert numpy.abs(g1 - g0).max() < 1e-8
+
+
+@pytest.mark.parametrize("sub, natoms", [(141, 4), (166, 6), (216, 8)])
+def test_supergroup_to_subgroup_si(sub, natoms):
+    pytest.importorskip("pyxtal")
+    from diffpy.sgpredict.pdfcalc import calculate_pdf
+    from diffpy.sgpredict.refine.subgroups import has_symmetry, to_subgroup
+
+    si = settings.expand([5.43] * 3 + [90] * 3, [("Si", 0, 0, 0)], 227)
+    out = to_subgroup(si, 227, sub)
+    assert len(out) == natoms and has_symmetry(out, sub)
+    _, g0 = calculate_pdf(si, rmax=12)
+    _, g1 = calculate_pdf(out, rmax=12)
+    assert numpy.abs(g1 - g0).max() < 1e-8
+
+
+CIF_CASES = [
+    (136, [4.59, 4.59, 2.96, 90, 90, 90], [("Ti", 0, 0, 0), ("O", 0.305,
+     0.305, 0)]),
+    (139, [3.92, 3.92, 12.3, 90, 90, 90], [("Sr", 0, 0, 0), ("Fe", 0, 0.5,
+     0.25), ("As", 0, 0, 0.36)]),
+    (166, [4.38, 4.38, 30.5, 90, 90, 120], [("Bi", 0, 0, 0.4), ("Te", 0, 0,
+     0), ("Te", 0, 0, 0.21)]),
+    (227, [5.43] * 3 + [90] * 3, [("Si", 0, 0, 0)]),
+    (14, [5.1, 6.2, 7.3, 90, 101, 90], [("Zr", 0.1, 0.2, 0.3), ("O", 0.3,
+     0.1, 0.2)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("number, lattice, sites", CIF_CASES)
+def test_cif_written_in_the_candidates_group(tmp_path, number, lattice, sites):
+    from diffpy.structure import loadStructure
+
+    from diffpy.sgpredict.refine.cifout import write_cif
+
+    stru = settings.expand(lattice, sites, number)
+    path = write_cif(stru, number, tmp_path / "x.cif")
+    text = Path(path).read_text()
+    assert f"_space_group_IT_number {number}" in text
+    # symmetry-unique atoms only, expanded again by the reader
+    atom_lines = [
+        ln
+        for ln in text.splitlines()
+        if ln[:1].isalpha()
+        and ln.split()[0][-1].isdigit()
+        and len(ln.split()) == 7
+    ]
+    assert len(atom_lines) == len(sites)
+    back = loadStructure(path)
+    assert len(back) == len(stru)
+    assert settings.spglib_group(back) == number
+
+
+def test_ranking_rule_subgroup_only_when_demanded():
+    from diffpy.sgpredict.refine.ranking import (
+        _family_rule,
+        combined_score,
+        hamilton_significant,
+    )
+
+    n_eff = 147.2
+
+    def rows(rw_head, rw_sub):
+        out = [
+            {"number": 225, "symbol": "Fm-3m", "rw": rw_head, "nfree": 6},
+            {"number": 139, "symbol": "I4/mmm", "rw": rw_sub, "nfree": 7},
+        ]
+        for r in out:
+            r["score"] = combined_score(r["rw"], r["nfree"], None, n_eff)
+            r["notes"] = []
+        _family_rule(out, n_eff)
+        return sorted(out, key=lambda r: r["score"])
+
+    # fcc Ni measured: I4/mmm gains 2 % in Rw with one more parameter
+    assert not hamilton_significant(0.0218, 0.0214, 6, 7, n_eff)
+    ranked = rows(0.0218, 0.0214)
+    assert [r["number"] for r in ranked] == [225, 139]
+    assert "no significant gain" in ranked[1]["notes"][0]
+    # a tetragonal crystal: the cubic model misfits, I4/mmm is demanded
+    ranked = rows(0.150, 0.040)
+    assert [r["number"] for r in ranked] == [139, 225]
+    assert "significantly better" in ranked[0]["notes"][0]
+    # the network's probability enters the score
+    assert combined_score(0.05, 6, 0.9, n_eff) < combined_score(
+        0.05, 6, 0.1, n_eff
+    )
+
+
+@pytest.mark.slow
+def test_tetragonal_data_rank_the_subgroup_first(tmp_path):
+    # Ni stretched 5 % along c: I4/mmm is right, Fm-3m is not
+    ni = settings.expand(
+        [2.49, 2.49, 3.52 * 1.05, 90, 90, 90], [("Ni", 0, 0, 0)], 139
+    )
+    path = _simulated(tmp_path, ni, "tetragonal_Ni.gr", noise=0.005)
+    rows = fit_candidates(
+        path,
+        [225, 139],
+        tmp_path / "fits",
+        composition="Ni",
+        jobs=2,
+        timeout=60,
+        rmax=12,
+        enumerate_budget=4,
+    )
+    assert rows[0]["number"] == 139
+    assert rows[0]["rw"] < 0.5 * rows[1]["rw"]
+
+
+def test_ni_subgroups_from_the_supergroup(tmp_path):
+    rows = fit_candidates(
+        NI,
+        [225, 139],
+        tmp_path,
+        composition="Ni",
+        jobs=2,
+        timeout=60,
+        rmax=8,
+        max_nfev=20,
+        enumerate_budget=0,
+    )
+    by = {r["number"]: r for r in rows}
+    assert rows[0]["number"] == 225
+    # I4/mmm never fits worse than Fm-3m: at worst it is Fm-3m itself
+    assert by[139]["rw"] <= by[225]["rw"] * 1.02
+    assert by[139]["score"] >= by[225]["score"]
+    text = (tmp_path / "ranking.txt").read_text()
+    assert "score" in text and "route" in text
+
+
+def test_no_composition_keeps_prototype_elements_and_says_so():
+    from diffpy.sgpredict.refine.starting import (
+        NO_COMPOSITION_NOTE,
+        starting_structures,
+    )
+
+    starts, notes = starting_structures(227)
+    assert NO_COMPOSITION_NOTE in notes
+    assert "kept" in starts[0].notes[0]
+    starts, notes = starting_structures(227, composition="Si")
+    assert {a.element for a in starts[0].structure} == {"Si"}
+    assert NO_COMPOSITION_NOTE not in notes
+
+
+def test_ctrl_c_keeps_finished_fits(tmp_path):
+    calls = []
+
+    def progress(done, total, label, res):
+        calls.append(label)
+        raise KeyboardInterrupt
+
+    rows = fit_candidates(
+        NI,
+        [225, 221],
+        tmp_path,
+        jobs=1,
+        timeout=60,
+        rmax=6,
+        max_nfev=10,
+        enumerate_budget=0,
+        progress=progress,
+    )
+    assert calls == ["225 Fm-3m"]
+    assert rows[0]["interrupted"] is True
+    assert rows[0]["number"] == 225 and rows[0]["rw"] is not None
+    assert rows[1]["status"] == "interrupted" and rows[1]["rw"] is None
+    assert (tmp_path / "ranking.txt").exists()
+
+
+def test_fit_py_and_macro_come_from_the_recipe_code(tmp_path):
+    from diffpy.sgpredict.refine.fitting import RecipeSpec, recipe_from_spec
+
+    out = write_templates(NI, [136], tmp_path, composition="TiO2", rmax=8)
+    folder = Path(out[0]["folder"])
+    text = (folder / "fit.py").read_text()
+    assert "run_spec(SPEC" in text and "FitRecipe()" not in text
+    spec = RecipeSpec(
+        str(folder / NI.name),
+        str(folder / "start.cif"),
+        136,
+        qmax=25.0,
+        rmax=8.0,
+    )
+    recipe, _, _, _ = recipe_from_spec(spec, "builtin")
+    macro = (folder / "fit.dp-in").read_text()
+    for name in recipe.names:
+        if name not in ("scale",):
+            assert f"{name}:" in macro, name

@@ -66,8 +66,8 @@ def register(subparsers):
     parser.add_argument(
         "--timeout",
         type=float,
-        default=300.0,
-        help="seconds allowed per fit (default 300)",
+        default=45.0,
+        help="seconds allowed per candidate and round (default 45)",
     )
     parser.add_argument(
         "--rmin", type=float, default=1.5, help="fit from (A, default 1.5)"

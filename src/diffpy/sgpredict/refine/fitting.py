@@ -23,6 +23,7 @@ True
 import math
 import time
 import warnings
+from dataclasses import dataclass
 
 import numpy
 
@@ -34,6 +35,10 @@ __all__ = [
     "prepare_data",
     "build_recipe",
     "fit_structure",
+    "refine_recipe",
+    "RecipeSpec",
+    "recipe_from_spec",
+    "run_spec",
     "srreal_available",
     "DEFAULT_QMAX",
     "DEFAULT_QDAMP",
@@ -464,6 +469,69 @@ def _refine(recipe, max_nfev):
     )
 
 
+#: The refinement steps: tags freed together, in turn.
+STEPS = (
+    ("scale",),
+    ("scale", "lat"),
+    ("scale", "lat", "adp", "profile"),
+    ("xyz",),
+    ("all",),
+)
+
+
+def refine_recipe(recipe, gen, gobs, max_nfev=60, timeout=None):
+    """Refine a recipe of :func:`build_recipe` step by step.
+
+    The scale starts at the ratio of data and model amplitudes; then
+    :data:`STEPS` free, in turn, the scale; scale and cell; ADPs, Qdamp
+    and delta2 with them; the free coordinates; everything (with
+    Qbroad).  Each step is a bounded :func:`scipy.optimize.least_squares`
+    run of at most ``max_nfev`` evaluations.
+
+    Parameters
+    ----------
+    recipe, gen
+        From :func:`build_recipe`.
+    gobs : numpy.ndarray
+        The observed G on the recipe's grid (for the first scale).
+    max_nfev : int
+        Evaluations per step.
+    timeout : float, optional
+        Seconds after which the refinement stops where it is (builtin
+        generator only).
+
+    Returns
+    -------
+    bool
+        True when the time ran out.
+    """
+    t0 = time.time()
+    stopped = False
+    if hasattr(gen, "deadline") and timeout:
+        gen.deadline = t0 + float(timeout)
+    recipe.fix("all")
+    recipe.free("scale")
+    gcalc = recipe.pdf.evaluate()
+    denom = float(numpy.dot(gcalc, gcalc))
+    if denom > 0:
+        s = float(numpy.dot(gcalc, gobs)) / denom
+        recipe.scale.value = max(s, 1e-3) * recipe.scale.value
+    try:
+        for tags in STEPS:
+            tags = [t for t in tags if t == "all" or t in recipe.sg_tags]
+            if not tags:
+                continue
+            recipe.fix("all")
+            recipe.free(*tags)
+            _refine(recipe, max_nfev)
+    except _Deadline:
+        stopped = True
+    if hasattr(gen, "deadline"):
+        gen.deadline = None
+    recipe.free("all")
+    return stopped
+
+
 def fit_structure(
     data,
     start,
@@ -477,10 +545,9 @@ def fit_structure(
 ):
     """Refine one starting structure and return what came out.
 
-    The refinement frees, in turn, scale and cell; then ADPs, Qdamp and
-    delta2; then the free coordinates; then all of them together.  It
-    stops early when ``timeout`` seconds have passed and reports the
-    values it had reached.
+    The recipe is :func:`build_recipe`'s and the steps those of
+    :func:`refine_recipe` -- the same code that the ``fit.py`` written
+    by :func:`~diffpy.sgpredict.refine.write_templates` runs.
 
     Parameters
     ----------
@@ -521,44 +588,16 @@ def fit_structure(
     recipe, gen = build_recipe(
         fitdata, start.structure, start.number, calculator
     )
-    gobs = fitdata.g
-    stopped = False
-    if hasattr(gen, "deadline") and timeout:
-        gen.deadline = t0 + float(timeout)
-    # first guess of the scale from the data/model amplitude ratio
-    recipe.fix("all")
-    recipe.free("scale")
-    gcalc = recipe.pdf.evaluate()
-    denom = float(numpy.dot(gcalc, gcalc))
-    if denom > 0:
-        s = float(numpy.dot(gcalc, gobs)) / denom
-        recipe.scale.value = max(s, 1e-3) * recipe.scale.value
-    steps = [
-        ["scale"],
-        ["scale", "lat"],
-        ["scale", "lat", "adp", "profile"],
-        ["xyz"],
-        ["all"],
-    ]
-    try:
-        for tags in steps:
-            tags = [t for t in tags if t == "all" or t in recipe.sg_tags]
-            if not tags:
-                continue
-            recipe.fix("all")
-            recipe.free(*tags)
-            _refine(recipe, max_nfev)
-    except _Deadline:
-        stopped = True
-        gen.deadline = None
-    if hasattr(gen, "deadline"):
-        gen.deadline = None
-    recipe.free("all")
+    stopped = refine_recipe(recipe, gen, fitdata.g, max_nfev, timeout)
+    return _result(recipe, fitdata, start.structure, stopped, timeout, t0)
+
+
+def _result(recipe, fitdata, structure, stopped, timeout, t0):
     names = list(recipe.names)
     values = [float(v) for v in recipe.values]
     rw = _rw(recipe)
     gcalc = numpy.array(recipe.pdf.evaluate(), dtype=float)
-    lat = start.structure.lattice
+    lat = structure.lattice
     cell = [
         float(v) for v in (lat.a, lat.b, lat.c, lat.alpha, lat.beta, lat.gamma)
     ]
@@ -571,12 +610,127 @@ def fit_structure(
         "nfree": len(names),
         "variables": dict(zip(names, values)),
         "r": fitdata.r,
-        "gobs": gobs,
+        "gobs": fitdata.g,
         "gcalc": gcalc,
         "notes": notes,
         "stopped": stopped,
         "calculator": "srreal" if recipe.use_srreal else "builtin",
         "seconds": time.time() - t0,
-        "structure": start.structure,
+        "structure": structure,
         "qmax": fitdata.qmax,
     }
+
+
+@dataclass
+class RecipeSpec:
+    """Everything a refinement needs, as plain values.
+
+    ``fit.py`` holds one of these and hands it to :func:`run_spec`,
+    which builds the recipe with :func:`build_recipe` and refines it
+    with :func:`refine_recipe` -- the code ``refine --fit`` runs.
+
+    Attributes
+    ----------
+    data : str
+        The measured PDF file.
+    structure : str
+        The starting structure (CIF, any setting diffpy reads).
+    spacegroup : int
+        Space-group number (one of the 45).
+    qmax, qmin, qdamp, qbroad : float
+        Settings; ``qdamp`` and ``qbroad`` are starting values.
+    scattering : str
+        ``"xray"`` or ``"neutron"``.
+    rmin, rmax, rstep : float
+        Fit range and spacing (A).
+    """
+
+    data: str
+    structure: str
+    spacegroup: int
+    qmax: float
+    qmin: float = 0.0
+    qdamp: float = DEFAULT_QDAMP
+    qbroad: float = 0.0
+    scattering: str = "xray"
+    rmin: float = 1.5
+    rmax: float = 20.0
+    rstep: float = 0.02
+
+
+def recipe_from_spec(spec, calculator="auto"):
+    """Build the srfit recipe of a :class:`RecipeSpec`.
+
+    Returns
+    -------
+    recipe : FitRecipe
+    generator : ProfileGenerator
+    fitdata : FitData
+    structure : diffpy.structure.Structure
+        The structure the recipe refines (in place).
+
+    Examples
+    --------
+    >>> spec = RecipeSpec("Ni.gr", "start.cif", 225, qmax=25.0)
+    >>> recipe, gen, data, stru = recipe_from_spec(spec)  # doctest: +SKIP
+    """
+    from diffpy.structure import loadStructure
+
+    fitdata = prepare_data(
+        spec.data, spec.rmin, spec.rmax, spec.rstep, spec.qmax
+    )
+    fitdata.qmin = float(spec.qmin)
+    fitdata.qdamp = float(spec.qdamp)
+    fitdata.qbroad = float(spec.qbroad)
+    fitdata.scattering = spec.scattering
+    structure = loadStructure(str(spec.structure))
+    recipe, gen = build_recipe(
+        fitdata, structure, int(spec.spacegroup), calculator
+    )
+    return recipe, gen, fitdata, structure
+
+
+def run_spec(spec, argv=None, output=None):
+    """Command line of a written ``fit.py``: refine a spec, save results.
+
+    Options: ``--engine {auto,srreal,builtin}``, ``--rmin``, ``--rmax``,
+    ``--max-nfev``, ``--no-plot``.  Writes ``fit-results.txt``,
+    ``refined.cif`` (in the candidate's space group) and ``fit.png``
+    next to the data, prints ``Rw = ...`` and returns the result dict of
+    :func:`fit_structure`.
+    """
+    import argparse
+    import dataclasses
+    from pathlib import Path
+
+    from diffpy.sgpredict.refine.cifout import write_cif
+    from diffpy.sgpredict.refine.plots import plot_fit
+
+    ap = argparse.ArgumentParser(
+        description=f"refine space group {spec.spacegroup} against "
+        f"{Path(spec.data).name}"
+    )
+    ap.add_argument(
+        "--engine", default="auto", choices=("auto", "srreal", "builtin")
+    )
+    ap.add_argument("--rmin", type=float, default=spec.rmin)
+    ap.add_argument("--rmax", type=float, default=spec.rmax)
+    ap.add_argument("--max-nfev", type=int, default=60)
+    ap.add_argument("--no-plot", action="store_true")
+    args = ap.parse_args(argv)
+    spec = dataclasses.replace(spec, rmin=args.rmin, rmax=args.rmax)
+    out = Path(output or Path(spec.data).resolve().parent)
+    t0 = time.time()
+    recipe, gen, fitdata, structure = recipe_from_spec(spec, args.engine)
+    stopped = refine_recipe(recipe, gen, fitdata.g, args.max_nfev)
+    res = _result(recipe, fitdata, structure, stopped, None, t0)
+    _, _, FitResults, *_ = _srfit_imports()
+    text = (
+        f"engine: {res['calculator']}\n" + FitResults(recipe).formatResults()
+    )
+    (out / "fit-results.txt").write_text(text)
+    write_cif(structure, spec.spacegroup, out / "refined.cif")
+    if not args.no_plot:
+        plot_fit(res, out / "fit.png", f"space group {spec.spacegroup}")
+    print(f"Rw = {res['rw']:.5f} ({res['calculator']} engine)")
+    return res

@@ -40,6 +40,7 @@ from diffpy.sgpredict.refine.candidates import (
     header_composition,
     usable_cif,
 )
+from diffpy.sgpredict.refine.plots import plot_fit
 
 __all__ = [
     "Candidate",
@@ -101,37 +102,6 @@ def combined_score(rw, nfree, probability, n_eff):
     if probability is not None:
         value -= 2.0 * math.log(max(float(probability), 1e-4))
     return value
-
-
-def plot_fit(result, path, title=""):
-    """Write a PNG with the data, the fit and the difference curve.
-
-    Examples
-    --------
-    >>> plot_fit(result, "fit.png", "Fm-3m")  # doctest: +SKIP
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    r = numpy.asarray(result["r"])
-    gobs = numpy.asarray(result["gobs"])
-    gcalc = numpy.asarray(result["gcalc"])
-    diff = gobs - gcalc
-    offset = gobs.min() - 0.1 * numpy.ptp(gobs) - diff.max()
-    fig = Figure(figsize=(7, 4.5))
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    ax.plot(r, gobs, "o", ms=2.5, mfc="none", color="tab:blue", label="data")
-    ax.plot(r, gcalc, "-", color="tab:red", lw=1.2, label="fit")
-    ax.plot(r, diff + offset, "-", color="tab:green", lw=1, label="diff")
-    ax.axhline(offset, color="0.6", lw=0.6, ls="--")
-    ax.set_xlabel(r"r ($\mathrm{\AA}$)")
-    ax.set_ylabel(r"G ($\mathrm{\AA}^{-2}$)")
-    ax.set_title(f"{title}  Rw = {result['rw']:.4f}")
-    ax.legend(loc="upper right", frameon=False)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    return str(path)
 
 
 def structure_to_dict(structure):
@@ -496,6 +466,7 @@ def _supergroup_tasks(rows, tasks):
             for r in fitted
             if r["number"] != row["number"]
             and spacegroups.is_subgroup(row["number"], r["number"])
+            and (row.get("nfree") is None or r["nfree"] <= row["nfree"])
             and (row.get("rw") is None or r["rw"] < row["rw"])
         ]
         if not sups:
@@ -573,7 +544,7 @@ def fit_candidates(
     composition=None,
     cif=None,
     jobs=None,
-    timeout=300.0,
+    timeout=45.0,
     rmin=1.5,
     rmax=20.0,
     rstep=0.02,
@@ -607,7 +578,8 @@ def fit_candidates(
         Fits run at the same time (processes); default: CPU count,
         at most the number of candidates.
     timeout : float
-        Seconds allowed per candidate and round.
+        Seconds allowed per candidate and round (a fit that runs out of
+        time reports the values it has reached, status ``stopped``).
     rmin, rmax, rstep : float
         Fit range and point spacing (A).
     qmax : float, optional

@@ -42,83 +42,85 @@ __all__ = [
 ]
 
 
-def _srfit_names(start):
-    """Variable names that diffpy.apps' PDFAdapter will create."""
-    import warnings
+def _recipe_variables(spec):
+    """Variables of the recipe that ``--fit`` and ``fit.py`` build.
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import copy
+    Returns a dict tag -> list of (name, value) from
+    :func:`~diffpy.sgpredict.refine.fitting.recipe_from_spec`.
+    """
+    from diffpy.sgpredict.refine.fitting import recipe_from_spec
 
-        from diffpy.srfit.structure.diffpyparset import DiffpyStructureParSet
-        from diffpy.srfit.structure.sgconstraints import (
-            constrainAsSpaceGroup,
-        )
+    recipe, _, _, _ = recipe_from_spec(spec, calculator="builtin")
+    out = {}
+    for name, value in zip(recipe.names, recipe.values):
+        if name == "scale":
+            tag = "scale"
+        elif name in ("qdamp", "delta2", "qbroad"):
+            tag = "profile"
+        elif name.startswith("Uiso"):
+            tag = "adp"
+        elif name in ("a", "b", "c", "alpha", "beta", "gamma"):
+            tag = "lat"
+        else:
+            tag = "xyz"
+        out.setdefault(tag, []).append((name, float(value)))
+    return out
 
-        phase = DiffpyStructureParSet("phase", copy.deepcopy(start.structure))
-        sgpars = constrainAsSpaceGroup(phase, start.diffpy_name)
-    return {
-        "lat": [(p.name, p.value) for p in sgpars.latpars],
-        "adp": [(p.name, p.value) for p in sgpars.adppars],
-        "xyz": [(p.name, p.value) for p in sgpars.xyzpars],
-    }
 
-
-def macro_text(start, data_name, qmin, qmax, rmin, rmax, rstep=0.01):
+def macro_text(spec, start, data_name, rstep=0.01):
     """Return a ``diffpy.apps runmacro`` macro for one candidate.
+
+    The variables and their starting values are those of the recipe
+    that ``refine --fit`` and ``fit.py`` build from the same
+    :class:`~diffpy.sgpredict.refine.fitting.RecipeSpec` (scale, cell,
+    one isotropic ADP per orbit, free coordinates, delta2, Qdamp,
+    Qbroad).
 
     Parameters
     ----------
+    spec : RecipeSpec
+        The refinement (its ``structure`` is ``start.cif``).
     start : StartingStructure
-        The candidate's starting structure (written as ``start.cif``).
+        The candidate's starting structure.
     data_name : str
         File name of the data in the folder.
-    qmin, qmax : float
-        Q range of the measurement (1/A).
-    rmin, rmax, rstep : float
-        Calculation range (A).
+    rstep : float
+        Calculation step (A).
 
     Returns
     -------
     str
-
-    Examples
-    --------
-    >>> from diffpy.sgpredict.refine import starting_structure
-    >>> text = macro_text(starting_structure(225, "Ni"), "Ni.gr", 0.5, 25,
-    ...                   1.5, 20)
-    >>> "set G1 spacegroup as Fm-3m" in text
-    True
     """
-    names = _srfit_names(start)
+    names = _recipe_variables(spec)
     lines = [
         f"# diffpy.apps runmacro: refine {start.symbol} "
         f"({start.number}) against {data_name}",
-        f"# start: {start.name} ({start.source})",
+        f"# start: {start.name} ({start.source}); variables from the "
+        "recipe of diffpy.sgpredict.refine.fitting.build_recipe",
         "# run: diffpy.apps runmacro fit.dp-in",
         'load structure G1 from "start.cif"',
         f'load profile exp from "{data_name}"',
         "",
         f"set G1 spacegroup as {start.diffpy_name}",
-        f"set exp q_range as {qmin:g} {qmax:g}",
-        f"set exp calculation_range as {rmin:g} {rmax:g} {rstep:g}",
+        f"set exp q_range as {spec.qmin:g} {spec.qmax:g}",
+        f"set exp calculation_range as {spec.rmin:g} {spec.rmax:g} "
+        f"{rstep:g}",
         "create equation variables s0",
         'set equation as "s0*G1"',
         'save to "fit-results.json"',
         "",
         "variables:",
         "---",
-        "- s0: 0.5",
     ]
-    for name, value in names["lat"]:
-        lines.append(f"- G1.{name}: {value:.5f}")
-    for name, value in names["adp"]:
-        lines.append(f"- G1.{name}: {value:.4f}")
-    lines.append("- G1.delta2: 2.0")
-    lines.append("- qdamp: 0.04")
-    lines.append("- qbroad: 0.01")
-    for name, value in names["xyz"]:
-        lines.append(f"- G1.{name}: {value:.5f}")
+    for name, value in names.get("scale", []):
+        lines.append(f"- s0: {value:.5g}")
+    for tag in ("lat", "adp", "xyz"):
+        for name, value in names.get(tag, []):
+            lines.append(f"- G1.{name}: {value:.5f}")
+    for tag in ("profile",):
+        for name, value in names.get(tag, []):
+            prefix = "G1." if name.startswith("delta") else ""
+            lines.append(f"- {prefix}{name}: {value:.5g}")
     lines.append("---")
     return "\n".join(lines) + "\n"
 
@@ -218,184 +220,47 @@ Written by diffpy.sgpredict {version}.  Run it with
     python fit.py --engine builtin # diffpy.sgpredict's numpy generator
 
 Options: --rmin, --rmax (fit range, A), --max-nfev (evaluations per
-step), --no-plot.  Results go to fit-results.txt, refined.cif and
-fit.png in this folder.
+step), --no-plot.  Results go to fit-results.txt, refined.cif (in
+{symbol}) and fit.png in this folder.
+
+The recipe is built by diffpy.sgpredict.refine.fitting.build_recipe and
+refined by refine_recipe: the same code as ``diffpy.sgpredict refine
+--fit``.  To change the model, build the recipe yourself:
+
+    recipe, generator, fitdata, structure = recipe_from_spec(SPEC)
+    recipe.fix("xyz")              # any diffpy.srfit FitRecipe call
+    refine_recipe(recipe, generator, fitdata.g)
 
 Starting structure: start.cif ({start_name}, {start_source}).
 {qmax_comment}
 """
 
-import argparse
-import warnings
 from pathlib import Path
 
-import numpy
-from scipy.optimize import least_squares
-
-from diffpy.srfit.fitbase import FitContribution, FitRecipe, FitResults
-from diffpy.srfit.fitbase import Profile
-from diffpy.srfit.structure import constrainAsSpaceGroup
-from diffpy.structure import loadStructure
+from diffpy.sgpredict.refine.fitting import (  # noqa: F401
+    RecipeSpec,
+    recipe_from_spec,
+    refine_recipe,
+    run_spec,
+)
 
 HERE = Path(__file__).resolve().parent
-DATA = HERE / "{data_name}"
-START = HERE / "start.cif"
-SPACEGROUP = "{diffpy_name}"  # {symbol}, number {number}
-QMIN = {qmin!r}
-QMAX = {qmax!r}  # {qmax_source}
-QDAMP = {qdamp!r}  # starting value, refined
-QBROAD = {qbroad!r}  # starting value, refined in the last step
-SCATTERING = "{scattering}"
 
-
-def make_generator(engine):
-    """Return a PDF generator: srreal's when it can, else the builtin."""
-    if engine in ("auto", "srreal"):
-        try:
-            from diffpy.srfit.pdf import PDFGenerator
-
-            gen = PDFGenerator("G1")
-            gen._calc  # fails without diffpy.srreal
-            return gen, "srreal"
-        except Exception:
-            if engine == "srreal":
-                raise
-    from diffpy.sgpredict.refine.fitting import BuiltinPDFGenerator
-
-    return BuiltinPDFGenerator("G1"), "builtin"
-
-
-def load_profile(rmin, rmax):
-    """Read the data into an srfit Profile and set the fit range."""
-    profile = Profile()
-    try:
-        from diffpy.srfit.pdf import PDFParser
-
-        parser = PDFParser()
-        parser.parseFile(str(DATA))
-        profile.loadParsedData(parser)
-    except Exception:
-        # headers PDFParser does not understand: read the columns
-        from diffpy.utils.parsers import load_data
-
-        xy = load_data(str(DATA))
-        profile.setObservedProfile(xy[:, 0], xy[:, 1])
-    profile.setCalculationRange(xmin=rmin, xmax=rmax, dx=0.02)
-    return profile
-
-
-def make_recipe(engine, rmin, rmax):
-    """Build the FitRecipe: scale, cell, ADPs, xyz, Qdamp, delta2."""
-    profile = load_profile(rmin, rmax)
-    gen, engine = make_generator(engine)
-    structure = loadStructure(str(START))
-    if engine == "srreal":
-        gen.setStructure(structure, periodic=True)
-        gen.setQmin(QMIN)
-        if SCATTERING == "neutron":
-            gen.setScatteringType("N")
-    else:
-        gen.setStructure(structure)
-        gen.meta["qmin"] = QMIN
-        gen.meta["scattering"] = SCATTERING
-    gen.setQmax(QMAX)
-    contribution = FitContribution("pdf")
-    contribution.addProfileGenerator(gen)
-    contribution.setProfile(profile, xname="r")
-    recipe = FitRecipe()
-    recipe.addContribution(contribution)
-    recipe.fithooks[0].verbose = 0
-    recipe.addVar(gen.scale, 0.5, tag="scale")
-    recipe.addVar(gen.qdamp, QDAMP, tag="profile").boundRange(0, 0.12)
-    recipe.addVar(gen.delta2, 1.0, tag="profile").boundRange(0, 8)
-    recipe.addVar(gen.qbroad, QBROAD, tag="qbroad").boundRange(0, 0.1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        sgpars = constrainAsSpaceGroup(
-            gen.phase, SPACEGROUP, constrainadps=False
-        )
-    tags = ["scale", "profile", "qbroad"]
-    for par in sgpars.latpars:
-        recipe.addVar(par, tag="lat")
-        tags.append("lat")
-    # one isotropic ADP per symmetry orbit
-    from diffpy.structure.spacegroups import GetSpaceGroup
-    from diffpy.structure.symmetryutilities import SymmetryConstraints
-
-    atoms = gen.phase.getScatterers()
-    xyz = [[a.x.value, a.y.value, a.z.value] for a in atoms]
-    orbits = SymmetryConstraints(GetSpaceGroup(SPACEGROUP), xyz).coremap
-    for core, members in sorted(orbits.items()):
-        name = "Uiso_%d" % core
-        var = recipe.addVar(atoms[core].Uiso, name=name, tag="adp")
-        var.boundRange(0.0005, 0.1)
-        for j in members:
-            if j != core:
-                recipe.constrain(atoms[j].Uiso, name)
-        tags.append("adp")
-    for par in sgpars.xyzpars:
-        recipe.addVar(par, tag="xyz")
-        tags.append("xyz")
-    return recipe, set(tags), engine
-
-
-def refine(recipe, tags, max_nfev):
-    """Free the variables step by step and refine with least_squares."""
-    for step in (["scale"], ["scale", "lat"],
-                 ["scale", "lat", "adp", "profile"], ["xyz"], ["all"]):
-        step = [t for t in step if t == "all" or t in tags]
-        if not step:
-            continue
-        recipe.fix("all")
-        recipe.free(*step)
-        lo, hi = recipe.getBounds2()
-        x0 = numpy.clip(recipe.values, lo, hi)
-        least_squares(recipe.residual, x0, bounds=(lo, hi),
-                      x_scale="jac", max_nfev=max_nfev)
-
-
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--engine", default="auto",
-                    choices=("auto", "srreal", "builtin"))
-    ap.add_argument("--rmin", type=float, default={rmin!r})
-    ap.add_argument("--rmax", type=float, default={rmax!r})
-    ap.add_argument("--max-nfev", type=int, default=60)
-    ap.add_argument("--no-plot", action="store_true")
-    args = ap.parse_args(argv)
-    recipe, tags, engine = make_recipe(args.engine, args.rmin, args.rmax)
-    refine(recipe, tags, args.max_nfev)
-    results = FitResults(recipe)
-    text = "engine: %s\\n" % engine + results.formatResults()
-    (HERE / "fit-results.txt").write_text(text)
-    gen = recipe.pdf.G1
-    stru = gen.stru if hasattr(gen, "stru") else gen.phase.stru
-    stru.write(str(HERE / "refined.cif"), "cif")
-    print("Rw = %.5f (%s engine)" % (results.rw, engine))
-    if not args.no_plot:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        r = recipe.pdf.profile.x
-        gobs = recipe.pdf.profile.y
-        gcalc = recipe.pdf.evaluate()
-        diff = gobs - gcalc
-        offset = gobs.min() - diff.max() - 0.1 * numpy.ptp(gobs)
-        plt.plot(r, gobs, "o", mfc="none", ms=3, label="data")
-        plt.plot(r, gcalc, "r-", label="fit")
-        plt.plot(r, diff + offset, "g-", label="difference")
-        plt.xlabel("r (A)")
-        plt.ylabel("G (1/A^2)")
-        plt.title("{symbol} ({number})  Rw = %.4f" % results.rw)
-        plt.legend()
-        plt.savefig(HERE / "fit.png", dpi=110)
-    return results.rw
-
+SPEC = RecipeSpec(
+    data=str(HERE / "{data_name}"),
+    structure=str(HERE / "start.cif"),
+    spacegroup={number},  # {symbol}
+    qmax={qmax!r},  # {qmax_source}
+    qmin={qmin!r},
+    qdamp={qdamp!r},  # starting value, refined
+    qbroad={qbroad!r},  # starting value, refined in the last step
+    scattering="{scattering}",
+    rmin={rmin!r},
+    rmax={rmax!r},
+)
 
 if __name__ == "__main__":
-    main()
+    run_spec(SPEC, output=HERE)
 '''
 
 
@@ -407,12 +272,13 @@ prediction{prob_text}.
 
 | file | what |
 | --- | --- |
-| `start.cif` | starting structure, all atoms of the conventional cell in \
-the standard setting of {symbol} ({start_text}) |
+| `start.cif` | starting structure in {symbol}: symmetry-unique atoms \
+and the operations of the group, diffpy's setting ({start_text}) |
 | `{data_name}` | the measured PDF (copy) |
 | `fit.py` | diffpy.srfit / diffpy.cmi recipe: `python fit.py` \
 (`--engine builtin` without diffpy.srreal) |
 | `fit.dp-in` | diffpy.apps macro: `diffpy.apps runmacro fit.dp-in` |
+| `fit.ddp` | PDFgui project (only when diffpy.pdfgui imports) |
 
 Settings: Qmax = {qmax:g} 1/A ({qmax_source}), Qmin = {qmin:g} 1/A,
 radiation {scattering}, fit range {rmin:g}-{rmax:g} A.
@@ -425,7 +291,10 @@ Notes: {notes}
 """
 
 _PDFGUI_STEPS = """\
-diffpy.pdfgui is not importable here, so no `.ddp` project was written.
+diffpy.pdfgui is not importable here, so no `fit.ddp` project was
+written (its control layer imports without wxPython:
+`pip install --target DIR diffpy.pdfgui --no-deps` and
+`PYTHONPATH=DIR` are enough to get one).
 To set up the same refinement in PDFgui:
 
 1. File > New Project; right-click *Fit Tree* > New Fit.
@@ -497,9 +366,15 @@ def write_templates(
     ... # doctest: +SKIP
     ['Ni.gr', 'README.md', 'fit.dp-in', 'fit.py', 'start.cif']
     """
+    from diffpy.sgpredict.refine.cifout import write_cif
     from diffpy.sgpredict.refine.fitting import (
         DEFAULT_QMAX,
+        RecipeSpec,
         prepare_data,
+    )
+    from diffpy.sgpredict.refine.pdfgui import (
+        pdfgui_available,
+        write_pdfgui_project,
     )
     from diffpy.sgpredict.refine.starting import (
         first_strong_peak,
@@ -546,8 +421,25 @@ def write_templates(
             continue
         folder = outdir / folder_name(cand)
         folder.mkdir(parents=True, exist_ok=True)
-        start.to_cif(folder / "start.cif")
+        write_cif(
+            start.structure,
+            start.number,
+            folder / "start.cif",
+            title=f"{start.symbol}_start",
+        )
         data_name = _copy_data(data_path, folder)
+        spec = RecipeSpec(
+            data=str(folder / data_name),
+            structure=str(folder / "start.cif"),
+            spacegroup=start.number,
+            qmax=float(fitdata.qmax),
+            qmin=float(fitdata.qmin),
+            qdamp=float(fitdata.qdamp),
+            qbroad=float(fitdata.qbroad),
+            scattering=fitdata.scattering,
+            rmin=float(rmin),
+            rmax=float(rmax),
+        )
         item["notes"] = start.notes + item["notes"]
         item.update(folder=str(folder), start=start.name)
         fmt = dict(
@@ -574,16 +466,16 @@ def write_templates(
             rmax=float(rmax),
         )
         (folder / "fit.py").write_text(_FIT_PY.format(**fmt))
-        (folder / "fit.dp-in").write_text(
-            macro_text(
-                start,
-                data_name,
-                fitdata.qmin,
-                fitdata.qmax,
-                rmin,
-                rmax,
+        (folder / "fit.dp-in").write_text(macro_text(spec, start, data_name))
+        if pdfgui_available():
+            write_pdfgui_project(spec, folder / "fit.ddp", start.symbol)
+            pdfgui_text = (
+                "`fit.ddp` is a PDFgui project of this refinement (File > "
+                "Open Project): structure with the symmetry constraints "
+                f"of {start.symbol}, data set with Qmax and the fit range."
             )
-        )
+        else:
+            pdfgui_text = _PDFGUI_STEPS.format(**fmt)
         prob_text = (
             f" (probability {cand.probability:.3f})"
             if cand.probability is not None
@@ -596,7 +488,7 @@ def write_templates(
                 start_text=f"{start.name}, {start.source}, licence "
                 f"{start.licence or '-'}",
                 notes="; ".join(item["notes"]) or "none",
-                pdfgui_text=_PDFGUI_STEPS.format(**fmt),
+                pdfgui_text=pdfgui_text,
                 **fmt,
             )
         )
