@@ -45,6 +45,11 @@ import numpy
 
 from diffpy.sgpredict.structures import ELEMENTS, Crystal
 from diffpy.sgpredict.structures.cifs import SkipStructure
+from diffpy.sgpredict.structures.stats import (  # noqa: F401 (re-export)
+    STATS_PATH,
+    formulas_for_group,
+    stats,
+)
 
 __all__ = [
     "ROUTES",
@@ -60,36 +65,10 @@ __all__ = [
 ROUTES = ("statistics", "prototype")
 _ROUTE_TAG = {"statistics": "stat", "prototype": "prot"}
 _DATA = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data")
-STATS_PATH = os.path.join(_DATA, "generation_stats.json.gz")
 
 
-@lru_cache(maxsize=None)
 def _stats(path=STATS_PATH):
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        return json.load(f)
-
-
-@lru_cache(maxsize=None)
-def formulas_for_group(sg):
-    """Real formulas of a group with their weights.
-
-    Returns
-    -------
-    list of (dict, float)
-        element -> count of the reduced formula, and the weight
-        (square root of the number of ICSD entries).
-
-    Examples
-    --------
-    >>> comp, w = formulas_for_group(225)[0]
-    >>> isinstance(comp, dict), w > 0
-    (True, True)
-    """
-    rows = _stats()["formulas"].get(str(sg), [])
-    out = []
-    for elems, counts, n in rows:
-        out.append((dict(zip(elems, counts)), float(numpy.sqrt(n))))
-    return out
+    return stats(path)
 
 
 @lru_cache(maxsize=None)

@@ -566,7 +566,7 @@ def substitution_map(species, sg, rng, formulas=None, keep_prob=0.15):
     dict
         old element -> new element (injective).
     """
-    from diffpy.sgpredict.structures.generate import formulas_for_group
+    from diffpy.sgpredict.structures.stats import formulas_for_group
 
     pat = _pattern(species)
     elements = sorted(pat)

@@ -1,0 +1,80 @@
+"""Issue 11 targets: rank candidate groups of the measured PDFs by fit.
+
+Run from the repository root::
+
+    python benchmarks/refine_targets.py [OUTDIR] [--only NAME ...]
+
+For each material of ``../shared/data/exp_pdfs`` (one file each) the
+true group and five other candidates (sub-, super- and neighbouring
+groups, fixed below, no network involved) are refined with the right
+composition (``diffpy.sgpredict.refine.fit_candidates``, 2 jobs, the
+default 45 s per candidate and round, 8 s of Wyckoff enumeration) and
+ranked by the combined score; without network probabilities the ICSD
+frequencies of the candidates stand in.  Prints one table per material,
+the wall and CPU time, and a summary line.
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from diffpy.sgpredict.refine import fit_candidates
+from diffpy.sgpredict.refine.ranking import format_table
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "exp_pdfs"
+
+CASES = [
+    ("Ni", "Ni_ch03_xray.gr", "Ni", 225, [225, 139, 221, 166, 227, 194]),
+    ("NaCl", "NaCl_xray_q21.gr", "NaCl", 225, [225, 221, 216, 139, 166,
+                                               227]),
+    ("Si", "Si_q27r60_xray.gr", "Si", 227, [227, 216, 141, 166, 225, 194]),
+    ("TiO2", "TiO2_rutile_fine_qmax26_xray.gr", "TiO2", 136, [136, 139, 62,
+                                                              141, 58, 12]),
+    ("CdSe", "CdSe_bulk_ch08_xray_q19.gr", "CdSe", 186, [186, 216, 194, 164,
+                                                         166, 225]),
+    ("Ag", "Ag_nyquist_qmax30_xray.gr", "Ag", 225, [225, 139, 221, 166, 227,
+                                                    194]),
+    ("pnictide", "Ba0.7K0.3(Zn0.85Mn0.15)2As2_300K_xray.gr",
+     "Ba0.7K0.3(Zn0.85Mn0.15)2As2", 139, [139, 129, 123, 71, 194, 225]),
+    ("aZrP", "ZrP_aZrP.gr", "ZrP2O9", 14, [14, 15, 12, 2, 62, 166]),
+]  # fmt: skip
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("outdir", nargs="?", default="/tmp/refine_targets")
+    ap.add_argument("--only", nargs="*")
+    ap.add_argument("--timeout", type=float, default=45.0)
+    args = ap.parse_args(argv)
+    summary = []
+    for name, fname, comp, true, groups in CASES:
+        if args.only and name not in args.only:
+            continue
+        t0 = time.time()
+        rows = fit_candidates(
+            DATA / fname,
+            groups,
+            Path(args.outdir) / name,
+            composition=comp,
+            jobs=2,
+            timeout=args.timeout,
+        )
+        wall = time.time() - t0
+        top = rows[0]
+        rw_true = next(r["rw"] for r in rows if r["number"] == true)
+        print(f"== {name} ({fname}), composition {comp}, true group {true}")
+        print(format_table(rows))
+        print(f"wall {wall:.0f} s (2 jobs)\n", flush=True)
+        summary.append((name, top["number"] == true, rw_true, wall))
+    ok = sum(s[1] for s in summary)
+    print("material  true-first  Rw(true)  wall_s")
+    for name, first, rw, wall in summary:
+        rw_text = "-" if rw is None else f"{rw:.3f}"
+        print(f"{name:9s} {str(first):11s} {rw_text:9s} {wall:.0f}")
+    print(f"true group first for {ok} of {len(summary)} materials")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
