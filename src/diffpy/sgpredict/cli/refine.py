@@ -67,7 +67,7 @@ def register(subparsers):
         "--timeout",
         type=float,
         default=45.0,
-        help="seconds allowed per candidate and round (default 45)",
+        help="CPU seconds allowed per candidate and round (default 45)",
     )
     parser.add_argument(
         "--rmin", type=float, default=1.5, help="fit from (A, default 1.5)"

@@ -257,7 +257,10 @@ def _make_generator_class():
 
         def __call__(self, r):
             calculate_pdf = _calculator()
-            if self.deadline is not None and time.time() > self.deadline:
+            if (
+                self.deadline is not None
+                and time.process_time() > self.deadline
+            ):
                 raise _Deadline()
             self.ncalls += 1
             r = numpy.asarray(r, dtype=float)
@@ -497,18 +500,19 @@ def refine_recipe(recipe, gen, gobs, max_nfev=60, timeout=None):
     max_nfev : int
         Evaluations per step.
     timeout : float, optional
-        Seconds after which the refinement stops where it is (builtin
-        generator only).
+        CPU seconds after which the refinement stops where it is
+        (builtin generator only).
 
     Returns
     -------
     bool
         True when the time ran out.
     """
-    t0 = time.time()
     stopped = False
     if hasattr(gen, "deadline") and timeout:
-        gen.deadline = t0 + float(timeout)
+        # CPU seconds of this process: a loaded machine does not cut the
+        # refinement short
+        gen.deadline = time.process_time() + float(timeout)
     recipe.fix("all")
     recipe.free("scale")
     gcalc = recipe.pdf.evaluate()
