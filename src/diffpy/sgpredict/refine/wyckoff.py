@@ -29,8 +29,8 @@ Limits: at most ``max_atoms`` (default 60) atoms in the conventional
 cell, ``max_sites`` (8) symmetry-unique sites, Z up to ``zmax`` (8)
 formula units, and a budget of CPU time (default 20 s per group; CPU,
 not wall-clock, time so that a loaded machine does not cut the search
-short) after which the guesses screened so far are used.  On two cores the screening takes
-about 10 ms per guess for cells of up to 20 atoms.
+short) after which the guesses screened so far are used.  Screening
+costs about 5-15 ms of CPU per guess for cells of up to 20 atoms.
 
 Examples
 --------
