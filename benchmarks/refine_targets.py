@@ -26,17 +26,17 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "exp_pdfs"
 
 CASES = [
     ("Ni", "Ni_ch03_xray.gr", "Ni", 225, [225, 139, 221, 166, 227, 194]),
-    ("NaCl", "NaCl_xray_q21.gr", "NaCl", 225, [225, 221, 216, 139, 166,
-                                               227]),
-    ("Si", "Si_q27r60_xray.gr", "Si", 227, [227, 216, 141, 166, 225, 194]),
+    ("pnictide", "Ba0.7K0.3(Zn0.85Mn0.15)2As2_300K_xray.gr",
+     "Ba0.7K0.3(Zn0.85Mn0.15)2As2", 139, [139, 129, 123, 71, 194, 225]),
     ("TiO2", "TiO2_rutile_fine_qmax26_xray.gr", "TiO2", 136, [136, 139, 62,
                                                               141, 58, 12]),
+    ("Si", "Si_q27r60_xray.gr", "Si", 227, [227, 216, 141, 166, 225, 194]),
+    ("NaCl", "NaCl_xray_q21.gr", "NaCl", 225, [225, 221, 216, 139, 166,
+                                               227]),
     ("CdSe", "CdSe_bulk_ch08_xray_q19.gr", "CdSe", 186, [186, 216, 194, 164,
                                                          166, 225]),
     ("Ag", "Ag_nyquist_qmax30_xray.gr", "Ag", 225, [225, 139, 221, 166, 227,
                                                     194]),
-    ("pnictide", "Ba0.7K0.3(Zn0.85Mn0.15)2As2_300K_xray.gr",
-     "Ba0.7K0.3(Zn0.85Mn0.15)2As2", 139, [139, 129, 123, 71, 194, 225]),
     ("aZrP", "ZrP_aZrP.gr", "ZrP2O9", 14, [14, 15, 12, 2, 62, 166]),
 ]  # fmt: skip
 
