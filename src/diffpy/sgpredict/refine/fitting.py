@@ -60,7 +60,7 @@ def srreal_available():
     """
     try:
         import diffpy.srreal.pdfcalculator  # noqa: F401
-    except Exception:
+    except (ImportError, OSError):  # not installed, or its library broken
         return False
     return True
 
@@ -111,7 +111,7 @@ def _load(path):
 
     try:
         data = load_data(str(path))
-    except Exception as exc:
+    except (OSError, ValueError, IndexError) as exc:
         raise InputError(f"{path}: cannot read data ({exc})") from None
     return SimpleNamespace(r=data[:, 0], g=data[:, 1], meta={}, path=path)
 

@@ -101,7 +101,7 @@ def hall_number(number):
 
     try:
         name = spacegroups.get(number).diffpy_name
-    except Exception:
+    except KeyError:  # not one of the 45: diffpy knows it by number
         name = number
     sg = GetSpaceGroup(name)
     ref = {_key(op.R, op.t) for op in sg.iter_symops()}

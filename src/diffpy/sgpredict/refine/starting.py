@@ -467,25 +467,51 @@ def read_cif(path):
     """
     from pathlib import Path
 
-    from diffpy.structure import loadStructure
+    from diffpy.sgpredict.structures.cifs import read_structure
 
     path = Path(str(path))
     if not path.is_file():
         raise InputError(f"{path}: file not found")
     try:
-        stru = loadStructure(str(path), fmt="cif")
-    except Exception as exc:
-        msg = str(exc).strip().splitlines()
-        msg = msg[0] if msg else type(exc).__name__
+        stru = read_structure(path, fmt="cif")
+    except InputError as exc:
+        msg = str(exc).split(": ", 1)[-1].strip().splitlines()[0]
         raise InputError(
             f"{path.name}: not a readable CIF ({msg}); fix the file or "
             "leave out --cif"
         ) from None
-    if len(stru) == 0:
-        raise InputError(f"{path.name}: CIF has no atoms")
     for atom in stru:
         atom.element = element_symbol(atom.element, isotopes=True)
-    return stru
+    return _drop_duplicates(stru)
+
+
+def _drop_duplicates(stru, tol=0.01):
+    """Remove atoms that sit on another atom of the same element.
+
+    diffpy.structure expands some CIFs with an atom twice (its issue
+    86); the copies would double the weight of the site.
+    """
+    xyz = numpy.array(stru.xyz, dtype=float) % 1.0
+    lat = numpy.array(stru.lattice.base, dtype=float)
+    keep = []
+    for i in range(len(stru)):
+        dup = False
+        for j in keep:
+            if stru[j].element != stru[i].element:
+                continue
+            d = xyz[i] - xyz[j]
+            d -= numpy.round(d)
+            if numpy.linalg.norm(d @ lat) < tol:
+                dup = True
+                break
+        if not dup:
+            keep.append(i)
+    if len(keep) == len(stru):
+        return stru
+    out = stru.copy()
+    del out[:]
+    out.extend([stru[i] for i in keep])
+    return out
 
 
 #: Note given when no composition is known.

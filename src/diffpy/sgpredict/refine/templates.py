@@ -198,7 +198,7 @@ def parse_macro(path):
     text = path.read_text()
     try:
         from diffpy.apps.app_runmacro import MacroParser
-    except Exception:
+    except ImportError:
         check_macro(text)
         return {"parser": "builtin"}
     cwd = os.getcwd()
