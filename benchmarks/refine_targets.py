@@ -46,6 +46,12 @@ def main(argv=None):
     ap.add_argument("outdir", nargs="?", default="/tmp/refine_targets")
     ap.add_argument("--only", nargs="*")
     ap.add_argument("--timeout", type=float, default=45.0)
+    ap.add_argument(
+        "--wall-limit",
+        type=float,
+        default=None,
+        help="wall seconds before a worker is killed (for loaded machines)",
+    )
     args = ap.parse_args(argv)
     summary = []
     for name, fname, comp, true, groups in CASES:
@@ -59,6 +65,7 @@ def main(argv=None):
             composition=comp,
             jobs=2,
             timeout=args.timeout,
+            wall_limit=args.wall_limit,
         )
         wall = time.time() - t0
         top = rows[0]

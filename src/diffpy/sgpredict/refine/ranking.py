@@ -385,7 +385,7 @@ def _context():
     return multiprocessing.get_context("fork" if "fork" in methods else None)
 
 
-def _run_all(tasks, jobs, timeout, progress=None, labels=None):
+def _run_all(tasks, jobs, timeout, progress=None, labels=None, wall=None):
     """Run tasks in processes, ``jobs`` at a time, each bounded.
 
     Returns the results (None for tasks not run) and whether Ctrl-C
@@ -393,6 +393,7 @@ def _run_all(tasks, jobs, timeout, progress=None, labels=None):
     results already in are kept.
     """
     ctx = _context()
+    wall_limit = wall if wall is not None else 4 * timeout + 60
     pending = list(enumerate(tasks))
     active = {}
     results = [None] * len(tasks)
@@ -437,7 +438,7 @@ def _run_all(tasks, jobs, timeout, progress=None, labels=None):
                             "seconds": round(time.time() - started, 2),
                         },
                     )
-                elif time.time() - started > 4 * timeout + 60:
+                elif time.time() - started > wall_limit:
                     # a safety net only: the fits keep to ``timeout`` CPU
                     # seconds themselves; wall time stretches on a
                     # machine that other programs load
@@ -449,7 +450,7 @@ def _run_all(tasks, jobs, timeout, progress=None, labels=None):
                         {
                             "status": "timeout",
                             "message": "no result within "
-                            f"{4 * timeout + 60:g} s",
+                            f"{wall_limit:g} s of wall time",
                             "seconds": round(time.time() - started, 2),
                         },
                     )
@@ -559,6 +560,7 @@ def fit_candidates(
     enumerate_budget=8.0,
     supergroups=True,
     progress=None,
+    wall_limit=None,
 ):
     """Refine every candidate group against the data and rank them.
 
@@ -585,7 +587,7 @@ def fit_candidates(
     timeout : float
         CPU seconds allowed per candidate and round (a fit that runs
         out of time reports the values it has reached, status
-        ``stopped``); a worker still running after ``4 timeout + 60``
+        ``stopped``); a worker still running after ``wall_limit``
         seconds of wall time is stopped.
     rmin, rmax, rstep : float
         Fit range and point spacing (A).
@@ -603,6 +605,9 @@ def fit_candidates(
         candidates.
     progress : callable, optional
         ``progress(done, total, label, result)`` after every fit.
+    wall_limit : float, optional
+        Wall seconds after which a worker is killed (default
+        ``4 timeout + 60``).
 
     Returns
     -------
@@ -661,7 +666,9 @@ def fit_candidates(
         jobs = os.cpu_count() or 1
     jobs = max(1, min(int(jobs), len(tasks)))
     labels = [f"{c.number} {c.symbol}" for c in candidates]
-    results, stopped = _run_all(tasks, jobs, float(timeout), progress, labels)
+    results, stopped = _run_all(
+        tasks, jobs, float(timeout), progress, labels, wall_limit
+    )
     rows = [
         _row(cand, task, res, probe.notes)
         for cand, task, res in zip(candidates, tasks, results)
@@ -680,6 +687,7 @@ def fit_candidates(
                 float(timeout),
                 progress,
                 labels2,
+                wall_limit,
             )
             for (row, _), res in zip(second, res2):
                 _adopt(row, res)

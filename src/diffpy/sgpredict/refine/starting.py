@@ -623,8 +623,8 @@ def starting_structures(
     Examples
     --------
     >>> starts, notes = starting_structures(225, "NaCl")
-    >>> [s.source for s in starts]
-    ['prototype', 'prototype']
+    >>> [s.source for s in starts], notes
+    (['prototype'], [])
     """
     info = spacegroups.lookup(number)
     number = info.number
