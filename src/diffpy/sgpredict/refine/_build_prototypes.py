@@ -11,7 +11,11 @@ preference:
    cifs``, MIT licence) for groups that AFLOW lacks;
 3. for groups that neither package covers, three structures of the
    project's shared public structure set (``SHARED/data/structures``),
-   each with the source and licence recorded in its ``structures.csv``.
+   each with the source and licence recorded in its ``structures.csv``;
+4. common structure types that neither package holds (ThCr2Si2,
+   pyrochlore, garnet), entered from their published Wyckoff
+   descriptions (:data:`PUBLISHED`, reference per entry);
+   ``--add-published`` refreshes only these in an existing library.
 
 Every structure is checked with spglib, put into diffpy.structure's
 setting of its group and stored as lattice parameters plus asymmetric
@@ -47,6 +51,12 @@ SOURCES = {
         "path": "pyxtal/database/cifs",
         "licence": "MIT (pyxtal)",
     },
+    "published": {
+        "name": "structure types entered from their published Wyckoff "
+        "descriptions (reference per entry)",
+        "path": "diffpy/sgpredict/refine/_build_prototypes.py PUBLISHED",
+        "licence": "facts from the literature (no copyright)",
+    },
     "shared": {
         "name": "diffpy.sgpredict shared public structure set "
         "(per-entry origin and licence recorded)",
@@ -76,6 +86,97 @@ PREFERRED = (
 )
 SHARED_PICKS = {55: "rs0275", 60: "rs0125", 176: "rs0302"}
 PYXTAL_PICKS = {88: "NbO2.cif"}
+
+
+#: Structure types entered from their published Wyckoff descriptions:
+#: (id, name, group, lattice, asymmetric unit in the International
+#: Tables' standard setting, origin shift to diffpy's setting, reference).
+PUBLISHED = (
+    (
+        "AB2C2_tI10_139_a_d_e",
+        "ThCr2Si2",
+        139,
+        [4.043, 4.043, 10.577, 90, 90, 90],
+        [["Th", 0, 0, 0], ["Cr", 0, 0.5, 0.25], ["Si", 0, 0, 0.378]],
+        "Z. Ban & M. Sikirica, Acta Cryst. 18, 594 (1965)",
+    ),
+    (
+        "A2B2C7_cF88_227_c_d_bf",
+        "Pyrochlore (Gd2Ti2O7)",
+        227,
+        [10.185] * 3 + [90] * 3,
+        # origin choice 2: Gd 16d, Ti 16c, O 48f (x,1/8,1/8), O' 8b
+        [
+            ["Gd", 0.5, 0.5, 0.5],
+            ["Ti", 0, 0, 0],
+            ["O", 0.3274, 0.125, 0.125],
+            ["O", 0.375, 0.375, 0.375],
+        ],
+        "M. A. Subramanian, G. Aravamudan & G. V. Subba Rao, Prog. Solid "
+        "State Chem. 15, 55 (1983)",
+    ),
+    (
+        "A3B5C12_cI160_230_c_ad_h",
+        "Garnet (Y3Al5O12)",
+        230,
+        [12.000] * 3 + [90] * 3,
+        [
+            ["Y", 0.125, 0, 0.25],
+            ["Al", 0, 0, 0],
+            ["Al", 0.375, 0, 0.25],
+            ["O", -0.0306, 0.0512, 0.1500],
+        ],
+        "F. Euler & J. A. Bruce, Acta Cryst. 19, 971 (1965)",
+    ),
+)
+
+
+def published_entries():
+    """Entries of :data:`PUBLISHED`, checked like the others."""
+    from diffpy.sgpredict.chemistry import setting_shift
+
+    out = []
+    for ident, name, number, lattice, sites, ref in PUBLISHED:
+        shift = setting_shift(number)
+        moved = [
+            [el, *[(v + t) % 1.0 for v, t in zip(xyz, shift)]]
+            for el, *xyz in sites
+        ]
+        stru = settings.expand(lattice, moved, number)
+        out.append(
+            _entry(
+                stru,
+                number,
+                ident,
+                name,
+                "published",
+                SOURCES["published"]["licence"],
+                origin=ref,
+            )
+        )
+    return out
+
+
+def add_published(path=OUT):
+    """Add (or refresh) the published entries in an existing library."""
+    with open(path) as fp:
+        doc = json.load(fp)
+    doc["sources"] = SOURCES
+    entries = [e for e in doc["prototypes"] if e["source"] != "published"]
+    entries.extend(published_entries())
+    entries.sort(
+        key=lambda e: (
+            e["number"],
+            e["id"] not in PREFERRED,
+            e["natoms"],
+            e["id"],
+        )
+    )
+    doc["prototypes"] = entries
+    with open(path, "w") as fp:
+        json.dump(doc, fp, separators=(",", ":"))
+        fp.write("\n")
+    return len(entries)
 
 
 def _formula(structure):
@@ -201,6 +302,7 @@ def build(shared=None):
             e["id"],
         )
     )
+    entries.extend(published_entries())
     missing = wanted - {e["number"] for e in entries}
     if missing:
         print("groups without prototype:", sorted(missing), file=sys.stderr)
@@ -220,4 +322,7 @@ def build(shared=None):
 
 
 if __name__ == "__main__":
-    build(sys.argv[1] if len(sys.argv) > 1 else os.environ.get("SHARED"))
+    if sys.argv[1:2] == ["--add-published"]:
+        print(add_published(), "prototypes", file=sys.stderr)
+    else:
+        build(sys.argv[1] if len(sys.argv) > 1 else os.environ.get("SHARED"))
