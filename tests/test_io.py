@@ -112,3 +112,38 @@ def test_section_titles_naming_sq_are_not_column_labels(ni_xray):
     assert data.meta["qmax"] == 26.0
     assert data.r[-1] == pytest.approx(59.97)
     assert data.g.min() < 0
+
+
+def test_header_radiation_composition_temperature(tmp_path):
+    r = numpy.arange(0, 30, 0.01)
+    g = numpy.sin(3 * r) - 0.1 * r
+    body = "".join(f"{a:.4f} {b:.6f}\n" for a, b in zip(r, g))
+    latin = tmp_path / "latin.gr"
+    latin.write_bytes(
+        "# r in \xc5\ncomposition = Ni\nqmax = 25\nmode = xray\n".encode(
+            "latin-1"
+        )
+        + body.encode()
+    )
+    data = load_pdf(latin)
+    assert data.meta == {
+        "composition": "Ni",
+        "qmax": 25.0,
+        "mode": "xray",
+        "radiation": "xray",
+    }
+    assert len(data.r) == 3000 and data.g[5] == pytest.approx(g[5], 1e-5)
+    pdfgetn = tmp_path / "n.gr"
+    pdfgetn.write_text(
+        "# ##### Vanadium     runCorrection=T\n"
+        "# temp=15     runTitle=cold\n"
+        "# ##### Sample Material     numElements=2\n"
+        "# Element relAtomNum atomMass atomCoherCS atomIncoherCS "
+        "atomAbsorpCS\n"
+        "#   Ti        1.0000   47.867     1.4850   2.870   6.09\n"
+        "#   O         2.0000   15.999     4.2320   0.000   0.0002\n" + body
+    )
+    meta = load_pdf(pdfgetn).meta
+    assert meta["radiation"] == "neutron"
+    assert meta["composition"] == "Ti1 O2"
+    assert meta["temperature"] == 15.0

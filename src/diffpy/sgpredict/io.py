@@ -111,8 +111,9 @@ def _read_meta(path, header):
     meta = {}
     try:
         hdata = load_data(path, headers=True)
-    except Exception:
-        hdata = {}
+    except (UnicodeDecodeError, ValueError, OSError):
+        # undecodable bytes or an odd header: read 'key = value' lines
+        hdata = dict(_HEADER_PAIR.findall(header))
     for key, value in hdata.items():
         name = str(key).strip().lstrip("#").strip().lower()
         if name in META_KEYS:
@@ -139,6 +140,9 @@ def _read_meta(path, header):
     return meta
 
 
+_HEADER_PAIR = re.compile(
+    r"(?m)^[#\s]*([A-Za-z_][\w.]*)\s*=\s*(\S[^\n]*?)\s*$"
+)
 _HEADER_TEMP = re.compile(
     r"(?im)^\s*#?\s*(?:temp|temperature)\s*=\s*(\d+(?:\.\d*)?)"
 )
