@@ -66,8 +66,9 @@ def register(subparsers):
     parser.add_argument(
         "--timeout",
         type=float,
-        default=45.0,
-        help="CPU seconds allowed per candidate and round (default 45)",
+        default=25.0,
+        help="CPU seconds per candidate (default 25; half of it again "
+        "for a refit from a supergroup)",
     )
     parser.add_argument(
         "--rmin", type=float, default=1.5, help="fit from (A, default 1.5)"

@@ -485,6 +485,8 @@ def _supergroup_tasks(rows, tasks):
             "structure": sup["structure"],
         }
         new["folder"] = task["folder"] + "/from-supergroup"
+        # the start is the supergroup's optimum: half the time is plenty
+        new["timeout"] = task["timeout"] / 2.0
         out.append((row, new))
     return out
 
@@ -550,7 +552,7 @@ def fit_candidates(
     composition=None,
     cif=None,
     jobs=None,
-    timeout=45.0,
+    timeout=25.0,
     rmin=1.5,
     rmax=20.0,
     rstep=0.02,
@@ -585,7 +587,8 @@ def fit_candidates(
         Fits run at the same time (processes); default: CPU count,
         at most the number of candidates.
     timeout : float
-        CPU seconds allowed per candidate and round (a fit that runs
+        CPU seconds allowed per candidate in the first round, half of it
+        in the supergroup round (a fit that runs
         out of time reports the values it has reached, status
         ``stopped``); a worker still running after ``wall_limit``
         seconds of wall time is stopped.
@@ -617,8 +620,8 @@ def fit_candidates(
         ``probability``, ``rw``, ``cell``, ``nfree``, ``score``,
         ``route``, ``status``, ``message``, ``seconds``, ``notes``,
         ``tried``, ``folder``.  After Ctrl-C the rows of the fits done
-        are ranked, the others have status ``interrupted``, and the
-        attribute-free flag ``rows[0]["interrupted"]`` is True.
+        are ranked, the others have status ``interrupted``, and every
+        row's ``interrupted`` is True.
 
     Examples
     --------
