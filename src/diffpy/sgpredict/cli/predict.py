@@ -6,7 +6,8 @@ from pathlib import Path
 HELP = "predict the space group of one or more PDF files"
 
 EPILOG = """\
-FILE may be a file, a folder (its .gr/.dat/.txt files) or a quoted glob.
+FILE may be a file, a folder (its .gr/.dat/.txt/.csv files) or a quoted
+glob.
 Under each table: the families of candidates the data cannot tell apart,
 what the composition filter did, and the in-domain verdict with reasons.
 
@@ -40,7 +41,7 @@ def register(subparsers):
     parser = subparsers.add_parser(
         "predict",
         help=HELP,
-        description=HELP.capitalize() + ".",
+        description=HELP[0].upper() + HELP[1:] + ".",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
