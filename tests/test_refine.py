@@ -314,7 +314,7 @@ def test_wyckoff_enumeration_solves_thcr2si2(tmp_path):
 
     path = _simulated(tmp_path, _thcr2si2(), "SrFe2As2.gr")
     data = prepare_data(path, 1.5, 20.0, 0.02)
-    found = enumerate_starts(139, "SrFe2As2", data, budget=12, keep=1)
+    found = enumerate_starts(139, "SrFe2As2", data, budget=6, keep=1)
     best = found[0]
     assert "Fe4d" in best.name and "As4e" in best.name
     assert best.quick_rw < 0.1
@@ -476,8 +476,8 @@ def test_ni_subgroups_from_the_supergroup(tmp_path):
         composition="Ni",
         jobs=2,
         timeout=60,
-        rmax=8,
-        max_nfev=20,
+        rmax=6,
+        max_nfev=10,
         enumerate_budget=0,
     )
     by = {r["number"]: r for r in rows}
