@@ -525,7 +525,7 @@ def _adopt(row, res):
         row["tried"] = row["tried"] + (res.get("tried") or [])
         return
     sub = Path(row["folder"]) / "from-supergroup"
-    for name in ("refined.cif", "fit.png", "fit.dat"):
+    for name in ("start.cif", "refined.cif", "fit.png", "fit.dat"):
         if (sub / name).exists():
             shutil.copyfile(sub / name, Path(row["folder"]) / name)
     for key in (
