@@ -1,56 +1,50 @@
 #!/usr/bin/env bash
-# Rebuild the training data of the default model and train it again.
+# Rebuild the training data of the default model, train it and report it.
 #
 #   bash scripts/train_default_model.sh [WORKDIR]
 #
-# Two generated datasets are built side by side on the two cores:
-# variants of the 221 open prototypes (seed 4, 600 per group), and
-# statistics-driven crystals (seed 6) for the three groups that have no
-# prototype (55 Pbam, 60 Pbcn, 176 P6_3/m).  They are merged and a
-# 3-network CNN is trained on them; the model is then evaluated on the
-# real structures and measured PDFs of ../shared when they are there,
-# leaving out those seen in training in any form.
-# Every step resumes after an interruption: run the same command again.
-# Copy WORKDIR/model/{card.json,model.safetensors,training_set.json} to
-# src/diffpy/sgpredict/data/model/ to ship the result.  The same command
-# trains on a GPU when torch finds one.
+# 1. dataset: the Materials Project table of ../shared/data/mp (CC BY 4.0),
+#    the 45 groups, at most 80 atoms per cell, one structure per (reduced
+#    formula, space group) (ICSD-linked, then experimental, then fewest
+#    sites), at most 2,000 per group (experimental rows first): 51,165
+#    structures.  Each gets its own physics (radiation, Qmax 14-40 with
+#    true termination, Qmin, Qdamp, Qbroad, per-element Uiso, delta2,
+#    particle size, strain; diffpy.sgpredict.physics).  About 40 minutes
+#    on the 2-core machine.
+# 2. training: two residual CNNs that read the radiation, 30 epochs each
+#    with on-the-fly noise, background, scale and truncation; 5 % of the
+#    rows (whole structure types) and 5 % (random) are set aside as test
+#    sets, 5 % for validation.  About 60 minutes on 2 CPU threads; a GPU
+#    is used when torch finds one.
+# 3. report: every evaluation row (python scripts/model_report.py).
+#
+# Every step resumes where it stopped when the command is run again (the
+# dataset build skips finished structures, training resumes from its
+# per-epoch checkpoints, also in a later session).  Copy
+# WORKDIR/model/{card.json,model.safetensors,training_set.json,heldout.json}
+# to src/diffpy/sgpredict/data/model/ to ship the result, then run
+# scripts/model_report.py on the shipped folder with --write.
 #
 # Sizes can be changed through the environment (defaults reproduce the
-# shipped model): PER_GROUP (prototype variants per group), STAT_GROUP
-# (statistics crystals per prototype-less group), EPOCHS, MINUTES
-# (training budget), SHARED (path of the shared data folder).
+# shipped model): MAX_PER_GROUP, MAX_ATOMS, EPOCHS, ENSEMBLE, MINUTES
+# (training budget of this call), SHARED (the shared data folder).
 set -euo pipefail
 WORK=${1:-runs/default}
-PER_GROUP=${PER_GROUP:-600}
-STAT_GROUP=${STAT_GROUP:-700}
-EPOCHS=${EPOCHS:-12}
-MINUTES=${MINUTES:-45}
+MAX_PER_GROUP=${MAX_PER_GROUP:-2000}
+MAX_ATOMS=${MAX_ATOMS:-80}
+EPOCHS=${EPOCHS:-30}
+ENSEMBLE=${ENSEMBLE:-2}
+MINUTES=${MINUTES:-600}
 SHARED=${SHARED:-../shared/data}
+JOBS=${JOBS:-2}
 mkdir -p "$WORK"
-EXCLUDE=()
-if [ -f "$SHARED/structures.csv" ]; then
-    # never generate a crystal with an evaluation structure's
-    # (formula, group)
-    EXCLUDE=(--exclude "$SHARED/structures.csv")
-fi
-diffpy.sgpredict dataset build --generate "$PER_GROUP" --route prototype \
-    --settings ranges --seed 4 "${EXCLUDE[@]}" --jobs 2 --quiet \
-    -o "$WORK/gen_prototype.h5" &
-diffpy.sgpredict dataset build --generate "$STAT_GROUP" --route statistics \
-    --groups 55,60,176 --settings ranges --seed 6 "${EXCLUDE[@]}" --quiet \
-    -o "$WORK/gen_statistics.h5" &
-wait
-diffpy.sgpredict dataset merge "$WORK/gen_prototype.h5" \
-    "$WORK/gen_statistics.h5" -o "$WORK/train.h5"
-diffpy.sgpredict train "$WORK/train.h5" -o "$WORK/model" \
-    --filters 64 64 --kernel 32 --hidden 128 --ensemble 3 \
-    --epochs "$EPOCHS" --patience 6 --monitor top6 --threads 2 \
-    --max-minutes "$MINUTES" --seed 0
-if [ -d "$SHARED/structures" ]; then
-    diffpy.sgpredict evaluate "$WORK/model" "$SHARED/structures" \
-        --csv "$SHARED/structures.csv" --exclude-training \
-        --record real_structures -o "$WORK/model/eval_real"
-    diffpy.sgpredict evaluate "$WORK/model" "$SHARED/exp_pdfs" \
-        --csv "$SHARED/exp_pdfs.csv" --exclude-training \
-        --record measured_pdfs -o "$WORK/model/eval_exp"
-fi
+diffpy.sgpredict dataset build --table "$SHARED/mp/mp_structures.csv.gz" \
+    --settings physics --max-atoms "$MAX_ATOMS" \
+    --max-per-group "$MAX_PER_GROUP" --seed 1 --jobs "$JOBS" \
+    -o "$WORK/mp_physics.h5"
+diffpy.sgpredict train "$WORK/mp_physics.h5" -o "$WORK/model" \
+    --model resnet --ensemble "$ENSEMBLE" --epochs "$EPOCHS" \
+    --batch-size 128 --lr 2e-3 --test-fraction 0.05 --val-fraction 0.05 \
+    --patience 100 --max-minutes "$MINUTES" --seed 0
+python "$(dirname "$0")/model_report.py" "$WORK/model" \
+    --data "$WORK/mp_physics.h5" --shared "$SHARED" --out "$WORK/report"

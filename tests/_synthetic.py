@@ -3,11 +3,9 @@
 G(r) of four monatomic lattices (fcc Fm-3m, simple cubic Pm-3m, hcp
 P6_3/mmc, diamond Fd-3m) as a sum of Gaussian pair peaks divided by the
 pair distance, minus the number-density line 4 pi rho0 r, on the model
-grid, with random lattice parameters and displacements.  Written in the
-layout of ``diffpy.sgpredict.dataset`` with h5py directly.
+grid, with random lattice parameters and displacements.  Written with
+the package's own :class:`diffpy.sgpredict.dataset.DatasetWriter`.
 """
-
-import json
 
 import numpy
 
@@ -66,52 +64,58 @@ def pdf(sg, a, uiso, r):
     return g * numpy.exp(-0.5 * (0.04 * r) ** 2)
 
 
-def write_dataset(path, n_per_group=24, groups=(225, 221, 194, 227), seed=0):
-    """Write a tiny dataset file; return the number of rows."""
-    import h5py
+def write_dataset(
+    path,
+    n_per_group=24,
+    groups=(225, 221, 194, 227),
+    seed=0,
+    neutron_share=0.0,
+):
+    """Write a tiny dataset file with the package's writer.
 
+    ``neutron_share`` of the rows are flagged as neutron PDFs and have
+    the sign of their peaks flipped (as a negative scattering length
+    would for a pair of unlike atoms), so a model must read the flag.
+    Returns the number of rows.
+    """
+    from diffpy.sgpredict.dataset import DatasetWriter
     from diffpy.sgpredict.grid import MODEL_GRID
 
     rng = numpy.random.default_rng(seed)
     r = MODEL_GRID.r
-    rows = []
-    for sg in groups:
-        for i in range(n_per_group):
-            a = rng.uniform(2.6, 4.2) * (1.4 if sg == 227 else 1.0)
-            uiso = rng.uniform(0.004, 0.012)
-            el = ELEMENTS[(i // 3) % len(ELEMENTS)]
-            rows.append(
-                {
-                    "G": pdf(sg, a, uiso, r),
-                    "sg": sg,
-                    "id": f"syn{sg}-{i}",
-                    "formula": el,
-                    "prototype": f"{sg}-{i // 3}",
-                    "uiso": uiso,
-                }
-            )
-    n = len(rows)
-    sdt = h5py.string_dtype("utf-8")
-    with h5py.File(path, "w") as f:
-        f.attrs["format"] = "diffpy.sgpredict.dataset"
-        f.attrs["format_version"] = 1
-        f.attrs["provenance"] = json.dumps({"generator": "tests/_synthetic"})
-        f.attrs["n_rows"] = n
-        f.attrs["n_skipped"] = 0
-        f["r"] = r
-        f["G"] = numpy.array([x["G"] for x in rows], dtype=numpy.float32)
-        f["sg_number"] = numpy.array([x["sg"] for x in rows], numpy.int16)
-        f["declared_sg"] = numpy.array([x["sg"] for x in rows], numpy.int16)
-        f["natoms"] = numpy.ones(n, numpy.int32)
-        for key in ("id", "formula", "prototype"):
-            f.create_dataset(key, data=[x[key] for x in rows], dtype=sdt)
-        f.create_dataset("source", data=["synthetic"] * n, dtype=sdt)
-        for name in SETTINGS:
-            value = {"qmax": 23.0, "qmin": 0.5, "qdamp": 0.04, "scale": 1.0}
-            col = numpy.full(n, value.get(name, 0.0), numpy.float32)
-            if name == "uiso":
-                col = numpy.array([x["uiso"] for x in rows], numpy.float32)
-            f[f"settings/{name}"] = col
-        for key in ("id", "source", "reason"):
-            f.create_dataset(f"skipped/{key}", data=[], dtype=sdt)
+    n = 0
+    prov = {"generator": "tests/_synthetic"}
+    with DatasetWriter(path, r, prov, chunk_rows=64) as writer:
+        for sg in groups:
+            for i in range(n_per_group):
+                a = rng.uniform(2.6, 4.2) * (1.4 if sg == 227 else 1.0)
+                uiso = rng.uniform(0.004, 0.012)
+                el = ELEMENTS[(i // 3) % len(ELEMENTS)]
+                g = pdf(sg, a, uiso, r)
+                neutron = float(rng.random() < neutron_share)
+                if neutron:
+                    g = -g
+                settings = {name: 0.0 for name in SETTINGS}
+                settings.update(
+                    qmax=23.0,
+                    qmin=0.5,
+                    qdamp=0.04,
+                    scale=1.0,
+                    uiso=uiso,
+                    neutron=neutron,
+                )
+                writer.add(
+                    {
+                        "G": g,
+                        "id": f"syn{sg}-{i}",
+                        "sg_number": sg,
+                        "declared_sg": sg,
+                        "formula": el,
+                        "source": "synthetic",
+                        "prototype": f"{sg}-{i // 3}",
+                        "natoms": 1,
+                        "settings": settings,
+                    }
+                )
+                n += 1
     return n

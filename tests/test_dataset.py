@@ -9,6 +9,7 @@ import numpy
 import pytest
 
 from diffpy.sgpredict import dataset
+from diffpy.sgpredict.errors import InputError
 from diffpy.sgpredict.grid import MODEL_GRID
 
 CIFS = Path(__file__).parent / "data" / "cifs"
@@ -169,8 +170,14 @@ def test_cif_folder_build_with_report(tmp_path):
     assert report[0] == "item\treason"
     assert any(line.startswith("garbage.cif\tunparseable") for line in report)
     assert any("duplicate of" in line for line in report)
-    # Table-2 PDFs of the CIFs have their main peak where srreal has it
-    assert numpy.isfinite(data["G"]).all() and data["G"].max() > 1
+    # each row is the Table-2 PDF of its CIF, as the calculator (checked
+    # against srreal in test_pdfcalc) gives it
+    from diffpy.sgpredict.pdfcalc import calculate_pdf
+
+    for src, g in zip(data["source"], data["G"]):
+        r, ref = calculate_pdf(str(folder / src.split(":", 1)[1]))
+        numpy.testing.assert_allclose(r, dataset.load_arrays(out, ["r"])["r"])
+        assert numpy.abs(g - ref).max() < 1e-5 * numpy.abs(ref).max()
     summary = dataset.dataset_summary(out)
     assert summary["n_rows"] == 5 and summary["skipped"]
     assert main(["dataset", "info", str(out)]) == 0
@@ -251,29 +258,30 @@ def test_grouped_split_keeps_prototypes_on_one_side():
     assert len(train) + len(test) == 500
 
 
-def test_spherical_envelope_and_settings():
-    r = MODEL_GRID.r
-    env = dataset.spherical_envelope(r, 20.0)
-    assert env[0] < 1 and env[-1] == 0
+def test_draw_settings_changes_only_named_ranges():
     s = dataset.draw_settings(
-        numpy.random.default_rng(1), "ranges", {"noise": (0.01, 0.02)}
+        numpy.random.default_rng(1), "ranges", {"uiso": (0.01, 0.02)}
     )
-    assert 0.01 <= s["noise"] <= 0.02 and s["qmax"] == 23.0
-    with pytest.raises(Exception):
+    assert 0.01 <= s["uiso"] <= 0.02
+    assert s["qmax"] == 23.0 and s["qdamp"] == 0.04
+    with pytest.raises(InputError, match="'table2' or 'ranges'"):
         dataset.draw_settings(numpy.random.default_rng(1), "nonsense")
 
 
-def test_realism_check_runs(tmp_path):
-    pytest.importorskip("torch")
-    gen = tmp_path / "gen.h5"
-    from diffpy.sgpredict.structures.generate import generation_items
+def test_build_options_are_checked(tmp_path, capsys):
+    from diffpy.sgpredict.sgpredictapp import main
 
-    items = generation_items(4, groups=[221, 225, 166], seed=5)
-    dataset.build_dataset(gen, items, dataset.build_config(), progress=False)
-    res = dataset.realism_check(gen, str(CIFS), minutes=0.01)
-    assert res["n_real"] + res["n_real_dropped_as_seen"] == 5
-    for name in ("classifier", "train frequency", "icsd frequency"):
-        assert 0 <= res[name]["top1"] <= res[name]["top6"] <= 1
+    out = str(tmp_path / "x.h5")
+    cases = [
+        (["--symprec", "-1"], "--symprec must be positive"),
+        (["--settings", "ranges", "--range", "qmax=30,18"], "low is above"),
+        (["--settings", "ranges", "--range", "noise=0,0.1"], "training batch"),
+        (["--jobs", "0"], "--jobs must be at least 1"),
+    ]
+    for extra, message in cases:
+        rc = main(["dataset", "build", "--cifs", str(CIFS), "-o", out, *extra])
+        err = capsys.readouterr().err
+        assert rc == 2 and message in err and "Traceback" not in err
 
 
 def test_merge_keeps_every_row_once(tmp_path):

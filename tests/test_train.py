@@ -9,12 +9,8 @@ import torch
 from diffpy.sgpredict import spacegroups
 from diffpy.sgpredict.card import load_model
 from diffpy.sgpredict.errors import InputError, ModelError
-from diffpy.sgpredict.train import (
-    class_weights_for,
-    effective_prior,
-    load_training_data,
-    train,
-)
+from diffpy.sgpredict.metrics import class_weights_for, effective_prior
+from diffpy.sgpredict.train import load_training_data, train
 
 TINY = {"filters": [8, 8], "kernel": 9, "hidden": 16}
 FAST = dict(
@@ -183,3 +179,51 @@ def test_cli_train(tiny_h5, tmp_path, capsys):
     card = json.loads((out / "card.json").read_text())
     assert card["recipe"]["command"].startswith("diffpy.sgpredict")
     assert main(["train", str(tmp_path / "missing.h5"), "-o", "x"]) == 2
+
+
+def test_resnet_reads_the_radiation_and_sets_test_rows_aside(tmp_path):
+    from _synthetic import write_dataset
+
+    data = tmp_path / "mixed.h5"
+    write_dataset(data, n_per_group=40, seed=4, neutron_share=0.5)
+    loaded = load_training_data(data)
+    assert 0.3 < loaded["radiation"].mean() < 0.7
+    out = tmp_path / "resnet"
+    kw = dict(FAST, config={"channels": [8, 16], "hidden": 16})
+    res = train(
+        data,
+        out,
+        model="resnet",
+        epochs=6,
+        patience=50,
+        test_fraction=0.1,
+        **kw
+    )
+    card = res.card
+    assert card["architecture"] == "resnet"
+    assert card["inputs"] == {"radiation": True}
+    cal = card["calibration"]
+    assert cal["temperature"] > 0 and 0 <= cal["ece_after"] <= 1
+    held = json.loads((out / "heldout.json").read_text())
+    n_held = len(held["random"]) + len(held["structure_type"])
+    assert (
+        card["training_data"]["n_train"]
+        + card["training_data"]["n_validation"]
+        + n_held
+        == 160
+    )
+    # whole structure types are held out: none of their keys is trained on
+    ids = numpy.asarray(loaded["id"])
+    proto = numpy.asarray(loaded["prototype"])
+    held_types = set(proto[numpy.isin(ids, held["structure_type"])])
+    rest = ~numpy.isin(ids, held["structure_type"] + held["random"])
+    assert held_types and not held_types & set(proto[rest])
+    # the radiation changes the output; without it both are averaged
+    model, _ = load_model(out)
+    x = torch.rand(4, 209)
+    with torch.no_grad():
+        px = torch.softmax(model(x, torch.zeros(4)), -1)
+        pn = torch.softmax(model(x, torch.ones(4)), -1)
+        both = torch.softmax(model(x), -1)
+    assert (px - pn).abs().max() > 1e-4
+    assert torch.allclose(both, (px + pn) / 2, atol=1e-5)

@@ -139,6 +139,32 @@ class AugmentConfig:
         }
 
     @classmethod
+    def for_physics_data(cls):
+        """Settings for rows that carry their physics already.
+
+        Rows built with ``settings="physics"``
+        (:mod:`diffpy.sgpredict.physics`) have their radiation, Qmax
+        termination, resolution, thermal motion, particle size and
+        strain; training adds only what changes from one measurement of
+        the same sample to the next: noise, background residues, scale,
+        where the data end, a little extra broadening and strain.
+
+        Examples
+        --------
+        >>> AugmentConfig.for_physics_data().p_qmax
+        0.0
+        """
+        return cls(
+            p_qmax=0.0,
+            p_qdamp=0.0,
+            uiso_range=(0.0, 0.004),
+            p_uiso=0.3,
+            strain=0.01,
+            p_strain=0.5,
+            p_particle=0.0,
+        )
+
+    @classmethod
     def none(cls):
         """Return a configuration that changes nothing.
 

@@ -35,7 +35,6 @@ Examples
 import csv
 import json
 import math
-import os
 import re
 from collections import Counter
 from pathlib import Path
@@ -44,6 +43,11 @@ import numpy
 
 from diffpy.sgpredict import spacegroups
 from diffpy.sgpredict.errors import InputError
+from diffpy.sgpredict.metrics import (
+    expected_calibration_error,
+    reliability_curve,
+    topk_accuracy,
+)
 
 __all__ = [
     "topk_accuracy",
@@ -57,40 +61,6 @@ __all__ = [
 
 #: Prior options: "train" is the network's own output (no correction).
 PRIOR_CHOICES = ("icsd", "paper", "uniform", "train", "none")
-
-
-def topk_accuracy(scores, y, kmax=6):
-    """Return the top-1 ... top-``kmax`` accuracy of class scores.
-
-    Parameters
-    ----------
-    scores : array_like
-        Shape ``(n, nclasses)``: logits, log-probabilities or
-        probabilities (only the order matters).
-    y : array_like of int
-        True class indices.
-    kmax : int
-        Largest k.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``kmax`` fractions, non-decreasing.
-
-    Examples
-    --------
-    >>> s = numpy.array([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2]])
-    >>> topk_accuracy(s, [2, 0], kmax=3).tolist()
-    [0.5, 1.0, 1.0]
-    """
-    scores = numpy.asarray(scores, dtype=float)
-    y = numpy.asarray(y, dtype=int)
-    if len(y) == 0:
-        return numpy.full(kmax, numpy.nan)
-    # rank of the true class: how many classes score strictly higher
-    true = scores[numpy.arange(len(y)), y]
-    rank = (scores > true[:, None]).sum(axis=1)
-    return numpy.array([(rank < k).mean() for k in range(1, kmax + 1)])
 
 
 def _parse_formula(text):
@@ -261,15 +231,24 @@ def _formula_of(row):
     return ""
 
 
-def _hdf5_set(path, grid, min_rmax):
+def _hdf5_set(path, grid, min_rmax, ids=None):
     from diffpy.sgpredict.dataset import load_arrays
     from diffpy.sgpredict.grid import to_model_input
 
     arrays = load_arrays(path, ["r", "G", "sg_number", "formula", "id"])
+    n = len(arrays["id"])
     try:
         proto = load_arrays(path, ["prototype"])["prototype"]
     except InputError:
-        proto = numpy.full(len(arrays["id"]), "")
+        proto = numpy.full(n, "")
+    try:
+        neutron = load_arrays(path, ["settings/neutron"])["settings/neutron"]
+    except InputError:
+        neutron = numpy.zeros(n)
+    if ids is not None:
+        pick = numpy.isin(numpy.asarray(arrays["id"]).astype(str), ids)
+        arrays = {k: (v[pick] if k != "r" else v) for k, v in arrays.items()}
+        proto, neutron = proto[pick], neutron[pick]
     r = arrays["r"]
     xs, nv = [], []
     for row in arrays["G"]:
@@ -284,12 +263,25 @@ def _hdf5_set(path, grid, min_rmax):
             [canonical_formula(f) for f in arrays["formula"]], dtype=object
         ),
         "prototype": numpy.asarray(proto).astype(str),
+        "radiation": numpy.nan_to_num(numpy.asarray(neutron, float)),
+        "material": numpy.asarray(arrays["id"]).astype(str),
     }
+
+
+def _radiation_of(row):
+    """0 for X-rays, 1 for neutrons, NaN when the CSV does not say."""
+    text = str(row.get("radiation", "")).strip().lower()
+    if text.startswith("neutron"):
+        return 1.0
+    if text.startswith(("x", "synchrotron")):
+        return 0.0
+    return numpy.nan
 
 
 def _gr_set(folder, csv_path, predictor):
     rows = _read_csv(csv_path)
     names, xs, sgs, forms, unreadable = [], [], [], [], []
+    rads, mats = [], []
     for row in rows:
         path = _find_file(folder, csv_path, row["file"])
         if path is None:
@@ -307,17 +299,21 @@ def _gr_set(folder, csv_path, predictor):
         xs.append(x)
         sgs.append(_sg_from_row(row, csv_path))
         forms.append(_formula_of(row))
+        rads.append(_radiation_of(row))
+        mats.append(row.get("group") or row.get("material") or names[-1])
     return {
         "name": numpy.array(names),
         "x": numpy.array(xs, dtype=numpy.float32),
         "sg_number": numpy.array(sgs, dtype=int),
         "formula": numpy.array(forms, dtype=object),
         "prototype": numpy.full(len(names), ""),
+        "radiation": numpy.array(rads, dtype=float),
+        "material": numpy.array(mats, dtype=str),
         "unreadable": unreadable,
     }
 
 
-def _cif_set(folder, csv_path, grid, min_rmax):
+def _cif_set(folder, csv_path, grid, min_rmax, radiation="xray"):
     from diffpy.sgpredict.grid import to_model_input
 
     try:
@@ -357,7 +353,7 @@ def _cif_set(folder, csv_path, grid, min_rmax):
     names, xs, sgs, forms, unreadable = [], [], [], [], []
     for path, sg, formula in items:
         try:
-            r, g = calculate_pdf(str(path))
+            r, g = calculate_pdf(str(path), scattering=radiation)
             x, _ = to_model_input(r, g, grid, min_rmax, Path(path).name)
         except Exception as exc:  # one bad structure must not stop the rest
             unreadable.append({"name": Path(path).name, "reason": str(exc)})
@@ -372,11 +368,15 @@ def _cif_set(folder, csv_path, grid, min_rmax):
         "sg_number": numpy.array(sgs, dtype=int),
         "formula": numpy.array(forms, dtype=object),
         "prototype": numpy.full(len(names), ""),
+        "radiation": numpy.full(len(names), float(radiation == "neutron")),
+        "material": numpy.array(names, dtype=str),
         "unreadable": unreadable,
     }
 
 
-def load_eval_set(data, predictor, csv_path=None):
+def load_eval_set(
+    data, predictor, csv_path=None, ids=None, cif_radiation="xray"
+):
     """Read an evaluation set into model inputs and labels.
 
     Parameters
@@ -388,18 +388,25 @@ def load_eval_set(data, predictor, csv_path=None):
     csv_path : str or Path, optional
         Known groups (``file``, ``sg_number``); required for ``.gr``
         folders; looked for as ``<folder>.csv`` beside the folder when
-        not given.
+        not given.  Its ``radiation`` column (``xray``/``neutron``) and
+        its ``group`` (material or series) column are used when present.
+    ids : collection of str, optional
+        For a dataset: only these row ids.
+    cif_radiation : {"xray", "neutron"}
+        Radiation of the PDFs computed from CIFs.
 
     Returns
     -------
     dict
         ``name``, ``x`` (n, npoints), ``sg_number``, ``formula``
-        (canonical, "" when unknown), ``prototype``, ``kind``.
+        (canonical, "" when unknown), ``prototype``, ``radiation`` (0
+        X-ray, 1 neutron, NaN unknown), ``material`` (the unit that is
+        counted once in material-balanced scores), ``kind``.
     """
     data = Path(data)
     grid, min_rmax = predictor.grid, predictor.min_rmax
     if data.is_file():
-        out = _hdf5_set(data, grid, min_rmax)
+        out = _hdf5_set(data, grid, min_rmax, ids)
         out["kind"] = "hdf5"
         return out
     if not data.is_dir():
@@ -419,7 +426,7 @@ def load_eval_set(data, predictor, csv_path=None):
         out["kind"] = "measured"
         return out
     if cifs:
-        out = _cif_set(data, csv_path, grid, min_rmax)
+        out = _cif_set(data, csv_path, grid, min_rmax, cif_radiation)
         out["kind"] = "cif"
         return out
     raise InputError(f"{data}: the folder holds no .gr or .cif files")
@@ -455,6 +462,36 @@ def _training_set(model_dir, seeds_only=False):
 
 
 # -- evaluation ----------------------------------------------------------
+def _heldout_ids(model_dir, name):
+    path = Path(model_dir) / "heldout.json"
+    if not path.is_file():
+        raise InputError(
+            f"{path}: missing; this model set no test rows aside (train "
+            "with --test-fraction)"
+        )
+    sets = json.loads(path.read_text())
+    if name not in sets:
+        raise InputError(
+            f"heldout={name!r}: the model has the test sets "
+            f"{', '.join(sorted(sets))}"
+        )
+    return numpy.asarray(sets[name], dtype=str)
+
+
+def _predict(predictor, x, radiation):
+    """Probabilities; rows of unknown radiation get the model's average."""
+    if radiation is None:
+        return predictor.predict_proba(x)
+    rad = numpy.asarray(radiation, dtype=float)
+    known = numpy.isfinite(rad)
+    probs = numpy.empty((len(x), len(predictor.labels)))
+    if known.any():
+        probs[known] = predictor.predict_proba(x[known], radiation=rad[known])
+    if (~known).any():
+        probs[~known] = predictor.predict_proba(x[~known])
+    return probs
+
+
 def evaluate(
     model_dir,
     data,
@@ -465,6 +502,9 @@ def evaluate(
     output_dir=None,
     device="cpu",
     top_confusion=10,
+    heldout=None,
+    radiation="auto",
+    tell_radiation=True,
 ):
     """Score a model on an evaluation set.
 
@@ -492,6 +532,16 @@ def evaluate(
         Torch device.
     top_confusion : int
         Number of confusions listed.
+    heldout : {None, "random", "structure_type"}
+        For a dataset: score only the rows of that test set, which
+        :func:`diffpy.sgpredict.train.train` set aside (``heldout.json``
+        in the model folder).
+    radiation : {"auto", "xray", "neutron"}
+        ``auto`` keeps every row; otherwise only rows of that radiation
+        are scored, and PDFs of CIFs are computed with it.
+    tell_radiation : bool
+        Give the model the radiation each row was measured with; False
+        lets a model that reads it average both.
 
     Returns
     -------
@@ -524,7 +574,18 @@ def evaluate(
         model_dir, prior="none" if prior == "train" else prior, device=device
     )
     labels = predictor.labels
-    ev = load_eval_set(data, predictor, csv_path)
+    ids = None
+    if heldout is not None:
+        ids = _heldout_ids(model_dir, heldout)
+    if radiation not in ("auto", "xray", "neutron"):
+        raise InputError(f"radiation={radiation!r}: use auto, xray or neutron")
+    ev = load_eval_set(
+        data,
+        predictor,
+        csv_path,
+        ids=ids,
+        cif_radiation="neutron" if radiation == "neutron" else "xray",
+    )
     n_read = len(ev["sg_number"])
     known = numpy.isin(ev["sg_number"], labels)
     skipped = [
@@ -532,6 +593,8 @@ def evaluate(
         for nm, s in zip(ev["name"][~known], ev["sg_number"][~known])
     ]
     keep = known.copy()
+    if radiation != "auto":
+        keep &= ev["radiation"] == float(radiation == "neutron")
     excluded = []
     if exclude_training:
         if exclude_training not in (True, "all", "seeds"):
@@ -555,10 +618,19 @@ def evaluate(
             f"{len(skipped)} outside the model's groups, {len(excluded)} "
             "in the training set)"
         )
-    probs = predictor.predict_proba(ev["x"][idx])
+    rad = ev["radiation"][idx] if tell_radiation else None
+    probs = _predict(predictor, ev["x"][idx], rad)
     lab_index = {n: i for i, n in enumerate(labels)}
     y = numpy.array([lab_index[int(s)] for s in ev["sg_number"][idx]])
     topk = topk_accuracy(probs, y, 6)
+    materials = ev["material"][idx]
+    material_topk = numpy.mean(
+        [
+            topk_accuracy(probs[materials == m], y[materials == m], 6)
+            for m in numpy.unique(materials)
+        ],
+        axis=0,
+    )
     gains = numpy.diff(numpy.concatenate([[0.0], topk]))
     pred = probs.argmax(axis=1)
     cm = confusion_matrix(y, pred, len(labels))
@@ -601,6 +673,12 @@ def evaluate(
         "n": int(len(idx)),
         "n_read": int(n_read) + len(ev.get("unreadable", [])),
         "topk": [float(v) for v in topk],
+        "n_materials": int(len(numpy.unique(materials))),
+        "material_topk": [float(v) for v in material_topk],
+        "ece": expected_calibration_error(probs, y),
+        "heldout": heldout,
+        "radiation": radiation,
+        "tell_radiation": bool(tell_radiation),
         "gains": [float(v) for v in gains],
         "per_group": per_group,
         "confusions": top_confusions(cm, labels, top_confusion),
@@ -621,6 +699,9 @@ def evaluate(
             "per_group": str(plot_per_group(per_group, out / "per_group.png")),
             "confusion": str(
                 plot_confusion(cm, labels, out / "confusion.png")
+            ),
+            "reliability": str(
+                plot_reliability(probs, y, out / "reliability.png")
             ),
         }
         (out / "evaluation.json").write_text(json.dumps(result, indent=1))
@@ -667,14 +748,11 @@ def record_metrics(model_dir, name, result):
     return entry
 
 
-def _pyplot():
-    import matplotlib
+def _figure(size):
+    """A matplotlib Figure not tied to pyplot (no backend is changed)."""
+    from matplotlib.figure import Figure
 
-    if os.environ.get("MPLBACKEND") is None:
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return Figure(figsize=size)
 
 
 def plot_per_group(per_group, path):
@@ -688,9 +766,11 @@ def plot_per_group(per_group, path):
     Path
         The written PNG.
     """
-    plt = _pyplot()
-    colours = plt.get_cmap("tab10")
-    fig, ax = plt.subplots(figsize=(9, 4.5))
+    from matplotlib import colormaps
+
+    colours = colormaps["tab10"]
+    fig = _figure((9, 4.5))
+    ax = fig.subplots()
     counts = [g["train_count"] or 0 for g in per_group]
     cmax = max(max(counts), 1)
     for sysi, name in enumerate(spacegroups.CRYSTAL_SYSTEMS):
@@ -723,7 +803,6 @@ def plot_per_group(per_group, path):
     ax.set_title("accuracy per group (marker area: training rows)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return Path(path)
 
 
@@ -735,11 +814,11 @@ def plot_confusion(cm, labels, path):
     Path
         The written PNG.
     """
-    plt = _pyplot()
     cm = numpy.asarray(cm, dtype=float)
     rows = cm.sum(axis=1, keepdims=True)
     frac = numpy.divide(cm, rows, out=numpy.zeros_like(cm), where=rows > 0)
-    fig, ax = plt.subplots(figsize=(8.5, 7.5))
+    fig = _figure((8.5, 7.5))
+    ax = fig.subplots()
     im = ax.imshow(frac, cmap="viridis", vmin=0, vmax=1)
     ticks = numpy.arange(len(labels))
     names = [spacegroups.get(n).symbol for n in labels]
@@ -752,7 +831,48 @@ def plot_confusion(cm, labels, path):
     fig.colorbar(im, ax=ax, label="fraction of the true group")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return Path(path)
+
+
+def plot_reliability(probs, y, path, nbins=15):
+    """Reliability diagram: accuracy of the top group against confidence.
+
+    Returns
+    -------
+    Path
+        The written PNG.
+    """
+    rc = reliability_curve(probs, y, nbins)
+    fig = _figure((4.8, 4.5))
+    ax = fig.subplots()
+    centres = 0.5 * (rc["edges"][1:] + rc["edges"][:-1])
+    width = rc["edges"][1] - rc["edges"][0]
+    ok = rc["count"] > 0
+    ax.bar(
+        centres[ok],
+        rc["accuracy"][ok],
+        width=width * 0.9,
+        color="tab:blue",
+        alpha=0.8,
+        label="accuracy",
+    )
+    ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
+    ax.plot(
+        rc["confidence"][ok],
+        rc["accuracy"][ok],
+        "o",
+        color="tab:orange",
+        ms=3,
+    )
+    ax.set_xlabel("probability of the top group")
+    ax.set_ylabel("share right")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ece = expected_calibration_error(probs, y, nbins)
+    ax.set_title(f"reliability (ECE {ece:.3f}, n = {len(y)})")
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
     return Path(path)
 
 
@@ -787,6 +907,19 @@ def format_report(result):
     lines.append(
         "  gain   " + "".join(f"{100 * v:7.1f}%" for v in result["gains"])
     )
+    if result.get("n_materials") and result["n_materials"] < result["n"]:
+        lines.append(
+            f"  per material ({result['n_materials']}, each counted once)"
+        )
+        lines.append(
+            "  top-k  "
+            + "".join(f"{100 * v:7.1f}%" for v in result["material_topk"])
+        )
+    if result.get("ece") is not None:
+        lines.append(
+            f"  expected calibration error of the top group: "
+            f"{result['ece']:.3f}"
+        )
     for item in result.get("unreadable", []):
         lines.append(f"  left out, unreadable: {item['reason']}")
     if result["confusions"]:

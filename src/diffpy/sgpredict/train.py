@@ -59,6 +59,11 @@ import numpy
 from diffpy.sgpredict import spacegroups
 from diffpy.sgpredict.errors import InputError, ModelError
 from diffpy.sgpredict.grid import MODEL_GRID
+from diffpy.sgpredict.metrics import (
+    class_weights_for,
+    effective_prior,
+    topk_accuracy,
+)
 
 __all__ = [
     "CNN_DEFAULTS",
@@ -72,14 +77,28 @@ __all__ = [
 #: The paper's best network (ensemble of three of these).
 CNN_DEFAULTS = {"filters": [256, 64], "kernel": 32, "hidden": 128}
 
+#: The residual network (:mod:`diffpy.sgpredict.models.resnet`).
+RESNET_DEFAULTS = {
+    "channels": [32, 64, 128],
+    "kernel": 7,
+    "hidden": 256,
+    "radiation_input": True,
+    "stem_pool": True,
+}
+
+#: Names of the held-out test sets :func:`train` can set aside.
+HELDOUT_NAME = "heldout.json"
+
 #: Data must reach this r (A) at least; matches the truncation range.
 MIN_RMAX = 19.9
 
 CHECKPOINT_NAME = "checkpoint.pt"
 
 #: Recipe entries that may change between runs that resume each other
-#: (a larger ensemble reuses the members already trained).
-_NOT_IN_KEY = ("command", "max_minutes", "ensemble")
+#: (a larger ensemble reuses the members already trained; the monitored
+#: score and the patience choose which epoch's weights are kept and when
+#: to stop, but do not change the weights of any epoch).
+_NOT_IN_KEY = ("command", "max_minutes", "ensemble", "monitor", "patience")
 TRAINING_SET_NAME = "training_set.json"
 
 
@@ -119,6 +138,14 @@ def _provenance(path):
         return {}
 
 
+def _optional_setting(path, name, n):
+    """A per-row setting, or NaN for files built without it."""
+    try:
+        return _load_arrays(path, [f"settings/{name}"])[f"settings/{name}"]
+    except InputError:
+        return numpy.full(n, numpy.nan)
+
+
 def load_training_data(path, min_rows=2):
     """Read a dataset and bring its PDFs onto the model grid.
 
@@ -134,8 +161,9 @@ def load_training_data(path, min_rows=2):
     dict
         ``G`` (n, 209) float32 raw PDFs on :data:`MODEL_GRID`, ``y``
         class indices, ``sg_number``, ``formula``, ``prototype``, ``id``,
-        ``qdamp`` (NaN when unknown), ``dropped`` (rows outside the 45
-        groups).
+        ``qdamp`` (NaN when unknown), ``radiation`` (0 X-ray, 1 neutron;
+        X-ray when the file does not say), ``dropped`` (rows outside the
+        45 groups).
 
     Raises
     ------
@@ -151,10 +179,9 @@ def load_training_data(path, min_rows=2):
     path = os.fspath(path)
     base = ["r", "G", "sg_number", "formula", "prototype", "id", "source"]
     arrays = _load_arrays(path, base)
-    try:
-        qdamp = _load_arrays(path, ["settings/qdamp"])["settings/qdamp"]
-    except Exception:
-        qdamp = numpy.full(len(arrays["sg_number"]), numpy.nan)
+    qdamp = _optional_setting(path, "qdamp", len(arrays["sg_number"]))
+    neutron = _optional_setting(path, "neutron", len(arrays["sg_number"]))
+    neutron = numpy.nan_to_num(neutron, nan=0.0)
     sg = numpy.asarray(arrays["sg_number"], dtype=int)
     keep = numpy.isin(sg, spacegroups.NUMBERS)
     r = numpy.asarray(arrays["r"], dtype=float)
@@ -192,56 +219,9 @@ def load_training_data(path, min_rows=2):
         "id": numpy.asarray(arrays["id"])[idx].astype(str),
         "source": numpy.asarray(arrays["source"])[idx].astype(str),
         "qdamp": numpy.asarray(qdamp, dtype=float)[idx],
+        "radiation": numpy.asarray(neutron, dtype=numpy.float32)[idx],
         "dropped": int(len(sg) - len(idx)),
     }
-
-
-def class_weights_for(counts, mode="inverse"):
-    """Return per-class loss weights for class counts.
-
-    ``"inverse"``: :math:`w_c = N / (C n_c)` (the paper), ``"sqrt"``:
-    :math:`\\propto n_c^{-1/2}`, ``"none"``: all 1.  Weights are scaled so
-    that the average weight per training row is 1; absent classes get 0.
-
-    Examples
-    --------
-    >>> class_weights_for([3, 1, 0]).round(3).tolist()
-    [0.667, 2.0, 0.0]
-    """
-    counts = numpy.asarray(counts, dtype=float)
-    present = counts > 0
-    w = numpy.zeros_like(counts)
-    if mode == "inverse":
-        w[present] = 1.0 / counts[present]
-    elif mode == "sqrt":
-        w[present] = 1.0 / numpy.sqrt(counts[present])
-    elif mode in ("none", None):
-        w[present] = 1.0
-    else:
-        raise InputError(
-            f"unknown class_weights {mode!r}; use inverse, sqrt or none"
-        )
-    w *= counts.sum() / max((w * counts).sum(), 1e-300)
-    return w
-
-
-def effective_prior(counts, weights):
-    """Return the class prior a weighted loss trains for.
-
-    :math:`\\pi_c \\propto n_c w_c`; classes without rows get the
-    smallest value of the others.
-
-    Examples
-    --------
-    >>> effective_prior([3, 1, 0], class_weights_for([3, 1, 0])).tolist()
-    [0.3333333333333333, 0.3333333333333333, 0.3333333333333333]
-    """
-    p = numpy.asarray(counts, float) * numpy.asarray(weights, float)
-    if (p > 0).any():
-        p[p <= 0] = p[p > 0].min()
-    else:
-        p[:] = 1.0
-    return p / p.sum()
 
 
 # -- helpers ---------------------------------------------------------------
@@ -270,7 +250,7 @@ def _clone_state(module):
     }
 
 
-def _batched_logits(net, x, device, batch=1024):
+def _batched_logits(net, x, device, radiation=None, batch=1024):
     import torch
 
     net.eval()
@@ -278,15 +258,16 @@ def _batched_logits(net, x, device, batch=1024):
     with torch.inference_mode():
         for s in range(0, len(x), batch):
             xb = torch.as_tensor(x[s : s + batch]).to(device)
-            out.append(net(xb).float().cpu())
+            rb = None
+            if radiation is not None:
+                rb = torch.as_tensor(radiation[s : s + batch]).to(device)
+            out.append(net(xb, rb).float().cpu())
     return torch.cat(out) if out else torch.zeros(0, 45)
 
 
 def _metrics(logits, y, weights):
     """Loss (class-weighted and plain) and top-1..6 of logits."""
     import torch
-
-    from diffpy.sgpredict.evaluate import topk_accuracy
 
     y_t = torch.as_tensor(y, dtype=torch.long)
     w = torch.as_tensor(weights, dtype=torch.float32)
@@ -329,13 +310,32 @@ def _canonical_config(model, config):
         cfg.setdefault("npoints", MODEL_GRID.npoints)
         cfg.setdefault("nclasses", len(spacegroups.NUMBERS))
         return cfg
+    if model == "resnet":
+        cfg = dict(RESNET_DEFAULTS)
+        cfg.update(config or {})
+        cfg["channels"] = [int(c) for c in cfg["channels"]]
+        cfg.setdefault("npoints", MODEL_GRID.npoints)
+        cfg.setdefault("nclasses", len(spacegroups.NUMBERS))
+        return cfg
     if model == "logreg":
         cfg = {"quadratic": True}
         cfg.update(config or {})
         cfg.setdefault("npoints", MODEL_GRID.npoints)
         cfg.setdefault("nclasses", len(spacegroups.NUMBERS))
         return cfg
-    raise InputError(f"unknown model {model!r}; use cnn or logreg")
+    raise InputError(f"unknown model {model!r}; use cnn, resnet or logreg")
+
+
+def _same_recipe(stored, current):
+    """Whether a checkpoint's recipe key matches, ignoring free entries."""
+    try:
+        a, b = json.loads(stored), json.loads(current)
+    except (TypeError, ValueError):
+        return False
+    for d in (a, b):
+        for key in _NOT_IN_KEY:
+            d.pop(key, None)
+    return a == b
 
 
 # -- one network ----------------------------------------------------------
@@ -367,7 +367,7 @@ def _train_member(
     ckpath = ckdir / CHECKPOINT_NAME
     seed = int(rc["seed"]) * 1000 + member
     torch.manual_seed(seed)
-    net = build_model("cnn", rc["config"]).to(device)
+    net = build_model(rc["model"], rc["config"]).to(device)
     opt = torch.optim.Adam(
         net.parameters(), lr=rc["lr"], weight_decay=rc["weight_decay"]
     )
@@ -397,7 +397,7 @@ def _train_member(
                 f"{ckpath}: cannot read the checkpoint ({exc}); delete it or "
                 "train with --restart"
             )
-        if ck.get("recipe") != recipe_key:
+        if not _same_recipe(ck.get("recipe"), recipe_key):
             raise InputError(
                 f"{ckpath}: the checkpoint belongs to other settings or "
                 "other data; use the same options (and --max-rows for a "
@@ -422,6 +422,8 @@ def _train_member(
     G = torch.from_numpy(data["G"])
     y_all = torch.as_tensor(data["y"], dtype=torch.long)
     qd_all = torch.as_tensor(data["qdamp"], dtype=torch.float64)
+    rad_all = torch.as_tensor(data["radiation"], dtype=torch.float32)
+    rad_val = data["radiation"][va]
     full = torch.full((G.shape[0],), G.shape[1], dtype=torch.long)
     w_t = torch.as_tensor(weights, dtype=torch.float32).to(device)
     tr_t = torch.as_tensor(tr, dtype=torch.long)
@@ -461,7 +463,7 @@ def _train_member(
                 xb = minmax_truncate(gb, full[idx])
             xb = xb.to(device)
             yb = y_all[idx].to(device)
-            logits = net(xb)
+            logits = net(xb, rad_all[idx].to(device))
             loss = torch.nn.functional.cross_entropy(logits, yb, weight=w_t)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -493,12 +495,16 @@ def _train_member(
             "train_top6": tot["top6"] / n,
         }
         vm = _metrics(
-            _batched_logits(net, xval, device), data["y"][va], weights
+            _batched_logits(net, xval, device, rad_val),
+            data["y"][va],
+            weights,
         )
         rec.update({f"val_{k}": v for k, v in vm.items()})
         if xval_aug is not None:
             am = _metrics(
-                _batched_logits(net, xval_aug, device), data["y"][va], weights
+                _batched_logits(net, xval_aug, device, rad_val),
+                data["y"][va],
+                weights,
             )
             rec.update({f"valaug_{k}": v for k, v in am.items()})
         prefix = "valaug_" if monitor == "aug" else "val_"
@@ -551,7 +557,7 @@ def _train_member(
         (ckdir / "state.json").write_text(json.dumps(state, indent=1) + "\n")
         if callback is not None:
             callback(member, rec)
-    final = build_model("cnn", rc["config"])
+    final = build_model(rc["model"], rc["config"])
     final.load_state_dict(best_weights)
     final.eval()
     return final, state
@@ -575,6 +581,7 @@ def train(
     device="auto",
     val_fraction=0.1,
     split="grouped",
+    test_fraction=0.0,
     ensemble=1,
     augment=True,
     augment_config=None,
@@ -596,8 +603,9 @@ def train(
         HDF5 dataset (see :mod:`diffpy.sgpredict.dataset`).
     output_dir : str or Path
         Model folder to write (checkpoints go to its ``checkpoints/``).
-    model : {"cnn", "logreg"}
-        The network or the elastic-net baseline.
+    model : {"cnn", "resnet", "logreg"}
+        The paper's network, the residual network that also reads the
+        radiation, or the elastic-net baseline.
     config : dict, optional
         Architecture settings; for ``cnn`` default :data:`CNN_DEFAULTS`
         (``filters``, ``kernel``, ``hidden``, ``dropout``, ...), for
@@ -625,6 +633,13 @@ def train(
         Share of rows held out for validation.
     split : {"grouped", "random"}
         ``grouped`` keeps rows of one prototype key on one side.
+    test_fraction : float
+        Before the validation split, set aside two test sets of about
+        this share each, never used in training or model choice: whole
+        structure types (prototype keys) and a random share of the
+        remaining rows per group (the paper's protocol).  Their row ids
+        are written to ``heldout.json`` in the model folder for
+        :func:`diffpy.sgpredict.evaluate.evaluate`.
     ensemble : int
         Number of networks, each with its own seed, averaged in
         log-probability.
@@ -720,9 +735,36 @@ def train(
         numpy.char.add(data["formula"][empty], "|"),
         data["sg_number"][empty].astype(str),
     )
+    heldout = {}
+    pool = numpy.arange(len(data["y"]))
+    if test_fraction:
+        pool, te_type = split_indices(
+            data["sg_number"],
+            groups,
+            float(test_fraction),
+            int(seed) + 11,
+            "grouped",
+        )
+        keep, te_rand = split_indices(
+            data["sg_number"][pool],
+            None,
+            float(test_fraction),
+            int(seed) + 12,
+            "random",
+        )
+        heldout = {
+            "structure_type": data["id"][te_type].tolist(),
+            "random": data["id"][pool[te_rand]].tolist(),
+        }
+        pool = pool[keep]
     tr, va = split_indices(
-        data["sg_number"], groups, float(val_fraction), int(seed), split
+        data["sg_number"][pool],
+        groups[pool],
+        float(val_fraction),
+        int(seed),
+        split,
     )
+    tr, va = pool[tr], pool[va]
     if len(va) == 0 or len(tr) == 0:
         raise InputError(
             f"{dataset_path}: the {split} split left an empty side; use more "
@@ -732,7 +774,14 @@ def train(
     counts = numpy.bincount(data["y"][tr], minlength=ncls)
     weights = class_weights_for(counts, class_weights)
     prior = effective_prior(counts, weights)
-    aconf = augment_config or AugmentConfig()
+    if augment_config is None:
+        built = _provenance(dataset_path).get("config", {}).get("settings")
+        augment_config = (
+            AugmentConfig.for_physics_data()
+            if built == "physics"
+            else AugmentConfig()
+        )
+    aconf = augment_config
     rc = {
         "model": model,
         "config": cfg,
@@ -746,6 +795,7 @@ def train(
         "seed": int(seed),
         "val_fraction": float(val_fraction),
         "split": split,
+        "test_fraction": float(test_fraction),
         "ensemble": int(ensemble),
         "augment": bool(augment),
         "augment_config": aconf.to_dict() if augment else None,
@@ -760,7 +810,8 @@ def train(
     }
     log(
         f"{nall} rows ({data['dropped']} outside the 45 groups dropped); "
-        f"train {len(tr)}, validation {len(va)} ({split} split); "
+        f"train {len(tr)}, validation {len(va)} ({split} split), "
+        f"held out {sum(len(v) for v in heldout.values())}; "
         f"{int((counts > 0).sum())} groups present; device {dev}"
     )
     Gv = torch.from_numpy(data["G"][va])
@@ -776,7 +827,7 @@ def train(
         xval_aug = xval_aug.numpy()
     histories = []
     info = {}
-    if model == "cnn":
+    if model in ("cnn", "resnet"):
         members, states = [], []
         for m in range(int(ensemble)):
             ckdir = output_dir / "checkpoints" / f"member{m}"
@@ -868,15 +919,15 @@ def train(
     whole = members[0] if len(members) == 1 else Ensemble(members)
     whole.eval()
     cpu = torch.device("cpu")
-    metrics = {
-        "validation": _metrics(
-            _batched_logits(whole, xval, cpu), data["y"][va], weights
-        )
-    }
+    rad_val = data["radiation"][va]
+    val_logits = _batched_logits(whole, xval, cpu, rad_val)
+    metrics = {"validation": _metrics(val_logits, data["y"][va], weights)}
     if xval_aug is not None:
+        val_logits = _batched_logits(whole, xval_aug, cpu, rad_val)
         metrics["validation_augmented"] = _metrics(
-            _batched_logits(whole, xval_aug, cpu), data["y"][va], weights
+            val_logits, data["y"][va], weights
         )
+    calibration = _calibrate(val_logits.numpy(), data["y"][va])
     metrics["note"] = (
         "held-out rows of the training dataset (generated data, "
         f"{split} split by prototype key, {len(va)} rows); not real data"
@@ -884,12 +935,22 @@ def train(
     card = _make_card(
         dataset_path, data, tr, va, counts, weights, prior, rc, metrics, info
     )
+    card["calibration"] = calibration
+    card["inputs"] = {"radiation": bool(cfg.get("radiation_input", False))}
+    if heldout:
+        card["training_data"]["heldout"] = {
+            k: len(v) for k, v in heldout.items()
+        }
     card["recipe"]["minutes"] = round((time.time() - t_start) / 60.0, 2)
     card["recipe"]["device"] = str(dev)
     card["recipe"]["torch_threads"] = int(num_threads)
     from diffpy.sgpredict.card import save_model
 
     save_model(output_dir, [m.cpu() for m in members], card)
+    if heldout:
+        (output_dir / HELDOUT_NAME).write_text(
+            json.dumps(heldout, indent=0) + "\n"
+        )
     _write_training_set(output_dir, data, dataset_path)
     from diffpy.sgpredict.card import read_card
 
@@ -900,6 +961,33 @@ def train(
         f"top-6 {v['top6']:.3f}"
     )
     return TrainResult(output_dir, card, histories)
+
+
+def _calibrate(logits, y):
+    """Temperature of the validation logits, ECE before and after.
+
+    Fitted on the validation rows as the model sees them (augmented
+    when training augments), with the training prior: the predictor
+    divides the network's log-probabilities by it before the prior
+    correction.
+    """
+    from diffpy.sgpredict.metrics import (
+        expected_calibration_error,
+        fit_temperature,
+        softmax,
+    )
+
+    y = numpy.asarray(y, dtype=int)
+    t = fit_temperature(logits, y)
+    return {
+        "temperature": round(t, 4),
+        "fitted_on": "validation rows (augmented when training augments)",
+        "n": int(len(y)),
+        "ece_before": round(expected_calibration_error(softmax(logits), y), 4),
+        "ece_after": round(
+            expected_calibration_error(softmax(logits, t), y), 4
+        ),
+    }
 
 
 def _make_card(
@@ -913,9 +1001,9 @@ def _make_card(
         torch_version = torch.__version__
     except ImportError:  # pragma: no cover
         torch_version = None
-    name = (
-        "sgpredict-cnn" if rc["model"] == "cnn" else "sgpredict-logreg"
-    ) + (f"-x{rc['ensemble']}" if rc["ensemble"] > 1 else "")
+    name = f"sgpredict-{rc['model']}" + (
+        f"-x{rc['ensemble']}" if rc["ensemble"] > 1 else ""
+    )
     nums = spacegroups.NUMBERS
     per_group = {str(n): int(c) for n, c in zip(nums, counts) if c}
     if rc["class_weights"] in ("inverse",):

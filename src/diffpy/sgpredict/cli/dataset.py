@@ -9,7 +9,8 @@ Examples
         --settings ranges --seed 1 -o train.h5
     diffpy.sgpredict dataset info train.h5
     diffpy.sgpredict dataset plot train.h5 -o counts.png
-    diffpy.sgpredict dataset realism train.h5 --real real.h5
+    diffpy.sgpredict dataset build --table mp_structures.csv.gz \\
+        --settings physics --max-per-group 2000 --jobs 2 -o mp.h5
 """
 
 import argparse
@@ -27,7 +28,9 @@ examples:
   diffpy.sgpredict dataset build --generate 200 --settings ranges -o train.h5
   diffpy.sgpredict dataset info train.h5
   diffpy.sgpredict dataset plot train.h5 -o counts.png
-  diffpy.sgpredict dataset realism train.h5 --real ../shared/data/structures
+  diffpy.sgpredict dataset build \
+      --table ../shared/data/mp/mp_structures.csv.gz --settings physics \
+      --max-atoms 80 --max-per-group 2000 --jobs 2 -o mp.h5
 
 A killed build restarted with the same command continues where it stopped.
 """
@@ -72,6 +75,12 @@ def register(subparsers):
     src = b.add_mutually_exclusive_group(required=True)
     src.add_argument("--cifs", metavar="DIR", help="folder of CIF files")
     src.add_argument(
+        "--table",
+        metavar="CSV",
+        help="structure table (.csv or .csv.gz: id, lattice, species, "
+        "frac columns), e.g. ../shared/data/mp/mp_structures.csv.gz",
+    )
+    src.add_argument(
         "--generate",
         type=int,
         metavar="N",
@@ -96,6 +105,18 @@ def register(subparsers):
         type=_groups,
         help="space groups to keep or generate (numbers or symbols, "
         "comma separated; default the 45)",
+    )
+    b.add_argument(
+        "--max-per-group",
+        type=int,
+        metavar="N",
+        help="with --table: most structures per space group (experimental "
+        "rows first)",
+    )
+    b.add_argument(
+        "--experimental-only",
+        action="store_true",
+        help="with --table: only rows flagged experimental",
     )
     b.add_argument(
         "--all-groups",
@@ -142,9 +163,12 @@ def register(subparsers):
     )
     b.add_argument(
         "--settings",
-        choices=("table2", "ranges"),
+        choices=("table2", "ranges", "physics"),
         default="table2",
-        help="PDF settings: the paper's Table 2, or drawn per sample",
+        help="PDF settings: the paper's Table 2, drawn per sample in "
+        "--range ranges, or 'physics': radiation, Qmax termination on a "
+        "fine grid, resolution, per-element Uiso, correlated motion, "
+        "particle size and strain drawn per row",
     )
     b.add_argument(
         "--range",
@@ -195,25 +219,6 @@ def register(subparsers):
     )
     m.set_defaults(func=run)
 
-    r = sub.add_parser(
-        "realism",
-        help="train a quick classifier on generated data, score on real",
-    )
-    r.add_argument("path", help="generated dataset .h5")
-    r.add_argument(
-        "--real", required=True, help="real structures: CIF folder or .h5"
-    )
-    r.add_argument(
-        "--minutes", type=float, default=3.0, help="training time (default 3)"
-    )
-    r.add_argument("--seed", type=int, default=0, help="random seed")
-    r.add_argument(
-        "--sources",
-        help="train only on these source kinds, comma separated "
-        "(statistics, prototype, cif)",
-    )
-    r.add_argument("--json", action="store_true", help="print JSON")
-    r.set_defaults(func=run)
     p.set_defaults(func=lambda args: (p.print_help(), 1)[1])
 
 
@@ -226,11 +231,9 @@ def run(args):
         return _info(args)
     if action == "plot":
         return _plot(args)
-    if action == "realism":
-        return _realism(args)
     if action == "merge":
         return _merge(args)
-    raise InputError("give an action: build, info, plot, merge or realism")
+    raise InputError("give an action: build, info, plot or merge")
 
 
 def _merge(args):
@@ -271,21 +274,51 @@ def _provenance(args, extra):
     return prov
 
 
+def _check_build(args):
+    """One-line errors for build options outside their meaningful range."""
+    checks = [
+        (args.symprec > 0, f"--symprec must be positive, not {args.symprec}"),
+        (args.jobs >= 1, "--jobs must be at least 1"),
+        (
+            args.max_atoms is None or args.max_atoms >= 1,
+            "--max-atoms must be at least 1",
+        ),
+        (
+            args.max_per_group is None or args.max_per_group >= 1,
+            "--max-per-group must be at least 1",
+        ),
+    ]
+    for name, (lo, hi) in args.ranges or []:
+        checks.append(
+            (lo <= hi, f"--range {name}={lo},{hi}: low is above high")
+        )
+    for ok, message in checks:
+        if not ok:
+            raise InputError(message)
+
+
 def _build(args):
     import os
 
     from diffpy.sgpredict import dataset
     from diffpy.sgpredict.structures.cifs import write_skip_report
 
+    _check_build(args)
     ranges = dict(dataset.DEFAULT_RANGES)
     if args.ranges:
-        ranges = dict(args.ranges)
-        for name in ranges:
+        # --range changes only the settings it names
+        ranges.update(dict(args.ranges))
+        for name in dict(args.ranges):
             if name not in dataset.SETTING_NAMES:
                 raise InputError(
                     f"--range {name}: unknown setting; use one of "
                     f"{', '.join(dataset.SETTING_NAMES)}"
                 )
+    if "noise" in ranges and args.ranges:
+        raise InputError(
+            "--range noise: noise is drawn anew for every training batch "
+            "(augment), not stored in datasets; leave it out"
+        )
     if args.settings == "table2" and args.ranges:
         raise InputError("--range needs --settings ranges")
     config = dataset.build_config(
@@ -339,6 +372,40 @@ def _build(args):
         }
         print(
             f"{len(entries)} structures to use, {len(skipped)} CIFs skipped",
+            file=sys.stderr,
+        )
+    elif args.table:
+        from diffpy.sgpredict import spacegroups
+        from diffpy.sgpredict.structures.tables import table_items
+
+        groups = args.groups
+        if groups is None and not args.all_groups:
+            groups = spacegroups.NUMBERS
+        items, info = table_items(
+            args.table,
+            groups=groups,
+            experimental_only=args.experimental_only,
+            max_atoms=args.max_atoms,
+            max_per_group=args.max_per_group,
+        )
+        extra = {
+            "input": {
+                "table": os.path.basename(args.table),
+                "experimental_only": args.experimental_only,
+                "max_atoms": args.max_atoms,
+                "max_per_group": args.max_per_group,
+                "groups": (
+                    "all"
+                    if groups is None
+                    else "45" if args.groups is None else list(groups)
+                ),
+                **info,
+            }
+        }
+        print(
+            f"{len(items)} structures to use ({info['rows']} rows pass the "
+            f"filters, {info['duplicates']} duplicates by (formula, group) "
+            f"dropped, {info['capped']} over --max-per-group)",
             file=sys.stderr,
         )
     else:
@@ -463,38 +530,4 @@ def _plot(args):
     fig.tight_layout()
     fig.savefig(args.output, dpi=120)
     print(args.output)
-    return 0
-
-
-def _realism(args):
-    from diffpy.sgpredict.dataset import realism_check
-
-    sources = args.sources.split(",") if args.sources else None
-    res = realism_check(
-        args.path,
-        args.real,
-        minutes=args.minutes,
-        seed=args.seed,
-        sources=sources,
-    )
-    if args.json:
-        print(json.dumps(res, indent=1))
-        return 0
-    print(
-        f"trained on {res['n_train']} generated rows for "
-        f"{res['seconds']:.0f} s ({res['epochs']} epochs); generated "
-        f"validation top-1 {res['gen_val_top1']:.1%}"
-    )
-    print(f"real structures scored: {res['n_real']}")
-    print(f"{'':28s} top-1   top-3   top-6")
-    for name in (
-        "classifier",
-        "classifier+prior",
-        "train frequency",
-        "icsd frequency",
-    ):
-        t = res[name]
-        print(
-            f"{name:28s} {t['top1']:6.1%}  {t['top3']:6.1%}  {t['top6']:6.1%}"
-        )
     return 0

@@ -9,6 +9,7 @@ examples:
       --csv shared/data/exp_pdfs.csv --prior icsd
   diffpy.sgpredict evaluate model/ shared/data/structures \\
       --csv shared/data/structures.csv --exclude-training --json
+  diffpy.sgpredict evaluate model/ train.h5 --heldout structure_type
 """
 
 
@@ -57,13 +58,26 @@ def register(subparsers):
         "prototype seed; 'seeds' by those of the real structures used "
         "(prototype seeds, CIF rows) only",
     )
-    p.add_argument("--device", default="cpu", help="torch device")
     p.add_argument(
-        "--record",
-        metavar="NAME",
-        help="store the top-k accuracies in the model card under "
-        "metrics.NAME (the weights and their checksum are untouched)",
+        "--heldout",
+        choices=["random", "structure_type"],
+        help="for the model's training dataset: score only the test rows "
+        "that training set aside (heldout.json)",
     )
+    p.add_argument(
+        "--radiation",
+        default="auto",
+        choices=["auto", "xray", "neutron"],
+        help="score only rows of this radiation; PDFs of CIFs are "
+        "computed with it (default auto: all rows, CIFs as X-ray)",
+    )
+    p.add_argument(
+        "--hide-radiation",
+        action="store_true",
+        help="do not tell the model the radiation of the rows (a model "
+        "that reads it then averages both)",
+    )
+    p.add_argument("--device", default="cpu", help="torch device")
     p.add_argument(
         "--json", action="store_true", help="print the result as JSON"
     )
@@ -85,11 +99,10 @@ def run(args):
         exclude_training=args.exclude_training,
         output_dir=args.output,
         device=args.device,
+        heldout=args.heldout,
+        radiation=args.radiation,
+        tell_radiation=not args.hide_radiation,
     )
-    if args.record:
-        from diffpy.sgpredict.evaluate import record_metrics
-
-        record_metrics(args.model, args.record, result)
     if args.json:
         slim = {k: v for k, v in result.items() if k != "confusion_matrix"}
         print(json.dumps(slim, indent=1))

@@ -34,9 +34,10 @@ def register(subparsers):
     )
     p.add_argument(
         "--model",
-        choices=["cnn", "logreg"],
+        choices=["cnn", "resnet", "logreg"],
         default="cnn",
-        help="the CNN (default) or the logistic-regression baseline",
+        help="the paper's CNN (default), the residual CNN that also reads "
+        "the radiation, or the logistic-regression baseline",
     )
     p.add_argument("--epochs", type=int, default=60, help="default 60")
     p.add_argument("--batch-size", type=int, default=64, help="default 64")
@@ -65,11 +66,16 @@ def register(subparsers):
         "--filters",
         type=int,
         nargs="+",
-        default=[256, 64],
-        help="channels of the convolutions (default 256 64)",
+        default=None,
+        help="cnn: channels of the convolutions (default 256 64); "
+        "resnet: channels of the stages (default 32 64 128)",
     )
-    p.add_argument("--kernel", type=int, default=32, help="default 32")
-    p.add_argument("--hidden", type=int, default=128, help="default 128")
+    p.add_argument(
+        "--kernel", type=int, help="kernel length (cnn 32, resnet 7)"
+    )
+    p.add_argument(
+        "--hidden", type=int, help="dense units (cnn 128, resnet 256)"
+    )
     p.add_argument("--dropout", type=float, default=0.3, help="default 0.3")
     p.add_argument(
         "--linear",
@@ -89,6 +95,14 @@ def register(subparsers):
     )
     p.add_argument("--threads", type=int, help="CPU threads for torch")
     p.add_argument("--val-fraction", type=float, default=0.1)
+    p.add_argument(
+        "--test-fraction",
+        type=float,
+        default=0.0,
+        help="set aside two test sets of this share each (whole structure "
+        "types, and a random share per group) before the validation "
+        "split; their ids go to heldout.json (default 0)",
+    )
     p.add_argument(
         "--split",
         choices=["grouped", "random"],
@@ -135,24 +149,74 @@ def register(subparsers):
     return p
 
 
+def _check(args):
+    """One-line errors for options outside their meaningful range."""
+    from diffpy.sgpredict.errors import InputError
+
+    checks = [
+        (args.epochs >= 1, "--epochs must be at least 1"),
+        (args.batch_size >= 1, "--batch-size must be at least 1"),
+        (args.lr > 0, f"--lr must be positive, not {args.lr}"),
+        (
+            0 <= args.dropout < 1,
+            f"--dropout must lie in [0, 1), not {args.dropout}",
+        ),
+        (args.weight_decay >= 0, "--weight-decay must not be negative"),
+        (args.patience >= 1, "--patience must be at least 1"),
+        (args.ensemble >= 1, "--ensemble must be at least 1"),
+        (
+            args.filters is None or min(args.filters) >= 1,
+            "--filters: every number of channels must be at least 1",
+        ),
+        (args.kernel is None or args.kernel >= 1, "--kernel must be >= 1"),
+        (args.hidden is None or args.hidden >= 1, "--hidden must be >= 1"),
+        (
+            args.threads is None or args.threads >= 1,
+            "--threads must be at least 1",
+        ),
+        (0 < args.val_fraction < 1, "--val-fraction must lie in (0, 1)"),
+        (
+            0 <= args.test_fraction < 0.5,
+            "--test-fraction must lie in [0, 0.5)",
+        ),
+        (
+            args.max_minutes is None or args.max_minutes > 0,
+            "--max-minutes must be positive",
+        ),
+        (
+            args.device == "auto"
+            or args.device.split(":")[0] in ("cpu", "cuda", "mps"),
+            f"--device {args.device!r}: use cpu, cuda, cuda:N or auto",
+        ),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise InputError(message)
+
+
 def run(args):
     """Run ``train``; return the exit status."""
     import shlex
 
-    from diffpy.sgpredict.errors import InputError
     from diffpy.sgpredict.train import train
 
+    _check(args)
     if args.model == "cnn":
         config = {
-            "filters": args.filters,
-            "kernel": args.kernel,
-            "hidden": args.hidden,
+            "filters": args.filters or [256, 64],
+            "kernel": args.kernel or 32,
+            "hidden": args.hidden or 128,
+            "dropout": args.dropout,
+        }
+    elif args.model == "resnet":
+        config = {
+            "channels": args.filters or [32, 64, 128],
+            "kernel": args.kernel or 7,
+            "hidden": args.hidden or 256,
             "dropout": args.dropout,
         }
     else:
         config = {"quadratic": not args.linear}
-    if args.epochs < 1 or args.batch_size < 1:
-        raise InputError("--epochs and --batch-size must be positive")
     command = "diffpy.sgpredict " + " ".join(
         shlex.quote(a) for a in sys.argv[1:]
     )
@@ -172,6 +236,7 @@ def run(args):
         device=args.device,
         val_fraction=args.val_fraction,
         split=args.split,
+        test_fraction=args.test_fraction,
         ensemble=args.ensemble,
         augment=args.augment,
         class_weights=args.class_weights,

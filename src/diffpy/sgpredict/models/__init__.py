@@ -19,13 +19,19 @@ def _cnn(config):
     return SpaceGroupCNN(**config)
 
 
+def _resnet(config):
+    from diffpy.sgpredict.models.resnet import ResNet1D
+
+    return ResNet1D(**config)
+
+
 def _logreg(config):
     from diffpy.sgpredict.models.logreg import LogisticRegression
 
     return LogisticRegression(**config)
 
 
-ARCHITECTURES = {"cnn": _cnn, "logreg": _logreg}
+ARCHITECTURES = {"cnn": _cnn, "resnet": _resnet, "logreg": _logreg}
 
 
 def build_model(architecture, config=None):
@@ -41,8 +47,9 @@ def build_model(architecture, config=None):
     Returns
     -------
     torch.nn.Module
-        A module mapping ``(batch, npoints)`` inputs to ``(batch, 45)``
-        logits.
+        A module mapping ``(batch, npoints)`` inputs (and optionally the
+        radiation, 0 for X-rays and 1 for neutrons, per row) to
+        ``(batch, 45)`` logits.
     """
     try:
         factory = ARCHITECTURES[architecture]
@@ -75,8 +82,11 @@ def Ensemble(members):
             super().__init__()
             self.members = torch.nn.ModuleList(members)
 
-        def forward(self, x):
-            outs = [torch.log_softmax(m(x), dim=-1) for m in self.members]
+        def forward(self, x, radiation=None):
+            outs = [
+                torch.log_softmax(m(x, radiation), dim=-1)
+                for m in self.members
+            ]
             return torch.stack(outs).mean(dim=0)
 
     return _Ensemble(members)

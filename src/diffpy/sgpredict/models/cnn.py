@@ -82,8 +82,12 @@ class SpaceGroupCNN(nn.Module):
                 nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
                 nn.init.zeros_(module.bias)
 
-    def forward(self, x):
-        """Return logits of shape ``(batch, nclasses)``."""
+    def forward(self, x, radiation=None):
+        """Return logits of shape ``(batch, nclasses)``.
+
+        ``radiation`` is accepted for a uniform interface and ignored:
+        this network does not read it.
+        """
         if x.dim() == 2:
             x = x.unsqueeze(1)
         return self.classifier(self.features(x))

@@ -83,8 +83,11 @@ class LogisticRegression(nn.Module):
             x = x[:, self.pair_i] * x[:, self.pair_j]
         return (x - self.mean) / self.scale
 
-    def forward(self, x):
-        """Return logits of shape ``(batch, nclasses)``."""
+    def forward(self, x, radiation=None):
+        """Return logits of shape ``(batch, nclasses)``.
+
+        ``radiation`` is accepted for a uniform interface and ignored.
+        """
         return self.linear(self.features(x))
 
 

@@ -1,0 +1,278 @@
+"""Evaluate a model on every evaluation set and write its report.
+
+One command measures every figure of the model card, the README table
+and the docs table, so no number is ever typed in by hand::
+
+    python scripts/model_report.py MODEL --data TRAIN.h5 \\
+        --shared ../shared/data --out runs/report \\
+        [--baseline "LR on X"=runs/lr_x ...] [--write]
+
+Rows (each one ``diffpy.sgpredict evaluate`` command, printed in the
+table): the two test sets that training set aside from the Materials
+Project data (random, and whole structure types), the real structures of
+``SHARED/structures`` as X-ray and as neutron PDFs, and the measured PDFs
+of ``SHARED/exp_pdfs`` (all, per radiation, with the radiation hidden,
+and those whose (formula, group) is not in the training data), each with
+the ICSD prior and without it.
+
+``--write`` stores the results in ``MODEL/card.json`` (``metrics.evaluation``),
+replaces the table between ``<!-- model-table -->`` markers in README.md and
+doc/source/training.rst and copies the figures to doc/source/_static/.
+Without it the table is only printed.
+"""
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from diffpy.sgpredict.evaluate import evaluate
+
+ROOT = Path(__file__).resolve().parents[1]
+START, END = "<!-- model-table -->", "<!-- /model-table -->"
+
+
+def rows(data, shared):
+    """(key, label, data, options) of every evaluation row."""
+    s = Path(shared)
+    structures = dict(csv_path=s / "structures.csv", exclude_training="all")
+    exp = dict(csv_path=s / "exp_pdfs.csv")
+    out = []
+    if data:
+        out += [
+            (
+                "mp_random",
+                "MP test rows, random split",
+                data,
+                dict(heldout="random"),
+            ),
+            (
+                "mp_type",
+                "MP test rows, whole structure types",
+                data,
+                dict(heldout="structure_type"),
+            ),
+        ]
+    out += [
+        (
+            "structures_xray",
+            "real structures (X-ray)",
+            s / "structures",
+            structures,
+        ),
+        (
+            "structures_neutron",
+            "real structures (neutron)",
+            s / "structures",
+            dict(structures, radiation="neutron"),
+        ),
+        ("exp_all", "measured PDFs, all", s / "exp_pdfs", exp),
+        (
+            "exp_xray",
+            "measured PDFs, X-ray",
+            s / "exp_pdfs",
+            dict(exp, radiation="xray"),
+        ),
+        (
+            "exp_neutron",
+            "measured PDFs, neutron",
+            s / "exp_pdfs",
+            dict(exp, radiation="neutron"),
+        ),
+        (
+            "exp_hidden",
+            "measured PDFs, radiation not given",
+            s / "exp_pdfs",
+            dict(exp, tell_radiation=False),
+        ),
+        (
+            "exp_unseen",
+            "measured PDFs, (formula, group) not in training",
+            s / "exp_pdfs",
+            dict(exp, exclude_training="all"),
+        ),
+    ]
+    return out
+
+
+def command(model, data, opts, prior):
+    """The ``diffpy.sgpredict evaluate`` command of one row."""
+    parts = ["diffpy.sgpredict evaluate", str(model), str(data)]
+    if opts.get("csv_path"):
+        parts += ["--csv", str(opts["csv_path"])]
+    if opts.get("heldout"):
+        parts += ["--heldout", opts["heldout"]]
+    if opts.get("exclude_training"):
+        parts += ["--exclude-training"]
+    if opts.get("radiation", "auto") != "auto":
+        parts += ["--radiation", opts["radiation"]]
+    if opts.get("tell_radiation") is False:
+        parts += ["--hide-radiation"]
+    parts += ["--prior", prior]
+    return " ".join(parts)
+
+
+def run_all(model, data, shared, out):
+    results = {}
+    for key, label, path, opts in rows(data, shared):
+        for prior in ("icsd", "none"):
+            name = f"{key}__{prior}"
+            print(f"{name} ...", file=sys.stderr, flush=True)
+            res = evaluate(
+                model, path, prior=prior, output_dir=out / name, **opts
+            )
+            results[name] = {
+                "label": label,
+                "prior": prior,
+                "n": res["n"],
+                "n_read": res["n_read"],
+                "n_materials": res["n_materials"],
+                "topk": res["topk"],
+                "material_topk": res["material_topk"],
+                "ece": res["ece"],
+                "excluded": len(res["excluded"]),
+                "command": command(
+                    _relative(model), _relative(path), opts, prior
+                ),
+            }
+    return results
+
+
+def _relative(path):
+    path = Path(path).resolve()
+    for base in (ROOT, ROOT.parent):
+        try:
+            rel = path.relative_to(base)
+            return rel if base == ROOT else Path("..") / rel
+        except ValueError:
+            continue
+    return Path(path.name)
+
+
+def _pct(v):
+    return f"{100 * v:.1f}"
+
+
+def table(results, baselines=None):
+    """Markdown table: one row per evaluation set, prior on and off."""
+    lines = [
+        "| evaluation set | n | top-1 | top-3 | top-6 | top-1 / top-6 "
+        "without prior | ECE |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    keys = [k[: -len("__icsd")] for k in results if k.endswith("__icsd")]
+    for key in keys:
+        on, off = results[f"{key}__icsd"], results[f"{key}__none"]
+        n = f"{on['n']}"
+        if on["n_materials"] < on["n"]:
+            n += f" ({on['n_materials']} materials)"
+        t = on["topk"]
+        lines.append(
+            f"| {on['label']} | {n} | {_pct(t[0])} | {_pct(t[2])} | "
+            f"{_pct(t[5])} | {_pct(off['topk'][0])} / "
+            f"{_pct(off['topk'][5])} | {on['ece']:.3f} |"
+        )
+        if on["n_materials"] < on["n"]:
+            m = on["material_topk"]
+            lines.append(
+                f"| ↳ each material once | {on['n_materials']} | "
+                f"{_pct(m[0])} | {_pct(m[2])} | {_pct(m[5])} | "
+                f"{_pct(off['material_topk'][0])} / "
+                f"{_pct(off['material_topk'][5])} | |"
+            )
+    for name, res in (baselines or {}).items():
+        for key in ("mp_random", "structures_xray", "exp_all"):
+            r = res.get(f"{key}__icsd")
+            if r is None:
+                continue
+            t = r["topk"]
+            lines.append(
+                f"| {name}: {r['label']} | {r['n']} | {_pct(t[0])} | "
+                f"{_pct(t[2])} | {_pct(t[5])} | | |"
+            )
+    return "\n".join(lines)
+
+
+def commands(results):
+    return "\n".join(
+        f"- {r['label']} ({r['prior']} prior): `{r['command']}`"
+        for r in results.values()
+    )
+
+
+def _replace_between(path, text):
+    body = path.read_text()
+    if START not in body or END not in body:
+        raise SystemExit(f"{path}: add {START} and {END} markers first")
+    head, rest = body.split(START, 1)
+    _, tail = rest.split(END, 1)
+    path.write_text(head + START + "\n" + text + "\n" + END + tail)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("model", type=Path)
+    p.add_argument("--data", type=Path, help="the training dataset (.h5)")
+    p.add_argument("--shared", type=Path, default=ROOT.parent / "shared/data")
+    p.add_argument("--out", type=Path, default=ROOT / "runs" / "report")
+    p.add_argument(
+        "--baseline",
+        action="append",
+        default=[],
+        metavar="NAME=DIR",
+        help="another model scored on the same sets (for the table)",
+    )
+    p.add_argument("--write", action="store_true")
+    args = p.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    results = run_all(args.model, args.data, args.shared, args.out)
+    baselines = {}
+    for spec in args.baseline:
+        name, folder = spec.split("=", 1)
+        sub = args.out / ("baseline_" + Path(folder).name)
+        sub.mkdir(parents=True, exist_ok=True)
+        full = run_all(Path(folder), args.data, args.shared, sub)
+        baselines[name] = {
+            k: v
+            for k, v in full.items()
+            if k.split("__")[0] in ("mp_random", "structures_xray", "exp_all")
+        }
+    (args.out / "results.json").write_text(
+        json.dumps({"model": results, "baselines": baselines}, indent=1)
+    )
+    text = table(results, baselines)
+    print(text)
+    if not args.write:
+        return 0
+    card_path = args.model / "card.json"
+    card = json.loads(card_path.read_text())
+    card.setdefault("metrics", {})["evaluation"] = results
+    card["metrics"]["baselines"] = baselines
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    block = (
+        text
+        + "\n\nMeasured with `python scripts/model_report.py` "
+        + "(the commands of the rows):\n\n"
+        + commands(results)
+    )
+    _replace_between(ROOT / "README.md", text)
+    _replace_between(
+        ROOT / "doc" / "source" / "training.rst",
+        "\n::\n\n" + "\n".join("    " + ln for ln in block.splitlines()),
+    )
+    static = ROOT / "doc" / "source" / "_static"
+    for name, fig in (
+        ("structures_xray__icsd", "per_group"),
+        ("structures_xray__icsd", "confusion"),
+        ("mp_random__icsd", "reliability"),
+        ("mp_random__icsd", "per_group"),
+    ):
+        src = args.out / name / f"{fig}.png"
+        if src.is_file():
+            shutil.copy(src, static / f"{name.split('__')[0]}_{fig}.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""Structure tables: reading, filters, the dedupe rule, the table build."""
+
+import gzip
+
+import numpy
+import pytest
+
+from diffpy.sgpredict.dataset import build_config, build_dataset, load_arrays
+from diffpy.sgpredict.errors import InputError
+from diffpy.sgpredict.structures.tables import (
+    dedupe_rows,
+    primitive_crystal,
+    read_structure_table,
+    row_crystal,
+    structure_type_key,
+    table_items,
+)
+
+HEADER = (
+    "id,formula,nsites,sg_number,sg_symprec0p1,experimental,icsd_linked,"
+    "lattice,species,frac\n"
+)
+FCC = "0 0 0 0 0.5 0.5 0.5 0 0.5 0.5 0.5 0"
+
+
+def _row(i, formula, sg, species, frac, a, exp=1, icsd=0):
+    lat = f"{a} 0 0 0 {a} 0 0 0 {a}"
+    n = len(species.split())
+    return (
+        f"mp-{i},{formula},{n},{sg},{sg},{exp},{icsd},{lat},{species},{frac}\n"
+    )
+
+
+@pytest.fixture()
+def table(tmp_path):
+    nacl_frac = FCC + " 0.5 0 0 0 0.5 0 0 0 0.5 0.5 0.5 0.5"
+    rows = [
+        _row(10, "Ni", 225, "Ni Ni Ni Ni", FCC, 3.52, exp=1),
+        # the same (formula, group) again: ICSD-linked wins
+        _row(11, "Ni", 225, "Ni Ni Ni Ni", FCC, 3.53, exp=1, icsd=1),
+        # hypothetical, with more sites
+        _row(12, "Cu", 225, "Cu Cu Cu Cu", FCC, 3.61, exp=0),
+        _row(13, "NaCl", 225, "Na Na Na Na Cl Cl Cl Cl", nacl_frac, 5.64),
+        _row(14, "MgO", 225, "Mg Mg Mg Mg O O O O", nacl_frac, 4.21),
+        # a group outside the 45: Im-3m (229) bcc
+        _row(15, "Fe", 229, "Fe Fe", "0 0 0 0.5 0.5 0.5", 2.87),
+    ]
+    path = tmp_path / "t.csv.gz"
+    with gzip.open(path, "wt") as f:
+        f.write(HEADER + "".join(rows))
+    return path
+
+
+def test_read_filters(table):
+    rows = read_structure_table(table)
+    assert [r["id"] for r in rows] == [f"mp-{i}" for i in range(10, 16)]
+    assert rows[3]["formula"] == "NaCl" and rows[3]["nsites"] == 8
+    only = read_structure_table(table, groups=[225], experimental_only=True)
+    assert [r["id"] for r in only] == ["mp-10", "mp-11", "mp-13", "mp-14"]
+    small = read_structure_table(table, max_atoms=4)
+    assert {r["id"] for r in small} == {"mp-10", "mp-11", "mp-12", "mp-15"}
+
+
+def test_dedupe_rule_prefers_icsd_then_experimental_then_small(table):
+    kept, dropped = dedupe_rows(read_structure_table(table))
+    assert dropped == 1
+    ids = [r["id"] for r in kept]
+    assert "mp-11" in ids and "mp-10" not in ids
+    rows = [
+        {
+            "id": "mp-3",
+            "formula": "A",
+            "sg_number": 2,
+            "nsites": 4,
+            "experimental": 0,
+            "icsd_linked": 0,
+        },
+        {
+            "id": "mp-2",
+            "formula": "A",
+            "sg_number": 2,
+            "nsites": 8,
+            "experimental": 1,
+            "icsd_linked": 0,
+        },
+        {
+            "id": "mp-1",
+            "formula": "A",
+            "sg_number": 2,
+            "nsites": 8,
+            "experimental": 1,
+            "icsd_linked": 0,
+        },
+        {
+            "id": "mp-9",
+            "formula": "A",
+            "sg_number": 14,
+            "nsites": 8,
+            "experimental": 0,
+            "icsd_linked": 0,
+        },
+    ]
+    kept, dropped = dedupe_rows(rows)
+    # experimental beats fewer sites; then the lower id
+    assert [r["id"] for r in kept] == ["mp-1", "mp-9"] and dropped == 2
+
+
+def test_missing_labels_come_from_spglib(tmp_path):
+    path = tmp_path / "plain.csv"
+    path.write_text(
+        "id,lattice,species,frac\n"
+        "x,3.52 0 0 0 3.52 0 0 0 3.52,Ni Ni Ni Ni," + FCC + "\n"
+    )
+    (row,) = read_structure_table(path)
+    assert row["sg_number"] == 225 and row["formula"] == "Ni"
+
+
+def test_bad_tables_are_one_line_errors(tmp_path):
+    with pytest.raises(InputError, match="no such structure table"):
+        read_structure_table(tmp_path / "nope.csv")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,lattice\nx,1 0 0 0 1 0 0 0 1\n")
+    with pytest.raises(InputError, match="missing column.*species"):
+        read_structure_table(bad)
+    with pytest.raises(InputError, match="3 coordinates per site"):
+        row_crystal(
+            {
+                "id": "y",
+                "lattice": "1 0 0 0 1 0 0 0 1",
+                "species": "Ni Ni",
+                "frac": "0 0 0",
+            }
+        )
+
+
+def test_structure_type_key_and_primitive_cell(table):
+    rows = {r["id"]: r for r in read_structure_table(table)}
+    nacl, mgo = row_crystal(rows["mp-13"]), row_crystal(rows["mp-14"])
+    ni = row_crystal(rows["mp-10"])
+    # rock salt: one type for NaCl and MgO, another for fcc Ni
+    assert structure_type_key(nacl) == structure_type_key(mgo)
+    assert structure_type_key(nacl) == "AB|225|a,b"
+    assert structure_type_key(ni) == "A|225|a"
+    prim = primitive_crystal(nacl)
+    assert prim.natoms == 2
+    assert prim.volume == pytest.approx(nacl.volume / 4)
+    assert prim.label() == 225
+
+
+def test_max_per_group_keeps_experimental_first(table):
+    items, info = table_items(table, groups=[225], max_per_group=2)
+    assert info == {"rows": 5, "duplicates": 1, "capped": 2}
+    ids = [it["id"] for it in items]
+    # mp-12 (hypothetical) goes first; of the experimental the first two
+    assert ids == ["mp-11", "mp-13"]
+
+
+def test_table_build_has_physics_per_row(table, tmp_path):
+    items, _ = table_items(table, groups=[225])
+    out = tmp_path / "t.h5"
+    stats = build_dataset(
+        out, items, build_config(settings="physics", seed=3), progress=False
+    )
+    assert stats["rows"] == 4
+    d = load_arrays(out)
+    assert set(d["id"]) == {"mp-11", "mp-12", "mp-13", "mp-14"}
+    # the rows were computed from primitive cells with their type keys
+    assert sorted(d["prototype"]) == sorted(
+        ["A|225|a", "A|225|a", "AB|225|a,b", "AB|225|a,b"]
+    )
+    assert set(d["natoms"]) == {1, 2}
+    q = d["settings/qmax"]
+    assert numpy.all((q >= 14) & (q <= 40)) and len(set(q)) == 4
+    assert set(d["settings/neutron"]) <= {0.0, 1.0}
+    assert numpy.isfinite(d["G"]).all()
+    # resuming adds nothing
+    again = build_dataset(
+        out, items, build_config(settings="physics", seed=3), progress=False
+    )
+    assert again["rows"] == 0 and again["already"] == 4
