@@ -547,3 +547,26 @@ def test_fit_py_and_macro_come_from_the_recipe_code(tmp_path):
     for name in recipe.names:
         if name not in ("scale",):
             assert f"{name}:" in macro, name
+
+
+def test_library_folder_searched_by_group_and_composition(tmp_path):
+    from diffpy.sgpredict.refine.cifout import write_cif
+    from diffpy.sgpredict.refine.starting import library_starts
+
+    lib = tmp_path / "cod"
+    (lib / "sub").mkdir(parents=True)
+    rutile = settings.expand(
+        [4.59, 4.59, 2.96, 90, 90, 90],
+        [("Ti", 0, 0, 0), ("O", 0.305, 0.305, 0)],
+        136,
+    )
+    write_cif(rutile, 136, lib / "sub" / "rutile.cif")
+    ni = settings.expand([3.52] * 3 + [90] * 3, [("Ni", 0, 0, 0)], 225)
+    write_cif(ni, 225, lib / "ni.cif")
+    (lib / "broken.cif").write_text("not a CIF\n")
+    starts = library_starts(136, {"Sn": 1.0, "O": 2.0}, lib)
+    assert [s.name for s in starts] == ["sub/rutile.cif"]
+    assert {a.element for a in starts[0].structure} == {"Sn", "O"}
+    assert "Ti->Sn" in starts[0].notes[0]
+    assert library_starts(136, {"Ni": 1.0}, lib) == []
+    assert [s.name for s in library_starts(225, None, lib)] == ["ni.cif"]

@@ -53,6 +53,12 @@ def register(subparsers):
     )
     parser.add_argument("--cif", help="your own structure (CIF)")
     parser.add_argument(
+        "--library",
+        metavar="DIR",
+        help="folder of CIFs (COD or ICSD export) searched by group and "
+        "composition for starting structures",
+    )
+    parser.add_argument(
         "--fit",
         action="store_true",
         help="refine every candidate and rank them by Rw",
@@ -224,6 +230,7 @@ def run(args):
         rmax=args.rmax,
         qmax=args.qmax,
         enumerate_budget=args.enumerate,
+        library=args.library,
         progress=None if args.json else progress,
     )
     for row in rows:

@@ -182,6 +182,7 @@ def _task_starts(task, data):
         data=data,
         enumerate_budget=task.get("enumerate_budget", 15.0),
         rng=rng,
+        library=task.get("library"),
     )
 
 
@@ -563,6 +564,7 @@ def fit_candidates(
     supergroups=True,
     progress=None,
     wall_limit=None,
+    library=None,
 ):
     """Refine every candidate group against the data and rank them.
 
@@ -611,6 +613,10 @@ def fit_candidates(
     wall_limit : float, optional
         Wall seconds after which a worker is killed (default
         ``4 timeout + 60``).
+    library : str or path, optional
+        A folder of CIFs (COD or ICSD export) searched for structures
+        of each candidate group with the composition's stoichiometry
+        (route ``library``).
 
     Returns
     -------
@@ -663,6 +669,7 @@ def fit_candidates(
                 "max_nfev": max_nfev,
                 "enumerate_budget": float(enumerate_budget),
                 "seed": i,
+                "library": None if library is None else str(library),
             }
         )
     if jobs is None:

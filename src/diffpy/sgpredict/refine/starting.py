@@ -47,6 +47,7 @@ __all__ = [
     "StartingStructure",
     "starting_structure",
     "starting_structures",
+    "library_starts",
     "parse_composition",
     "load_prototypes",
     "first_strong_peak",
@@ -561,6 +562,74 @@ def _prototype_starts(number, comp, uiso, limit):
     return out
 
 
+def library_starts(number, comp, library, uiso=DEFAULT_UISO, limit=2):
+    """Structures of a CIF folder in a group, fitted to a composition.
+
+    Every CIF below ``library`` (a COD or ICSD export) whose spglib
+    group is ``number`` and whose stoichiometry matches ``comp`` (or any,
+    without a composition) is put into diffpy's setting of the group,
+    with the elements substituted when only the stoichiometry matches.
+    Files that cannot be read are passed over.  Reads every file, so
+    keep the folder to a few hundred CIFs.
+
+    Returns
+    -------
+    list of StartingStructure
+        At most ``limit``, in file order; ``source`` is ``"library"``.
+
+    Examples
+    --------
+    >>> library_starts(225, {"Ni": 1}, "no-such-folder")
+    []
+    """
+    from pathlib import Path
+
+    from diffpy.sgpredict.structures.cifs import find_cifs
+
+    info = spacegroups.get(number)
+    folder = Path(str(library))
+    if not folder.is_dir():
+        return []
+    out = []
+    for rel in find_cifs(folder):
+        try:
+            stru = read_cif(folder / rel)
+            if settings.spglib_group(stru) != number:
+                continue
+            std = settings.standardize(stru, number, uiso=uiso)
+        except InputError:
+            continue
+        formula = {}
+        for atom in std:
+            formula[atom.element] = formula.get(atom.element, 0) + 1
+        mapping = None
+        if comp:
+            mapping = _substitution(formula, comp)
+            if mapping is None:
+                continue
+            for atom in std:
+                atom.element = mapping.get(atom.element, atom.element)
+        note = f"library CIF {rel}"
+        if mapping and any(k != v for k, v in mapping.items()):
+            note += " with " + ", ".join(
+                f"{k}->{v}" for k, v in mapping.items()
+            )
+        out.append(
+            StartingStructure(
+                number,
+                info.symbol,
+                std,
+                "library",
+                rel,
+                "user library",
+                notes=[note],
+            )
+        )
+        if len(out) >= limit:
+            break
+    return out
+
+
 def starting_structures(
     number,
     composition=None,
@@ -571,6 +640,7 @@ def starting_structures(
     enumerated=2,
     uiso=DEFAULT_UISO,
     rng=None,
+    library=None,
 ):
     """Return every starting structure of a group, by route.
 
@@ -578,6 +648,8 @@ def starting_structures(
 
     ``cif``
         the user's CIF when spglib finds the group in it;
+    ``library``
+        up to two CIFs of the folder ``library`` (:func:`library_starts`);
     ``prototype``
         up to ``prototypes`` structure types of the bundled library
         with the composition's stoichiometry (elements substituted);
@@ -613,6 +685,8 @@ def starting_structures(
         Starting isotropic ADP (A^2).
     rng : numpy.random.Generator, optional
         For the enumeration's random draws.
+    library : str or path, optional
+        A folder of CIFs searched by group and composition.
 
     Returns
     -------
@@ -649,6 +723,10 @@ def starting_structures(
                 for atom in stru:
                     el = element_symbol(atom.element)
                     comp[el] = comp.get(el, 0.0) + atom.occupancy
+    if library is not None:
+        for start in library_starts(number, comp, library, uiso):
+            start.scale = _scale_to_peak(start.structure, r1)
+            starts.append(start)
     if comp is None:
         notes.append(NO_COMPOSITION_NOTE)
     for start in _prototype_starts(number, comp, uiso, prototypes):
