@@ -3,12 +3,18 @@
 * :func:`starting_structure` -- a starting structure for one group
   (the user's CIF, a bundled prototype or a pyxtal structure), scaled to
   the data;
-* :func:`write_templates` -- one folder per candidate with ``start.cif``,
-  a diffpy.srfit/diffpy.cmi recipe ``fit.py``, a diffpy.apps macro
-  ``fit.dp-in`` and a README (with the PDFgui steps);
+* :func:`starting_structures` -- every starting structure of a group by
+  route: CIF, CIF library, prototypes, Wyckoff enumeration
+  (:mod:`~diffpy.sgpredict.refine.wyckoff`);
+* :func:`write_templates` -- one folder per candidate with ``start.cif``
+  (in the candidate's space group), a diffpy.srfit/diffpy.cmi recipe
+  ``fit.py``, a diffpy.apps macro ``fit.dp-in``, a PDFgui project when
+  PDFgui imports, and a README;
 * :func:`fit_candidates` -- refine every candidate with diffpy.srfit
   (through diffpy.srreal when installed, otherwise through the builtin
-  calculator) in parallel and rank them by Rw.
+  calculator) in parallel, refit subgroups from better-fitting
+  supergroups (:mod:`~diffpy.sgpredict.refine.subgroups`) and rank them
+  by a combined score of fit, free parameters and probability.
 
 Examples
 --------
