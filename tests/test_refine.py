@@ -28,6 +28,10 @@ from diffpy.sgpredict.refine.templates import (  # noqa: E402
 DATA = Path(__file__).parent / "data"
 NI = DATA / "refine_Ni_ch03_xray.gr"
 CDSE = DATA / "refine_CdSe_bulk_ch08_r20.gr"
+#: Wall seconds before a fit is given up: the limits of the fits are CPU
+#: seconds, so a loaded machine must not fail the tests.
+WALL = 3600
+
 FORTY_FIVE = {
     2, 4, 9, 11, 12, 13, 14, 15, 19, 33, 36, 47, 55, 58, 60, 61, 62, 63,
     64, 65, 71, 87, 88, 122, 123, 129, 136, 139, 140, 141, 148, 160, 164,
@@ -170,7 +174,7 @@ def test_generated_fit_py_runs_and_macro_parses(tmp_path):
         cwd=folder,
         capture_output=True,
         text=True,
-        timeout=100,
+        timeout=WALL,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     rw = float(proc.stdout.split("Rw =")[1].split()[0])
@@ -189,6 +193,7 @@ def test_ni_ranking(tmp_path):
         tmp_path,
         jobs=2,
         timeout=60,
+        wall_limit=WALL,
         rmax=10,
         enumerate_budget=2,
     )
@@ -212,6 +217,7 @@ def test_failing_candidate_does_not_stop_others(tmp_path):
         composition="NaCl7",
         jobs=1,
         timeout=60,
+        wall_limit=WALL,
         rmax=6,
         max_nfev=10,
         enumerate_budget=1,
@@ -267,6 +273,7 @@ def test_cdse_ranking(tmp_path):
         composition="CdSe",
         jobs=2,
         timeout=120,
+        wall_limit=WALL,
         rmax=15,
         enumerate_budget=3,
     )
@@ -461,6 +468,7 @@ def test_tetragonal_data_rank_the_subgroup_first(tmp_path):
         composition="Ni",
         jobs=2,
         timeout=60,
+        wall_limit=WALL,
         rmax=12,
         enumerate_budget=4,
     )
@@ -476,6 +484,7 @@ def test_ni_subgroups_from_the_supergroup(tmp_path):
         composition="Ni",
         jobs=2,
         timeout=60,
+        wall_limit=WALL,
         rmax=6,
         max_nfev=10,
         enumerate_budget=0,
@@ -516,6 +525,7 @@ def test_ctrl_c_keeps_finished_fits(tmp_path):
         tmp_path,
         jobs=1,
         timeout=60,
+        wall_limit=WALL,
         rmax=6,
         max_nfev=10,
         enumerate_budget=0,
