@@ -121,6 +121,8 @@ def macro_text(spec, start, data_name, rstep=0.01):
         for name, value in names.get(tag, []):
             prefix = "G1." if name.startswith("delta") else ""
             lines.append(f"- {prefix}{name}: {value:.5g}")
+    # fixed at first in the recipe, freed in its last step
+    lines.append(f"- qbroad: {spec.qbroad:.5g}")
     lines.append("---")
     return "\n".join(lines) + "\n"
 
