@@ -1,14 +1,17 @@
 """The model shipped inside the package.
 
-The measured PDFs used here (bundled examples) were never part of its
-training data: the model was trained on generated crystals only.
+It was trained on PDFs computed from Materials Project structures; the
+measured PDFs used here (bundled examples) and the rutile structure
+below were never part of its training data as PDFs.
 """
 
 import numpy
 import pytest
+from diffpy.structure import Atom, Lattice, Structure
 
 from diffpy.sgpredict import spacegroups
 from diffpy.sgpredict.card import default_model_dir, read_card, sha256sum
+from diffpy.sgpredict.pdfcalc import calculate_pdf
 from diffpy.sgpredict.predictor import Predictor
 
 
@@ -21,13 +24,21 @@ def test_card_describes_the_shipped_weights():
     card = read_card(default_model_dir())
     weights = default_model_dir() / card["weights"]["file"]
     assert sha256sum(weights) == card["weights"]["sha256"]
-    assert weights.stat().st_size < 20 * 2**20
+    assert weights.stat().st_size < 25 * 2**20
     assert card["labels"] == list(spacegroups.NUMBERS)
     assert card["input"]["npoints"] == 209
-    for key in ("real_structures", "measured_pdfs"):
-        topk = card["metrics"][key]["topk"]
+    assert card["inputs"]["radiation"] is True
+    cal = card["calibration"]
+    assert 0.05 < cal["temperature"] < 20 and cal["n"] > 1000
+    evaluation = card["metrics"]["evaluation"]
+    for key in ("mp_random__icsd", "structures_xray__icsd", "exp_all__none"):
+        topk = evaluation[key]["topk"]
         assert len(topk) == 6 and topk == sorted(topk)
-    assert "generated" in card["description"]
+        assert evaluation[key]["command"].startswith(
+            "diffpy.sgpredict evaluate"
+        )
+    assert "Materials Project" in card["description"]
+    assert "CC BY 4.0" in card["data_credit"]
 
 
 def test_measured_ni_is_cubic_with_fm3m_among_the_top6(predictor, ni_xray):
@@ -42,3 +53,37 @@ def test_different_materials_get_different_answers(predictor, ni_xray):
     ni, tio2 = predictor.predict([ni_xray, rutile])
     assert not numpy.allclose(ni.probabilities, tio2.probabilities, 0.05)
     assert ni.crystal_systems["cubic"] > tio2.crystal_systems["cubic"]
+
+
+def _rutile():
+    a, c, x = 4.594, 2.959, 0.305
+    frac = [
+        [0, 0, 0],
+        [0.5, 0.5, 0.5],
+        [x, x, 0],
+        [-x, -x, 0],
+        [0.5 + x, 0.5 - x, 0.5],
+        [0.5 - x, 0.5 + x, 0.5],
+    ]
+    atoms = [
+        Atom(el, xyz, Uisoequiv=0.008)
+        for el, xyz in zip(["Ti", "Ti", "O", "O", "O", "O"], frac)
+    ]
+    return Structure(atoms, lattice=Lattice(a, a, c, 90, 90, 90))
+
+
+def test_neutron_pdf_is_read_as_neutron(predictor):
+    # Ti scatters neutrons with a negative length: the neutron PDF of
+    # rutile has inverted Ti-O peaks.  Told the radiation, the model
+    # ranks P4_2/mnm first for the X-ray PDF and 12th for the neutron
+    # one (the previous, X-ray-only default: 27th); a regression of the
+    # neutron path below 15th fails here.
+    r, gx = calculate_pdf(_rutile(), rmin=0.5, rstep=0.01, qmax=25.0)
+    _, gn = calculate_pdf(
+        _rutile(), rmin=0.5, rstep=0.01, qmax=25.0, scattering="neutron"
+    )
+    x = predictor.predict(r, gx, radiation="xray", top=45)
+    n = predictor.predict(r, gn, radiation="neutron", top=45)
+    assert [c.number for c in x.candidates].index(136) == 0
+    assert [c.number for c in n.candidates].index(136) < 15
+    assert not numpy.allclose(x.probabilities, n.probabilities, atol=0.02)

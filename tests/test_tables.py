@@ -178,3 +178,46 @@ def test_table_build_has_physics_per_row(table, tmp_path):
         out, items, build_config(settings="physics", seed=3), progress=False
     )
     assert again["rows"] == 0 and again["already"] == 4
+
+
+def test_cif_archives_build_like_the_folder(tmp_path, capsys):
+    import tarfile
+    import zipfile
+    from pathlib import Path
+
+    from diffpy.sgpredict.sgpredictapp import main
+
+    cifs = Path(__file__).parent / "data" / "cifs"
+    names = sorted(p.name for p in cifs.glob("*.cif"))
+    zpath = tmp_path / "export.zip"
+    with zipfile.ZipFile(zpath, "w") as z:
+        for name in names:
+            z.write(cifs / name, f"export/{name}")
+        z.writestr("../evil.cif", "data_evil")  # never written outside
+        z.writestr("notes.txt", "not a CIF")
+    tpath = tmp_path / "export.tar.gz"
+    with tarfile.open(tpath, "w:gz") as t:
+        for name in names:
+            t.add(cifs / name, f"export/{name}")
+    folder_rows = tmp_path / "folder.h5"
+    assert main(["dataset", "build", "--cifs", str(cifs), "-o",
+                 str(folder_rows), "--quiet"]) == 0  # fmt: skip
+    ref = load_arrays(folder_rows, ["formula", "G"])
+    for archive in (zpath, tpath):
+        out = tmp_path / (archive.name + ".h5")
+        rc = main(["dataset", "build", "--cifs", str(archive), "-o",
+                   str(out), "--quiet"])  # fmt: skip
+        assert rc == 0
+        d = load_arrays(out, ["id", "formula", "G"])
+        assert sorted(d["formula"]) == sorted(ref["formula"])
+        assert all(i.startswith("export/") for i in d["id"])
+        order = numpy.argsort(d["formula"])
+        ref_order = numpy.argsort(ref["formula"])
+        numpy.testing.assert_allclose(d["G"][order], ref["G"][ref_order])
+    assert not (tmp_path.parent / "evil.cif").exists()
+    empty = tmp_path / "empty.zip"
+    with zipfile.ZipFile(empty, "w") as z:
+        z.writestr("a.txt", "x")
+    rc = main(["dataset", "build", "--cifs", str(empty), "-o",
+               str(tmp_path / "e.h5")])  # fmt: skip
+    assert rc == 2 and "holds no .cif file" in capsys.readouterr().err

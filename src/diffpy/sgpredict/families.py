@@ -7,15 +7,20 @@ groups its candidates into *families*: a group together with the
 candidates among the 45 that are its subgroups or supergroups
 (:func:`diffpy.sgpredict.spacegroups.is_subgroup`) and whose
 probability is close to it.  The *head* of a family is its group of
-highest symmetry (largest point-group order, then the more probable);
-refine the head first and move down to a subgroup only when the fit
-asks for it.
+highest symmetry: the most operations per conventional cell
+(point-group order times the lattice centring: 4 for F, 3 for R, 2 for
+A, B, C and I), then the more probable.  So fcc data that a model
+splits between Pm-3m (ordered L1_2 superstructures, common among
+computed structures) and Fm-3m get Fm-3m as the head.  Refine the head
+first and move down to a subgroup only when the fit asks for it.
 
 Examples
 --------
 >>> fams = group_families([225, 139, 87, 14], [0.5, 0.3, 0.15, 0.05])
 >>> [(f.head, f.members) for f in fams]
 [(225, (225, 139, 87)), (14, (14,))]
+>>> group_families([221, 225, 139], [0.57, 0.19, 0.12])[0].head
+225
 """
 
 from dataclasses import dataclass
@@ -79,6 +84,21 @@ class Family:
         )
 
 
+_CENTRING = {"P": 1, "A": 2, "B": 2, "C": 2, "I": 2, "F": 4, "R": 3}
+
+
+def _operations(number):
+    """Symmetry operations per conventional cell of a group.
+
+    Examples
+    --------
+    >>> _operations(225), _operations(221), _operations(139)
+    (192, 48, 32)
+    """
+    g = spacegroups.get(number)
+    return g.point_group_order * _CENTRING[g.symbol[0]]
+
+
 def _related(a, b):
     return spacegroups.is_subgroup(a, b) or spacegroups.is_subgroup(b, a)
 
@@ -120,7 +140,7 @@ def group_families(numbers, probabilities, close=CLOSE_RATIO):
     left = sorted(numbers, key=lambda n: -probs[n])
 
     def symmetry(n):
-        return (spacegroups.get(n).point_group_order, probs[n])
+        return (_operations(n), probs[n])
 
     groups = []
     while left:
@@ -142,10 +162,7 @@ def group_families(numbers, probabilities, close=CLOSE_RATIO):
         groups.append(members)
     families = []
     for members in groups:
-        head = max(
-            members,
-            key=lambda n: (spacegroups.get(n).point_group_order, probs[n]),
-        )
+        head = max(members, key=symmetry)
         rest = sorted(
             (n for n in members if n != head), key=lambda n: -probs[n]
         )

@@ -64,6 +64,7 @@ from diffpy.sgpredict.metrics import (
     effective_prior,
     topk_accuracy,
 )
+from diffpy.sgpredict.runtime import restores_torch_state
 
 __all__ = [
     "CNN_DEFAULTS",
@@ -564,6 +565,7 @@ def _train_member(
 
 
 # -- the public function -----------------------------------------------------
+@restores_torch_state
 def train(
     dataset_path,
     output_dir,
@@ -666,7 +668,8 @@ def train(
         :func:`diffpy.sgpredict.models.logreg.fit_logreg` and
         ``max_samples``, the most training rows used (default 25000).
     num_threads : int, optional
-        CPU threads for torch; default ``min(4, cpu_count)``.
+        CPU threads for torch during the call (restored afterwards);
+        default: torch's current setting.
     progress : bool
         Show progress bars and per-epoch lines on stderr.
     command : str, optional
@@ -705,9 +708,7 @@ def train(
     t_start = time.time()
     deadline = t_start + 60.0 * max_minutes if max_minutes else None
     output_dir = Path(output_dir)
-    if num_threads is None:
-        num_threads = min(4, os.cpu_count() or 1)
-    torch.set_num_threads(int(num_threads))
+    num_threads = torch.get_num_threads()  # set by restores_torch_state
     dev = _resolve_device(device)
     cfg = _canonical_config(model, config)
     if int(ensemble) < 1:
@@ -1044,7 +1045,7 @@ def _make_card(
             else "logits"
         ),
         "training_data": {
-            "path": os.path.abspath(os.fspath(dataset_path)),
+            "path": os.path.basename(os.fspath(dataset_path)),
             "provenance": _provenance(dataset_path),
             "n_rows": int(len(data["y"])),
             "n_train": int(len(tr)),
@@ -1085,7 +1086,7 @@ def _write_training_set(output_dir, data, dataset_path):
         }
     )
     payload = {
-        "dataset": os.path.abspath(os.fspath(dataset_path)),
+        "dataset": os.path.basename(os.fspath(dataset_path)),
         "note": "every row of the dataset (training and validation sides); "
         "cif_formula_sg: the rows made from real structures (CIFs)",
         "formula_sg": [list(p) for p in pairs],

@@ -73,7 +73,12 @@ def register(subparsers):
 
     b = sub.add_parser("build", help="build (or continue) a dataset")
     src = b.add_mutually_exclusive_group(required=True)
-    src.add_argument("--cifs", metavar="DIR", help="folder of CIF files")
+    src.add_argument(
+        "--cifs",
+        metavar="DIR_OR_ARCHIVE",
+        help="folder of CIF files, or a .zip/.tar/.tar.gz of them (COD and "
+        "ICSD exports)",
+    )
     src.add_argument(
         "--table",
         metavar="CSV",
@@ -274,6 +279,35 @@ def _provenance(args, extra):
     return prov
 
 
+def _read_cifs(args):
+    """Read a CIF folder or archive (unpacked to a temporary folder)."""
+    import tempfile
+
+    from diffpy.sgpredict.structures.archives import extract_cifs, is_archive
+    from diffpy.sgpredict.structures.cifs import read_cif_folder
+
+    def read(folder):
+        return read_cif_folder(
+            folder,
+            symprec=args.symprec,
+            occupancy=args.occupancy,
+            min_distance=args.min_distance,
+            max_atoms=args.max_atoms or 500,
+            all_groups=args.all_groups,
+            matcher=args.matcher,
+            groups=args.groups,
+            jobs=args.jobs,
+            scheduler=args.scheduler,
+            progress=not args.quiet,
+        )
+
+    if not is_archive(args.cifs):
+        return read(args.cifs)
+    with tempfile.TemporaryDirectory(prefix="sgpredict-cifs-") as tmp:
+        extract_cifs(args.cifs, tmp)
+        return read(tmp)
+
+
 def _check_build(args):
     """One-line errors for build options outside their meaningful range."""
     checks = [
@@ -336,21 +370,7 @@ def _build(args):
     )
     pre_skipped = []
     if args.cifs:
-        from diffpy.sgpredict.structures.cifs import read_cif_folder
-
-        entries, skipped = read_cif_folder(
-            args.cifs,
-            symprec=args.symprec,
-            occupancy=args.occupancy,
-            min_distance=args.min_distance,
-            max_atoms=args.max_atoms or 500,
-            all_groups=args.all_groups,
-            matcher=args.matcher,
-            groups=args.groups,
-            jobs=args.jobs,
-            scheduler=args.scheduler,
-            progress=not args.quiet,
-        )
+        entries, skipped = _read_cifs(args)
         items = [
             {
                 "id": c.meta["path"],

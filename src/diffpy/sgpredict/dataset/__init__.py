@@ -26,6 +26,7 @@ from diffpy.sgpredict.dataset.build import (  # noqa: F401
     draw_settings,
     read_pairs,
 )
+from diffpy.sgpredict.dataset.splits import split_indices  # noqa: F401
 from diffpy.sgpredict.dataset.store import (  # noqa: F401
     FORMAT,
     FORMAT_VERSION,
@@ -39,7 +40,6 @@ from diffpy.sgpredict.dataset.store import (  # noqa: F401
     read_skipped,
     source_kinds,
 )
-from diffpy.sgpredict.dataset.splits import split_indices  # noqa: F401
 
 __all__ = [
     "FORMAT",
