@@ -59,9 +59,10 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
 
+    from diffpy.structure import loadStructure
+
     from diffpy.sgpredict.pdfcalc import PDFSettings, get_calculator
     from diffpy.sgpredict.pdfcalc.srrealcalc import SrrealCalculator
-    from diffpy.structure import loadStructure
 
     files = sorted(Path(args.cif_dir).glob("*.cif"))
     if not files:

@@ -7,7 +7,7 @@ below were never part of its training data as PDFs.
 
 import numpy
 import pytest
-from diffpy.structure import Atom, Lattice, Structure
+from _structures import rutile
 
 from diffpy.sgpredict import spacegroups
 from diffpy.sgpredict.card import default_model_dir, read_card, sha256sum
@@ -56,20 +56,7 @@ def test_different_materials_get_different_answers(predictor, ni_xray):
 
 
 def _rutile():
-    a, c, x = 4.594, 2.959, 0.305
-    frac = [
-        [0, 0, 0],
-        [0.5, 0.5, 0.5],
-        [x, x, 0],
-        [-x, -x, 0],
-        [0.5 + x, 0.5 - x, 0.5],
-        [0.5 - x, 0.5 + x, 0.5],
-    ]
-    atoms = [
-        Atom(el, xyz, Uisoequiv=0.008)
-        for el, xyz in zip(["Ti", "Ti", "O", "O", "O", "O"], frac)
-    ]
-    return Structure(atoms, lattice=Lattice(a, a, c, 90, 90, 90))
+    return rutile().to_diffpy(uiso=0.008)
 
 
 def test_neutron_pdf_is_read_as_neutron(predictor):

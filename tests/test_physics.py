@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy
 import pytest
+from _structures import rutile as rutile_crystal
 
 from diffpy.sgpredict.grid import MODEL_GRID
 from diffpy.sgpredict.pdfcalc import load_structure
@@ -195,16 +196,7 @@ def test_neutron_lengths_change_peak_signs():
     # rutile: Ti has a negative neutron scattering length, so the Ti-O
     # nearest-neighbour peak (1.95 A) is negative for neutrons and
     # positive for X-rays
-    a, c, x = 4.594, 2.959, 0.305
-    frac = [
-        [0, 0, 0],
-        [0.5, 0.5, 0.5],
-        [x, x, 0],
-        [-x, -x, 0],
-        [0.5 + x, 0.5 - x, 0.5],
-        [0.5 - x, 0.5 + x, 0.5],
-    ]
-    rutile = Crystal(numpy.diag([a, a, c]), frac, ["Ti"] * 2 + ["O"] * 4)
+    rutile = rutile_crystal()
     fine = MODEL_GRID.__class__(1.5, 30.0, 0.01)
     r, gx = physical_pdf(rutile, _plain(), grid=fine)
     _, gn = physical_pdf(rutile, _plain(radiation="neutron"), grid=fine)
