@@ -227,3 +227,27 @@ def test_resnet_reads_the_radiation_and_sets_test_rows_aside(tmp_path):
         both = torch.softmax(model(x), -1)
     assert (px - pn).abs().max() > 1e-4
     assert torch.allclose(both, (px + pn) / 2, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--lr", "-1"], "--lr must be positive"),
+        (["--dropout", "2"], "--dropout must lie in [0, 1)"),
+        (["--filters", "0", "8"], "--filters: every number of channels"),
+        (["--threads", "0"], "--threads must be at least 1"),
+        (["--device", "tpu"], "--device 'tpu'"),
+        (["--test-fraction", "0.7"], "--test-fraction must lie"),
+        (["--epochs", "0"], "--epochs must be at least 1"),
+    ],
+)
+def test_cli_train_refuses_meaningless_options(
+    tiny_h5, tmp_path, capsys, extra, message
+):
+    from diffpy.sgpredict.sgpredictapp import main
+
+    rc = main(["train", str(tiny_h5), "-o", str(tmp_path / "m"), *extra])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "m").exists()
