@@ -51,7 +51,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy
@@ -68,6 +68,7 @@ from diffpy.sgpredict.runtime import restores_torch_state
 
 __all__ = [
     "CNN_DEFAULTS",
+    "TrainSettings",
     "TrainResult",
     "train",
     "class_weights_for",
@@ -101,6 +102,90 @@ CHECKPOINT_NAME = "checkpoint.pt"
 #: to stop, but do not change the weights of any epoch).
 _NOT_IN_KEY = ("command", "max_minutes", "ensemble", "monitor", "patience")
 TRAINING_SET_NAME = "training_set.json"
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """What to train and how: the recipe of a model, checked on creation.
+
+    The attributes are those of :func:`train` with the same names; the
+    command line builds one of these from its options.
+
+    Raises
+    ------
+    InputError
+        For values outside their meaningful range (one line naming the
+        setting).
+
+    Examples
+    --------
+    >>> TrainSettings(model="resnet", epochs=30).lr
+    0.001
+    >>> TrainSettings(model="resnet", config={"dropout": 0.5}).config
+    {'dropout': 0.5}
+    >>> TrainSettings(lr=-1)
+    Traceback (most recent call last):
+        ...
+    diffpy.sgpredict.errors.InputError: lr must be positive, not -1
+    """
+
+    model: str = "cnn"
+    config: dict = None
+    epochs: int = 60
+    batch_size: int = 64
+    lr: float = 1e-3
+    schedule: str = "cosine"
+    weight_decay: float = 0.0
+    patience: int = 15
+    monitor: str = "loss"
+    seed: int = 0
+    device: str = "auto"
+    val_fraction: float = 0.1
+    split: str = "grouped"
+    test_fraction: float = 0.0
+    ensemble: int = 1
+    augment: bool = True
+    augment_config: object = None
+    class_weights: str = "inverse"
+    max_rows: int = None
+    logreg_options: dict = None
+
+    def __post_init__(self):
+        checks = [
+            (
+                self.model in ("cnn", "resnet", "logreg"),
+                f"unknown model {self.model!r}; use cnn, resnet or logreg",
+            ),
+            (self.epochs >= 1, "epochs must be at least 1"),
+            (self.batch_size >= 1, "batch_size must be at least 1"),
+            (self.lr > 0, f"lr must be positive, not {self.lr}"),
+            (self.weight_decay >= 0, "weight_decay must not be negative"),
+            (self.patience >= 1, "patience must be at least 1"),
+            (
+                self.monitor in ("loss", "top1", "top6"),
+                f"unknown monitor {self.monitor!r}; use loss, top1, top6",
+            ),
+            (
+                0 < self.val_fraction < 1,
+                "val_fraction must lie between 0 and 1",
+            ),
+            (
+                0 <= self.test_fraction < 0.5,
+                "test_fraction must lie in [0, 0.5)",
+            ),
+            (
+                self.split in ("grouped", "random"),
+                f"unknown split {self.split!r}; use grouped or random",
+            ),
+            (self.ensemble >= 1, "ensemble must be at least 1"),
+            (
+                self.max_rows is None or self.max_rows >= 2,
+                "max_rows must be at least 2",
+            ),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise InputError(message)
 
 
 @dataclass
@@ -569,35 +654,23 @@ def _train_member(
 def train(
     dataset_path,
     output_dir,
+    settings=None,
     *,
-    model="cnn",
-    config=None,
-    epochs=60,
-    batch_size=64,
-    lr=1e-3,
-    schedule="cosine",
-    weight_decay=0.0,
-    patience=15,
-    monitor="loss",
-    seed=0,
-    device="auto",
-    val_fraction=0.1,
-    split="grouped",
-    test_fraction=0.0,
-    ensemble=1,
-    augment=True,
-    augment_config=None,
-    class_weights="inverse",
     resume=True,
     max_minutes=None,
-    max_rows=None,
-    logreg_options=None,
     num_threads=None,
     progress=True,
     command=None,
     callback=None,
+    **overrides,
 ):
     """Train a space-group classifier and write a model folder.
+
+    The recipe is a :class:`TrainSettings` (``settings``), changed by
+    any of its attributes given as keywords (``epochs=8``); the other
+    keywords say how this call runs.  The body of this function is one
+    sequence (data, split, members, calibration, card) kept together so
+    that the recipe reads top to bottom.
 
     Parameters
     ----------
@@ -605,6 +678,8 @@ def train(
         HDF5 dataset (see :mod:`diffpy.sgpredict.dataset`).
     output_dir : str or Path
         Model folder to write (checkpoints go to its ``checkpoints/``).
+    settings : TrainSettings, optional
+        The recipe; default ``TrainSettings()``.  Its attributes:
     model : {"cnn", "resnet", "logreg"}
         The paper's network, the residual network that also reads the
         radiation, or the elastic-net baseline.
@@ -705,18 +780,25 @@ def train(
     )
     from diffpy.sgpredict.dataset import split_indices
 
+    try:
+        recipe = replace(settings or TrainSettings(), **overrides)
+    except TypeError as exc:
+        raise InputError(f"train: {exc}") from None
+    model, config, epochs = recipe.model, recipe.config, recipe.epochs
+    batch_size, lr, schedule = recipe.batch_size, recipe.lr, recipe.schedule
+    weight_decay, patience = recipe.weight_decay, recipe.patience
+    monitor, seed, device = recipe.monitor, recipe.seed, recipe.device
+    val_fraction, split = recipe.val_fraction, recipe.split
+    test_fraction, ensemble = recipe.test_fraction, recipe.ensemble
+    augment, augment_config = recipe.augment, recipe.augment_config
+    class_weights, max_rows = recipe.class_weights, recipe.max_rows
+    logreg_options = recipe.logreg_options
     t_start = time.time()
     deadline = t_start + 60.0 * max_minutes if max_minutes else None
     output_dir = Path(output_dir)
     num_threads = torch.get_num_threads()  # set by restores_torch_state
     dev = _resolve_device(device)
     cfg = _canonical_config(model, config)
-    if int(ensemble) < 1:
-        raise InputError("ensemble must be at least 1")
-    if monitor not in ("loss", "top1", "top6"):
-        raise InputError(f"unknown monitor {monitor!r}; use loss, top1, top6")
-    if not 0 < float(val_fraction) < 1:
-        raise InputError("val_fraction must lie between 0 and 1")
     log = (
         (lambda m: print(m, file=sys.stderr, flush=True))
         if progress

@@ -198,7 +198,7 @@ def run(args):
     """Run ``train``; return the exit status."""
     import shlex
 
-    from diffpy.sgpredict.train import train
+    from diffpy.sgpredict.train import TrainSettings, train
 
     _check(args)
     if args.model == "cnn":
@@ -220,9 +220,7 @@ def run(args):
     command = "diffpy.sgpredict " + " ".join(
         shlex.quote(a) for a in sys.argv[1:]
     )
-    result = train(
-        args.data,
-        args.output,
+    settings = TrainSettings(
         model=args.model,
         config=config,
         epochs=args.epochs,
@@ -240,13 +238,18 @@ def run(args):
         ensemble=args.ensemble,
         augment=args.augment,
         class_weights=args.class_weights,
-        resume=args.resume,
-        max_minutes=args.max_minutes,
         max_rows=args.max_rows,
-        num_threads=args.threads,
         logreg_options=(
             {"max_samples": args.logreg_rows} if args.logreg_rows else None
         ),
+    )
+    result = train(
+        args.data,
+        args.output,
+        settings,
+        resume=args.resume,
+        max_minutes=args.max_minutes,
+        num_threads=args.threads,
         progress=not args.quiet,
         command=command,
     )
