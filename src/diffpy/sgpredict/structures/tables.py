@@ -44,7 +44,11 @@ from collections import Counter
 import numpy
 
 from diffpy.sgpredict.errors import InputError
-from diffpy.sgpredict.structures import Crystal, reduced_formula
+from diffpy.sgpredict.structures import (
+    Crystal,
+    reduced_formula,
+    symmetry_dataset,
+)
 
 __all__ = [
     "REQUIRED_COLUMNS",
@@ -252,16 +256,6 @@ def _cell(crystal):
     return (crystal.lattice, crystal.frac, numbers), kinds
 
 
-def _symmetry_dataset(crystal, symprec):
-    import spglib
-
-    cell, _ = _cell(crystal)
-    try:
-        return spglib.get_symmetry_dataset(cell, symprec=symprec)
-    except (RuntimeError, ValueError, TypeError):
-        return None
-
-
 def structure_type_key(crystal, symprec=0.01):
     """Key of the structure type: anonymous formula, group, Wyckoff letters.
 
@@ -278,7 +272,9 @@ def structure_type_key(crystal, symprec=0.01):
     >>> structure_type_key(nacl)
     'AB|225|a,b'
     """
-    ds = _symmetry_dataset(crystal, symprec)
+    ds = symmetry_dataset(
+        crystal.lattice, crystal.frac, crystal.species, symprec
+    )
     counts = Counter(crystal.species)
     g = numpy.gcd.reduce(list(counts.values()))
     reduced = sorted(v // g for v in counts.values())
