@@ -19,7 +19,9 @@ from diffpy.sgpredict.refine import (  # noqa: E402
     starting_structure,
     write_templates,
 )
-from diffpy.sgpredict.refine.starting import load_prototypes  # noqa: E402
+from diffpy.sgpredict.refine.library_lookup import (  # noqa: E402
+    load_prototypes,
+)
 from diffpy.sgpredict.refine.templates import (  # noqa: E402
     check_macro,
     parse_macro,
@@ -561,7 +563,7 @@ def test_fit_py_and_macro_come_from_the_recipe_code(tmp_path):
 
 def test_library_folder_searched_by_group_and_composition(tmp_path):
     from diffpy.sgpredict.refine.cifout import write_cif
-    from diffpy.sgpredict.refine.starting import library_starts
+    from diffpy.sgpredict.refine.usercifs import library_starts
 
     lib = tmp_path / "cod"
     (lib / "sub").mkdir(parents=True)

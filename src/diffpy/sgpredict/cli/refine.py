@@ -149,7 +149,7 @@ def run(args):
     if args.top < 1:
         raise InputError("--top must be at least 1")
     if args.cif is not None:
-        from diffpy.sgpredict.refine.starting import read_cif
+        from diffpy.sgpredict.refine.usercifs import read_cif
 
         try:
             read_cif(args.cif)

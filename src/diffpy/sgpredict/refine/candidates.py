@@ -12,6 +12,7 @@ import re
 
 from diffpy.sgpredict import spacegroups
 from diffpy.sgpredict.errors import SgpredictError
+from diffpy.sgpredict.refine.usercifs import read_cif
 
 __all__ = [
     "Candidate",
@@ -87,8 +88,6 @@ def usable_cif(cif):
     """
     if cif is None:
         return None, None
-    from diffpy.sgpredict.refine.starting import read_cif
-
     try:
         read_cif(cif)
     except SgpredictError as exc:

@@ -1,5 +1,9 @@
 """Peak positions of a PDF, used to scale starting structures.
 
+:func:`first_strong_peak` finds the first strong peak of a PDF;
+:func:`scale_to_peak` scales a structure's cell so that the first
+strong peak of its own PDF lies there.
+
 Examples
 --------
 >>> import numpy
@@ -11,7 +15,16 @@ Examples
 
 import numpy
 
-__all__ = ["first_strong_peak"]
+from diffpy.sgpredict.errors import InputError
+from diffpy.sgpredict.pdfcalc import calculate_pdf
+from diffpy.sgpredict.refine import settings
+
+__all__ = [
+    "first_strong_peak",
+    "model_first_peak",
+    "weighted_first_peak",
+    "scale_to_peak",
+]
 
 
 def first_strong_peak(r, g, rmin=1.0, fraction=0.3):
@@ -57,3 +70,94 @@ def first_strong_peak(r, g, rmin=1.0, fraction=0.3):
             shift = 0.5 * (y0 - y2) / den if den != 0 else 0.0
             return float(r[i] + shift * (r[i + 1] - r[i - 1]) / 2)
     return None
+
+
+def model_first_peak(structure):
+    """First strong peak of the structure's PDF (or shortest bond).
+
+    The PDF is computed up to 8 A with Qmax 30 1/A; when it cannot be
+    computed (an element without form factor), the Z-weighted
+    pair-distance histogram (:func:`weighted_first_peak`) stands in.
+
+    Examples
+    --------
+    >>> ni = settings.expand([3.52] * 3 + [90] * 3, [("Ni", 0, 0, 0)], 225)
+    >>> round(model_first_peak(ni), 2)
+    2.49
+    """
+    try:
+        r, g = calculate_pdf(
+            structure,
+            rmin=0.5,
+            rmax=8.0,
+            rstep=0.01,
+            qmax=30.0,
+            qdamp=0.0,
+            qbroad=0.0,
+            uiso=0.003,
+        )
+    except InputError:
+        return weighted_first_peak(structure)
+    return first_strong_peak(r, g) or weighted_first_peak(structure)
+
+
+def weighted_first_peak(structure):
+    """First strong peak of a Z-weighted pair-distance histogram.
+
+    Examples
+    --------
+    >>> ni = settings.expand([3.52] * 3 + [90] * 3, [("Ni", 0, 0, 0)], 225)
+    >>> round(weighted_first_peak(ni), 2)
+    2.49
+    """
+    xyz = structure.xyz_cartn
+    lat = numpy.array(structure.lattice.base, dtype=float)
+    z = numpy.array([settings.atomic_number(a.element) for a in structure])
+    rgrid = numpy.arange(0.5, 8.0, 0.01)
+    prof = numpy.zeros_like(rgrid)
+    shifts = numpy.array(
+        [
+            [i, j, k]
+            for i in (-2, -1, 0, 1, 2)
+            for j in (-2, -1, 0, 1, 2)
+            for k in (-2, -1, 0, 1, 2)
+        ],
+        dtype=float,
+    )
+    images = shifts @ lat
+    for i in range(len(xyz)):
+        d = xyz[None, :, :] + images[:, None, :] - xyz[i]
+        dist = numpy.sqrt((d**2).sum(axis=2))
+        w = z[i] * z[None, :] * numpy.ones_like(dist)
+        ok = (dist > 0.3) & (dist < 8.0)
+        for dd, ww in zip(dist[ok], w[ok]):
+            prof += ww / dd * numpy.exp(-0.5 * ((rgrid - dd) / 0.05) ** 2)
+    return first_strong_peak(rgrid, prof)
+
+
+def scale_to_peak(structure, r1):
+    """Scale the cell so that its first strong peak lies at ``r1``.
+
+    The structure is changed in place.
+
+    Returns
+    -------
+    float
+        The factor applied to the cell edges (1 when ``r1`` is None or
+        the structure has no peak).
+
+    Examples
+    --------
+    >>> ni = settings.expand([3.52] * 3 + [90] * 3, [("Ni", 0, 0, 0)], 225)
+    >>> round(scale_to_peak(ni, 2.60), 3), round(ni.lattice.a, 2)
+    (1.044, 3.68)
+    """
+    if not r1:
+        return 1.0
+    peak = model_first_peak(structure)
+    if not peak:
+        return 1.0
+    factor = float(r1) / peak
+    lat = structure.lattice
+    structure.lattice.setLatPar(lat.a * factor, lat.b * factor, lat.c * factor)
+    return factor

@@ -378,10 +378,8 @@ def write_templates(
         pdfgui_available,
         write_pdfgui_project,
     )
-    from diffpy.sgpredict.refine.starting import (
-        first_strong_peak,
-        starting_structure,
-    )
+    from diffpy.sgpredict.refine.peaks import first_strong_peak
+    from diffpy.sgpredict.refine.starting import starting_structure
     from diffpy.sgpredict.version import __version__
 
     outdir = Path(outdir)
