@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from diffpy.sgpredict.refine import fit_candidates
-from diffpy.sgpredict.refine.ranking import format_table
+from diffpy.sgpredict.refine.report import format_table
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "exp_pdfs"
 

@@ -422,9 +422,9 @@ def test_cif_written_in_the_candidates_group(tmp_path, number, lattice, sites):
 
 
 def test_ranking_rule_subgroup_only_when_demanded():
-    from diffpy.sgpredict.refine.ranking import (
-        _family_rule,
+    from diffpy.sgpredict.refine.score import (
         combined_score,
+        family_rule,
         hamilton_significant,
     )
 
@@ -438,7 +438,7 @@ def test_ranking_rule_subgroup_only_when_demanded():
         for r in out:
             r["score"] = combined_score(r["rw"], r["nfree"], None, n_eff)
             r["notes"] = []
-        _family_rule(out, n_eff)
+        family_rule(out, n_eff)
         return sorted(out, key=lambda r: r["score"])
 
     # fcc Ni measured: I4/mmm gains 2 % in Rw with one more parameter

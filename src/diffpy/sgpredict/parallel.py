@@ -1,4 +1,4 @@
-"""One map function over local processes or a Dask cluster.
+"""The process pools of the package.
 
 :func:`parallel_map` applies a picklable function to work items and
 yields the results **in the order of the items**, whatever runs them:
@@ -13,20 +13,31 @@ stays flat however many items stream through.  A tqdm progress bar
 shows items per second and, when ``is_skip`` is given, how many results
 were skips.
 
+:func:`run_killable` runs each task in its own forked process, a few
+at a time, and can stop them: a task still running after a wall-time
+limit is killed, a task whose process dies is reported, and Ctrl-C kills
+the running tasks and returns the results already in.  The refinements
+of :mod:`diffpy.sgpredict.refine` run through it.
+
 Examples
 --------
 >>> list(parallel_map(abs, [-1, 2, -3], progress=False))
 [1, 2, 3]
+>>> run_killable(abs, [-1, 2], jobs=2)
+([1, 2], False)
 """
 
 import collections
 import multiprocessing
 import os
+import signal
+import time
 import warnings
+from dataclasses import dataclass
 
 from tqdm import tqdm
 
-__all__ = ["parallel_map", "default_jobs"]
+__all__ = ["parallel_map", "default_jobs", "run_killable", "TaskStopped"]
 
 
 def default_jobs():
@@ -174,3 +185,135 @@ def parallel_map(
     finally:
         if own_client is not None:
             own_client.close()
+
+
+@dataclass
+class TaskStopped:
+    """What :func:`run_killable` gives for a task without a result.
+
+    Attributes
+    ----------
+    reason : str
+        ``"died"`` (the process ended without sending a result) or
+        ``"wall_limit"`` (killed after ``wall_limit`` seconds).
+    message : str
+        The same in words.
+    seconds : float
+        Wall seconds the task ran.
+    """
+
+    reason: str
+    message: str
+    seconds: float
+
+
+def _fork_context():
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else None)
+
+
+def _killable_worker(func, item, conn):
+    # the parent handles Ctrl-C and stops the workers itself
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        conn.send(func(item))
+    finally:
+        conn.close()
+
+
+def _collect(active, wall_limit):
+    """Finished, dead or overrunning tasks of ``active``, removed."""
+    out = []
+    for i, (proc, conn, started) in list(active.items()):
+        seconds = round(time.time() - started, 2)
+        if conn.poll():
+            try:
+                res = conn.recv()
+            except EOFError:
+                res = TaskStopped("died", "no result sent", seconds)
+            proc.join(5)
+        elif not proc.is_alive():
+            proc.join()
+            res = TaskStopped(
+                "died", f"process died (exit {proc.exitcode})", seconds
+            )
+        elif wall_limit is not None and time.time() - started > wall_limit:
+            proc.kill()
+            proc.join()
+            res = TaskStopped(
+                "wall_limit",
+                f"no result within {wall_limit:g} s of wall time",
+                seconds,
+            )
+        else:
+            continue
+        del active[i]
+        out.append((i, res))
+    return out
+
+
+def run_killable(func, items, jobs=1, wall_limit=None, on_done=None):
+    """Run ``func(item)`` for every item, each in its own process.
+
+    Unlike :func:`parallel_map` every task gets a fresh (forked)
+    process that can be killed: after ``wall_limit`` seconds of wall
+    time, and on Ctrl-C, which stops the running tasks and returns what
+    is done instead of raising.  ``func`` need not be picklable (fork),
+    its results must be.
+
+    Parameters
+    ----------
+    func : callable
+        Function of one item.
+    items : list
+        Work items.
+    jobs : int
+        Tasks running at the same time.
+    wall_limit : float, optional
+        Wall seconds after which a task is killed (none by default).
+    on_done : callable, optional
+        ``on_done(done, total, index, result)`` after every task; it may
+        raise KeyboardInterrupt to stop the run.
+
+    Returns
+    -------
+    results : list
+        ``func(item)``, a :class:`TaskStopped`, or None for tasks not
+        started before Ctrl-C; in the order of ``items``.
+    interrupted : bool
+        Whether Ctrl-C stopped the run.
+
+    Examples
+    --------
+    >>> run_killable(abs, [-3, 4], jobs=1)
+    ([3, 4], False)
+    """
+    ctx = _fork_context()
+    pending = list(enumerate(items))
+    active = {}
+    results = [None] * len(pending)
+    done = 0
+    try:
+        while pending or active:
+            while pending and len(active) < max(1, int(jobs)):
+                i, item = pending.pop(0)
+                parent, child = ctx.Pipe(duplex=False)
+                proc = ctx.Process(
+                    target=_killable_worker, args=(func, item, child)
+                )
+                proc.daemon = True
+                proc.start()
+                child.close()
+                active[i] = (proc, parent, time.time())
+            time.sleep(0.05)
+            for i, res in _collect(active, wall_limit):
+                results[i] = res
+                done += 1
+                if on_done is not None:
+                    on_done(done, len(results), i, res)
+    except KeyboardInterrupt:
+        for proc, _, _ in active.values():
+            proc.kill()
+            proc.join()
+        return results, True
+    return results, False

@@ -143,7 +143,7 @@ def run(args):
 
     from diffpy.sgpredict.errors import InputError
     from diffpy.sgpredict.refine import fit_candidates, write_templates
-    from diffpy.sgpredict.refine.ranking import format_table
+    from diffpy.sgpredict.refine.report import format_table
     from diffpy.sgpredict.refine.starting import NO_COMPOSITION_NOTE
 
     if args.top < 1:
@@ -242,7 +242,7 @@ def run(args):
             )
     interrupted = bool(rows and rows[0].get("interrupted"))
     if args.json:
-        from diffpy.sgpredict.refine.ranking import rows_for_json
+        from diffpy.sgpredict.refine.report import rows_for_json
 
         print(json.dumps(rows_for_json(rows), indent=1))
     else:

@@ -1,0 +1,299 @@
+"""One candidate's refinement, as run in a worker process.
+
+:func:`fit_task` takes a task (a plain dict: data file, group,
+composition, limits, output folder), makes the starting structures of
+every route (:func:`task_starts`), refines the most promising ones
+within the task's CPU-time budget, keeps the best, writes
+``start.cif``, ``refined.cif``, ``fit.png`` and ``fit.dat`` into the
+task's folder and returns a plain-data row for the ranking.
+Structures cross the process boundary as :func:`structure_to_dict`.
+
+Examples
+--------
+>>> from diffpy.sgpredict.refine import settings
+>>> from diffpy.sgpredict.refine.candidate_fit import (
+...     structure_from_dict, structure_to_dict)
+>>> ni = settings.expand([3.52] * 3 + [90] * 3, [("Ni", 0, 0, 0)], 225)
+>>> len(structure_from_dict(structure_to_dict(ni)))
+4
+"""
+
+import time
+import traceback
+import warnings
+from pathlib import Path
+
+import numpy
+from diffpy.structure import Atom, Lattice, Structure
+
+from diffpy.sgpredict import spacegroups
+from diffpy.sgpredict.errors import SgpredictError
+from diffpy.sgpredict.refine.cifout import write_cif
+from diffpy.sgpredict.refine.fitting import fit_structure, prepare_data
+from diffpy.sgpredict.refine.plots import plot_fit
+from diffpy.sgpredict.refine.starting import starting_structures
+from diffpy.sgpredict.refine.startmodel import StartingStructure
+from diffpy.sgpredict.refine.subgroups import to_subgroup
+
+__all__ = [
+    "structure_to_dict",
+    "structure_from_dict",
+    "task_starts",
+    "pick_starts",
+    "FIT_ERRORS",
+    "fit_task",
+]
+
+#: What a single fit may raise (numerics, srfit, pyxtal, files); the row
+#: of that candidate reports it and the other candidates go on.
+FIT_ERRORS = (
+    ArithmeticError,
+    AssertionError,
+    AttributeError,
+    LookupError,
+    OSError,
+    RuntimeError,
+    TypeError,
+    ValueError,
+)
+
+
+def structure_to_dict(structure):
+    """Plain-data form of a diffpy Structure (to pass between processes).
+
+    Examples
+    --------
+    >>> from diffpy.sgpredict.refine import settings
+    >>> s = settings.expand([3.5] * 3 + [90] * 3, [("Ni", 0, 0, 0)], 225)
+    >>> len(structure_to_dict(s)["atoms"])
+    4
+    """
+    lat = structure.lattice
+    return {
+        "lattice": [
+            float(v)
+            for v in (lat.a, lat.b, lat.c, lat.alpha, lat.beta, lat.gamma)
+        ],
+        "atoms": [
+            [str(a.element), *[float(v) for v in a.xyz], float(a.Uisoequiv)]
+            for a in structure
+        ],
+    }
+
+
+def structure_from_dict(data):
+    """Inverse of :func:`structure_to_dict`."""
+    atoms = []
+    for el, x, y, z, u in data["atoms"]:
+        atom = Atom(el, [x, y, z])
+        atom.Uisoequiv = u
+        atoms.append(atom)
+    stru = Structure(atoms, lattice=Lattice(*data["lattice"]))
+    for i, atom in enumerate(stru):
+        atom.label = f"{atom.element}{i + 1}"
+    return stru
+
+
+def _supergroup_start(task):
+    """The refined supergroup structure of a second-round task, written
+    exactly in the candidate's setting."""
+    sup = task["supergroup"]
+    stru = to_subgroup(
+        structure_from_dict(sup["structure"]),
+        sup["number"],
+        task["number"],
+    )
+    info = spacegroups.get(task["number"])
+    note = (
+        f"refined {spacegroups.get(sup['number']).symbol} "
+        f"({sup['number']}) structure, Rw {sup['rw']:.4f}, written "
+        f"exactly in {info.symbol}"
+    )
+    return StartingStructure(
+        task["number"],
+        info.symbol,
+        stru,
+        "supergroup",
+        f"from {sup['number']}",
+        "refined",
+        notes=[note],
+    )
+
+
+def task_starts(task, data):
+    """Starting structures of a task: its routes or a supergroup's.
+
+    Returns
+    -------
+    starts : list of StartingStructure
+    notes : list of str
+        Routes that gave nothing, and why.
+    """
+    if task.get("supergroup"):
+        return [_supergroup_start(task)], []
+    rng = numpy.random.default_rng(task.get("seed", 0))
+    return starting_structures(
+        task["number"],
+        composition=task["composition"],
+        cif=task["cif"],
+        data=data,
+        enumerate_budget=task.get("enumerate_budget", 15.0),
+        rng=rng,
+        library=task.get("library"),
+    )
+
+
+def pick_starts(starts, limit):
+    """At most ``limit`` starts, one per route first.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as S
+    >>> starts = [S(source="prototype", n=1), S(source="prototype", n=2),
+    ...           S(source="wyckoff", n=3)]
+    >>> [s.n for s in pick_starts(starts, 2)]
+    [1, 3]
+    """
+    first, rest, seen = [], [], set()
+    for start in starts:
+        (rest if start.source in seen else first).append(start)
+        seen.add(start.source)
+    return (first + rest)[:limit]
+
+
+def _refine_best(task, data, starts, c0):
+    """Refine the starts within the task's CPU budget; keep the best.
+
+    With several starts each gets a short refinement (a quarter of the
+    function evaluations) and the best one a full one.
+
+    Returns
+    -------
+    start : StartingStructure
+    res : dict
+        :func:`~diffpy.sgpredict.refine.fitting.fit_structure`'s result.
+    tried : list of dict
+        Route, start name and Rw of every start refined.
+    """
+    tried = []
+    best = None
+    quick = max(10, task["max_nfev"] // 4) if len(starts) > 1 else None
+    for start in starts:
+        left = task["timeout"] - (time.process_time() - c0) - 1.0
+        if left < 1.0 and best is not None:
+            break
+        start.initial = structure_to_dict(start.structure)
+        res = fit_structure(
+            data,
+            start,
+            calculator=task["calculator"],
+            timeout=max(left / 2, 1.0),
+            max_nfev=quick or task["max_nfev"],
+        )
+        tried.append(
+            {"route": start.source, "start": start.name, "rw": res["rw"]}
+        )
+        if best is None or res["rw"] < best[1]["rw"]:
+            best = (start, res)
+    start, res = best
+    if quick:
+        left = task["timeout"] - (time.process_time() - c0) - 1.0
+        res2 = fit_structure(
+            data,
+            start,
+            calculator=task["calculator"],
+            timeout=max(left, 1.0),
+            max_nfev=task["max_nfev"],
+        )
+        if res2["rw"] <= res["rw"]:
+            res = res2
+    return start, res, tried
+
+
+def _write_outputs(folder, start, res):
+    """Write ``start.cif``, ``refined.cif`` (in the candidate's group),
+    ``fit.png`` and ``fit.dat``."""
+    write_cif(
+        structure_from_dict(start.initial),
+        start.number,
+        folder / "start.cif",
+        title=f"{start.symbol}_start",
+    )
+    write_cif(
+        res["structure"],
+        start.number,
+        folder / "refined.cif",
+        title=f"{start.symbol}_refined",
+    )
+    plot_fit(
+        res,
+        folder / "fit.png",
+        f"{start.symbol} ({start.number}) {start.name}",
+    )
+    numpy.savetxt(
+        folder / "fit.dat",
+        numpy.column_stack([res["r"], res["gobs"], res["gcalc"]]),
+        header="r Gobs Gcalc",
+    )
+
+
+def fit_task(task):
+    """Make the starts of one candidate, refine them, write the files.
+
+    A batch boundary: whatever one candidate's fit raises among
+    :data:`FIT_ERRORS` (and every :class:`SgpredictError`) is recorded
+    in its row (``status`` ``"failed"``, ``message``, ``traceback``)
+    so that one broken candidate does not end the ranking of the others.
+
+    Parameters
+    ----------
+    task : dict
+        Made by :func:`diffpy.sgpredict.refine.ranking.fit_candidates`.
+
+    Returns
+    -------
+    dict
+        ``status``, ``message``, ``seconds`` and, after a fit, ``rw``,
+        ``cell``, ``nfree``, ``variables``, ``calculator``, ``start``,
+        ``start_source``, ``tried``, ``notes``, ``png``, ``structure``.
+    """
+    t0 = time.time()
+    c0 = time.process_time()
+    folder = Path(task["folder"])
+    folder.mkdir(parents=True, exist_ok=True)
+    row = {"status": "failed", "message": ""}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            data = prepare_data(
+                task["data"],
+                task["rmin"],
+                task["rmax"],
+                task["rstep"],
+                task["qmax"],
+            )
+            starts, route_notes = task_starts(task, data)
+            starts = pick_starts(starts, task.get("max_starts", 3))
+            start, res, tried = _refine_best(task, data, starts, c0)
+            _write_outputs(folder, start, res)
+        row.update(
+            status="stopped" if res["stopped"] else "ok",
+            rw=res["rw"],
+            cell=res["cell"],
+            nfree=res["nfree"],
+            variables=res["variables"],
+            calculator=res["calculator"],
+            start=start.name,
+            start_source=start.source,
+            tried=tried,
+            notes=route_notes + start.notes + res["notes"],
+            png=str(folder / "fit.png"),
+            structure=structure_to_dict(res["structure"]),
+        )
+    except SgpredictError as exc:
+        row["message"] = str(exc)
+    except FIT_ERRORS as exc:  # one broken fit must not stop the others
+        row["message"] = f"{type(exc).__name__}: {exc}"
+        row["traceback"] = traceback.format_exc()
+    row["seconds"] = round(time.time() - t0, 2)
+    return row
