@@ -37,7 +37,7 @@ def curves(n, seed=0):
 
 
 def seconds(solver, x, y, quadratic, passes):
-    from diffpy.sgpredict.models.logreg import fit_logreg
+    from diffpy.sgpredict.training.logreg import fit_logreg
 
     t = time.perf_counter()
     _, info = fit_logreg(

@@ -12,6 +12,7 @@ from diffpy.sgpredict.chemistry import (
     composition_allowed,
     element_symbol,
     formula_group_key,
+    formula_key,
     parse_composition,
     reduced_formula,
     wyckoff_assignments,
@@ -92,8 +93,16 @@ def test_reduced_formula_and_key():
     assert reduced_formula({"Na": 4, "Cl": 4}) == "NaCl"
     assert reduced_formula(["Ti4+", "O2-", "O2-"]) == "TiO2"
     assert formula_group_key(["Ni"] * 4, "225") == ("Ni", 225)
-    # the same key as the shared structure table uses for SrFe2As2
-    assert formula_group_key("SrFe2As2", 139) == ("Sr(FeAs)2", 139)
+    # the matching key does not depend on the formula convention: the
+    # shared tables write pymatgen's "Sr(FeAs)2", a CIF "SrFe2As2", a
+    # cell "Sr2Fe4As4"; all three are one key
+    key = formula_group_key("SrFe2As2", 139)
+    assert key == ("As2Fe2Sr", 139)
+    assert formula_group_key("Sr(FeAs)2", 139) == key
+    assert formula_group_key(["Sr"] * 2 + ["Fe"] * 4 + ["As"] * 4, 139) == key
+    assert formula_key("Sr(FeAs)2") == formula_key(reduced_formula(key[0]))
+    # not a formula: matches only itself
+    assert formula_key("CdSe nanoparticle") == "CdSe nanoparticle"
 
 
 def test_wyckoff_table_in_diffpy_setting():

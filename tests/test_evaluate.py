@@ -10,11 +10,10 @@ import torch
 from diffpy.sgpredict import spacegroups
 from diffpy.sgpredict.dataset import load_arrays
 from diffpy.sgpredict.errors import InputError
-from diffpy.sgpredict.evaluate import (
-    canonical_formula,
+from diffpy.sgpredict.chemistry import formula_key as canonical_formula
+from diffpy.sgpredict.evaluate import evaluate, format_report
+from diffpy.sgpredict.metrics import (
     confusion_matrix,
-    evaluate,
-    format_report,
     top_confusions,
     topk_accuracy,
 )
@@ -190,27 +189,3 @@ def test_cli_evaluate(ranked_model, eval_h5, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["topk"][0] == pytest.approx(0.25)
     assert main(["evaluate", str(ranked_model), "/nonexistent.h5"]) == 2
-
-
-def test_record_metrics_keeps_weights_valid(tiny_model, tmp_path):
-    import json
-    import shutil
-
-    from diffpy.sgpredict.card import load_model
-    from diffpy.sgpredict.evaluate import record_metrics
-
-    copy = tmp_path / "model"
-    shutil.copytree(tiny_model, copy)
-    result = {
-        "topk": [0.1, 0.2, 0.3, 0.35, 0.4, 0.5],
-        "n": 20,
-        "data": "real.h5",
-        "prior": "icsd",
-        "excluded": ["a"],
-    }
-    entry = record_metrics(copy, "real_structures", result)
-    card = json.loads((copy / "card.json").read_text())
-    assert card["metrics"]["real_structures"] == entry
-    assert entry["topk"][5] == 0.5 and entry["excluded"] == 1
-    _, loaded = load_model(copy)  # checksum still verified
-    assert loaded["metrics"]["real_structures"]["n"] == 20

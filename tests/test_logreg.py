@@ -4,11 +4,8 @@ import numpy
 import pytest
 import torch
 
-from diffpy.sgpredict.models.logreg import (
-    LogisticRegression,
-    fit_logreg,
-    objective,
-)
+from diffpy.sgpredict.models.logreg import LogisticRegression
+from diffpy.sgpredict.training.logreg import fit_logreg, objective
 
 
 def _problem(n=300, m=8, k=3, seed=0):

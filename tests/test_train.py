@@ -10,7 +10,7 @@ from diffpy.sgpredict import spacegroups
 from diffpy.sgpredict.card import load_model
 from diffpy.sgpredict.errors import InputError, ModelError
 from diffpy.sgpredict.metrics import class_weights_for, effective_prior
-from diffpy.sgpredict.train import load_training_data, train
+from diffpy.sgpredict.training import load_training_data, train
 
 TINY = {"filters": [8, 8], "kernel": 9, "hidden": 16}
 FAST = dict(

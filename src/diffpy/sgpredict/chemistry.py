@@ -7,8 +7,10 @@ chemistry:
   diffpy structure (``"O2-"``, ``"Ti4+"``, ``"Fe1"``, ``"13C"``, ``"D"``);
 * :func:`parse_composition` reads a formula (``"SrFe2As2"``,
   ``"Ti O2"``, ``"(Ba0.5Sr0.5)TiO3"``, ``"CuSO4·5H2O"``);
-* :func:`reduced_formula` and :func:`formula_group_key` name a
-  structure the way the shared structure tables do;
+* :func:`reduced_formula` names a structure the way the shared
+  structure tables do (for display); :func:`formula_key` and
+  :func:`formula_group_key` give the order-independent key by which
+  training rows, evaluation structures and libraries are matched;
 * :func:`composition_allowed` and :func:`wyckoff_assignments` tell
   whether, and how, the Wyckoff positions of a space group hold a
   composition.
@@ -56,6 +58,7 @@ __all__ = [
     "element_symbol",
     "parse_composition",
     "reduced_formula",
+    "formula_key",
     "formula_group_key",
     "wyckoff_positions",
     "setting_shift",
@@ -338,18 +341,63 @@ def reduced_formula(species):
     return "".join(k + amount(k) for k in keys)
 
 
-def formula_group_key(species, group):
-    """Return the ``(reduced formula, space-group number)`` key.
+def formula_key(formula):
+    """Return the matching key of a formula: reduced, elements sorted.
 
-    This is the key by which training seeds, evaluation structures and
-    refinement libraries are matched.
+    Every formula convention maps to one text (``"Ti2O4"``, ``"O2Ti"``
+    and pymatgen's ``"TiO2"`` all give ``"O2Ti"``), independent of
+    whether pymatgen is installed: integer amounts are divided by
+    their greatest common divisor and the elements sorted
+    alphabetically.  A text that is not a formula (``"CdSe
+    nanoparticle"``) is returned stripped, so that it matches only
+    itself.
+
+    Parameters
+    ----------
+    formula : str, dict or list of str
+        A formula, element amounts, or the labels of every atom.
+
+    Examples
+    --------
+    >>> formula_key("Ti2O4"), formula_key("O2Ti"), formula_key("TiO2")
+    ('O2Ti', 'O2Ti', 'O2Ti')
+    >>> formula_key("Na2LiB5(PO7)2")
+    'B5LiNa2O14P2'
+    """
+    try:
+        counts = _counts(formula)
+    except InputError:
+        return str(formula).strip()
+    values = list(counts.values())
+    if all(abs(v - round(v)) < 1e-6 for v in values):
+        g = 0
+        for v in values:
+            g = math.gcd(g, int(round(v)))
+        values = [int(round(v)) // max(g, 1) for v in values]
+    else:
+        values = [round(v, 4) for v in values]
+    return "".join(
+        el + ("" if v == 1 else f"{v:g}")
+        for el, v in sorted(zip(counts, values))
+    )
+
+
+def formula_group_key(species, group):
+    """Return the ``(formula key, space-group number)`` matching key.
+
+    This is the key by which training rows, evaluation structures and
+    refinement libraries are matched ("seen in training"); the formula
+    part is :func:`formula_key`, so the key does not depend on the
+    formula convention of the source.
 
     Examples
     --------
     >>> formula_group_key(["Na", "Cl", "Na", "Cl"], "225")
-    ('NaCl', 225)
+    ('ClNa', 225)
+    >>> formula_group_key("Cl2Na2", 225) == formula_group_key("NaCl", 225)
+    True
     """
-    return reduced_formula(species), int(group)
+    return formula_key(species), int(group)
 
 
 @functools.lru_cache(maxsize=None)

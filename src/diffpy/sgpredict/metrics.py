@@ -21,6 +21,7 @@ Examples
 
 import numpy
 
+from diffpy.sgpredict import spacegroups
 from diffpy.sgpredict.errors import InputError
 
 __all__ = [
@@ -32,6 +33,8 @@ __all__ = [
     "fit_temperature",
     "expected_calibration_error",
     "reliability_curve",
+    "confusion_matrix",
+    "top_confusions",
 ]
 
 
@@ -278,3 +281,64 @@ def expected_calibration_error(probs, y, nbins=15):
         return float("nan")
     gap = numpy.abs(rc["accuracy"] - rc["confidence"])
     return float(numpy.nansum(rc["count"] * gap) / n)
+
+
+def confusion_matrix(y_true, y_pred, nclasses=45):
+    """Return counts ``C[i, j]`` of true class i predicted as j.
+
+    Examples
+    --------
+    >>> confusion_matrix([0, 0, 1], [0, 1, 1], 2).tolist()
+    [[1, 1], [0, 1]]
+    """
+    c = numpy.zeros((nclasses, nclasses), dtype=int)
+    numpy.add.at(c, (numpy.asarray(y_true), numpy.asarray(y_pred)), 1)
+    return c
+
+
+def top_confusions(cm, labels, n=10):
+    """List the most frequent off-diagonal entries of a confusion matrix.
+
+    Returns
+    -------
+    list of dict
+        ``true``, ``predicted`` (group numbers), ``count``, and
+        ``relation``: ``"predicted is a subgroup"``, ``"predicted is a
+        supergroup"``, ``"both"`` (klassengleiche cycles) or ``"none"``.
+
+    Examples
+    --------
+    >>> cm = numpy.zeros((45, 45), int)
+    >>> cm[spacegroups.index_of(14), spacegroups.index_of(2)] = 3
+    >>> top_confusions(cm, spacegroups.NUMBERS)[0]["relation"]
+    'predicted is a subgroup'
+    """
+    off = numpy.array(cm, copy=True)
+    numpy.fill_diagonal(off, 0)
+    order = numpy.argsort(off, axis=None)[::-1]
+    out = []
+    for flat in order[:n]:
+        i, j = numpy.unravel_index(flat, off.shape)
+        if off[i, j] <= 0:
+            break
+        t, p = int(labels[i]), int(labels[j])
+        sub = spacegroups.is_subgroup(p, t)
+        sup = spacegroups.is_subgroup(t, p)
+        relation = (
+            "both"
+            if sub and sup
+            else (
+                "predicted is a subgroup"
+                if sub
+                else "predicted is a supergroup" if sup else "none"
+            )
+        )
+        out.append(
+            {
+                "true": t,
+                "predicted": p,
+                "count": int(off[i, j]),
+                "relation": relation,
+            }
+        )
+    return out

@@ -187,7 +187,7 @@ def _check(args):
 
 def _settings(args, config):
     """The training recipe the options describe."""
-    from diffpy.sgpredict.train import TrainSettings
+    from diffpy.sgpredict.training import TrainSettings
 
     return TrainSettings(
         model=args.model,
@@ -219,7 +219,7 @@ def run(args):
     import shlex
 
     from diffpy.sgpredict.errors import InputError
-    from diffpy.sgpredict.train import TrainSettings, train
+    from diffpy.sgpredict.training import TrainSettings, train
 
     _check(args)
     if args.model == "cnn":
