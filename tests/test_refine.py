@@ -318,7 +318,7 @@ def _thcr2si2(a=3.92, c=12.3, z=0.36):
 
 
 def test_wyckoff_enumeration_solves_thcr2si2(tmp_path):
-    from diffpy.sgpredict.refine.fitting import prepare_data
+    from diffpy.sgpredict.refine.fitdata import prepare_data
     from diffpy.sgpredict.refine.wyckoff import enumerate_starts
 
     path = _simulated(tmp_path, _thcr2si2(), "SrFe2As2.gr")

@@ -166,6 +166,7 @@ def run(args):
         rmin=args.rmin,
         rmax=args.rmax,
         qmax=args.qmax,
+        library=args.library,
     )
     notes = []
     for item in written:

@@ -29,7 +29,8 @@ from diffpy.structure import Atom, Lattice, Structure
 from diffpy.sgpredict import spacegroups
 from diffpy.sgpredict.errors import SgpredictError
 from diffpy.sgpredict.refine.cifout import write_cif
-from diffpy.sgpredict.refine.fitting import fit_structure, prepare_data
+from diffpy.sgpredict.refine.fitdata import prepare_data
+from diffpy.sgpredict.refine.fitting import fit_structure
 from diffpy.sgpredict.refine.plots import plot_fit
 from diffpy.sgpredict.refine.starting import starting_structures
 from diffpy.sgpredict.refine.startmodel import StartingStructure

@@ -6,9 +6,11 @@ data, a PDF generator holding the structure as a
 :class:`FitRecipe` whose structure variables come from
 :func:`diffpy.srfit.structure.constrainAsSpaceGroup`.  When
 diffpy.srreal is installed the generator is srfit's own
-``PDFGenerator``; otherwise :class:`BuiltinPDFGenerator`, which wraps
-:func:`diffpy.sgpredict.pdfcalc.calculate_pdf`, takes its place, so the
-same refinement runs on a plain ``pip install``.
+``PDFGenerator``; otherwise
+:class:`~diffpy.sgpredict.refine.generator.BuiltinPDFGenerator`, which
+wraps :func:`diffpy.sgpredict.pdfcalc.calculate_pdf`, takes its place, so
+the same refinement runs on a plain ``pip install``.  The data come
+from :func:`~diffpy.sgpredict.refine.fitdata.prepare_data`.
 
 Examples
 --------
@@ -20,313 +22,43 @@ Examples
 True
 """
 
+import argparse
+import dataclasses
 import math
 import time
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy
+from diffpy.structure import loadStructure
+from diffpy.structure.spacegroups import GetSpaceGroup
+from diffpy.structure.symmetryutilities import SymmetryConstraints
+from scipy.optimize import least_squares
 
-from diffpy.sgpredict.errors import InputError
+from diffpy.sgpredict import spacegroups
+from diffpy.sgpredict.refine.cifout import write_cif
+from diffpy.sgpredict.refine.fitdata import (
+    DEFAULT_QDAMP,
+    FitData,
+    prepare_data,
+)
+from diffpy.sgpredict.refine.generator import (
+    BuiltinPDFGenerator,
+    FitDeadline,
+    srfit_parts,
+    srreal_available,
+)
+from diffpy.sgpredict.refine.plots import plot_fit
 
 __all__ = [
-    "BuiltinPDFGenerator",
-    "FitData",
-    "prepare_data",
     "build_recipe",
     "fit_structure",
     "refine_recipe",
     "RecipeSpec",
     "recipe_from_spec",
     "run_spec",
-    "srreal_available",
-    "DEFAULT_QMAX",
-    "DEFAULT_QDAMP",
 ]
-
-#: Qmax (1/A) assumed when the data header does not give one.
-DEFAULT_QMAX = 25.0
-#: Starting Qdamp (1/A) when the header does not give one (refined).
-DEFAULT_QDAMP = 0.04
-
-
-def srreal_available():
-    """Return True when diffpy.srreal (and so srfit's PDFGenerator) works.
-
-    Examples
-    --------
-    >>> srreal_available() in (True, False)
-    True
-    """
-    try:
-        import diffpy.srreal.pdfcalculator  # noqa: F401
-    except (ImportError, OSError):  # not installed, or its library broken
-        return False
-    return True
-
-
-class _Deadline(Exception):
-    """Raised inside a residual when the time of a fit is up."""
-
-
-class FitData:
-    """The measured PDF cut to the fit range, with its settings.
-
-    Attributes
-    ----------
-    r, g : numpy.ndarray
-        Fit range of the data (every ``step``-th point).
-    qmax, qmin, qdamp, qbroad : float
-        Settings of the measurement (header or stated defaults).
-    scattering : str
-        ``"xray"`` or ``"neutron"``.
-    notes : list of str
-        Defaults that were used, in words.
-    path : str
-        The data file.
-    """
-
-    def __init__(self, r, g, qmax, qmin, qdamp, qbroad, scattering, notes):
-        self.r = r
-        self.g = g
-        self.qmax = qmax
-        self.qmin = qmin
-        self.qdamp = qdamp
-        self.qbroad = qbroad
-        self.scattering = scattering
-        self.notes = notes
-        self.path = None
-
-
-def _load(path):
-    try:
-        from diffpy.sgpredict.io import load_pdf
-    except ImportError:  # pragma: no cover - io ships with the package
-        load_pdf = None
-    if load_pdf is not None:
-        return load_pdf(path)
-    from types import SimpleNamespace
-
-    from diffpy.utils.parsers import load_data
-
-    try:
-        data = load_data(str(path))
-    except (OSError, ValueError, IndexError) as exc:
-        raise InputError(f"{path}: cannot read data ({exc})") from None
-    return SimpleNamespace(r=data[:, 0], g=data[:, 1], meta={}, path=path)
-
-
-def prepare_data(data, rmin=1.5, rmax=20.0, rstep=0.02, qmax=None):
-    """Cut a measured PDF to the fit range and read its settings.
-
-    Parameters
-    ----------
-    data : str, path or object with ``.r``, ``.g``, ``.meta``
-        The measured PDF or its file.
-    rmin, rmax : float
-        Fit range in A.
-    rstep : float
-        Smallest point spacing used in the fit; denser data are thinned
-        by an integer factor (the PDF is oversampled anyway).
-    qmax : float, optional
-        Overrides the header's Qmax.
-
-    Returns
-    -------
-    FitData
-
-    Examples
-    --------
-    >>> import numpy
-    >>> from types import SimpleNamespace
-    >>> r = numpy.arange(0, 30, 0.01)
-    >>> d = prepare_data(SimpleNamespace(r=r, g=numpy.sin(r), meta={}))
-    >>> d.qmax, float(round(d.r[0], 2)), float(round(d.r[1] - d.r[0], 2))
-    (25.0, 1.5, 0.02)
-    """
-    path = None
-    if not hasattr(data, "r"):
-        path = str(data)
-        data = _load(data)
-    meta = {k.lower(): v for k, v in (getattr(data, "meta", {}) or {}).items()}
-    r = numpy.asarray(data.r, dtype=float)
-    g = numpy.asarray(data.g, dtype=float)
-    notes = []
-    if qmax is None:
-        qmax = meta.get("qmax")
-    if qmax is None or not qmax or not math.isfinite(float(qmax)):
-        qmax = DEFAULT_QMAX
-        notes.append(
-            f"Qmax not in the data header; using the default "
-            f"{DEFAULT_QMAX:g} 1/A (set it with --qmax)"
-        )
-    qdamp = meta.get("qdamp")
-    if not qdamp:
-        qdamp = DEFAULT_QDAMP
-        notes.append(f"Qdamp starts at the default {DEFAULT_QDAMP:g} 1/A")
-    qbroad = float(meta.get("qbroad") or 0.0)
-    qmin = float(meta.get("qmin") or 0.0)
-    mode = str(meta.get("mode") or meta.get("stype") or "xray").lower()
-    scattering = "neutron" if mode.startswith("n") else "xray"
-    keep = (r >= rmin - 1e-9) & (r <= rmax + 1e-9)
-    if keep.sum() < 20:
-        raise InputError(
-            f"{path or 'data'}: fewer than 20 points between {rmin} and "
-            f"{rmax} A; widen the fit range"
-        )
-    r, g = r[keep], g[keep]
-    dr = float(numpy.median(numpy.diff(r)))
-    every = max(1, int(round(rstep / dr))) if dr > 0 else 1
-    r, g = r[::every], g[::every]
-    out = FitData(
-        r, g, float(qmax), qmin, float(qdamp), qbroad, scattering, notes
-    )
-    out.path = path
-    return out
-
-
-def _srfit_imports():
-    """Import diffpy.srfit parts, failing with a clear message."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            from diffpy.srfit.fitbase import (
-                FitContribution,
-                FitRecipe,
-                FitResults,
-                Profile,
-                ProfileGenerator,
-            )
-            from diffpy.srfit.structure.diffpyparset import (
-                DiffpyStructureParSet,
-            )
-            from diffpy.srfit.structure.sgconstraints import (
-                constrainAsSpaceGroup,
-            )
-    except ImportError as exc:
-        raise InputError(
-            f"refinements need diffpy.srfit ({exc}); install it with "
-            "'pip install diffpy.srfit six'"
-        ) from None
-    return (
-        FitContribution,
-        FitRecipe,
-        FitResults,
-        Profile,
-        ProfileGenerator,
-        DiffpyStructureParSet,
-        constrainAsSpaceGroup,
-    )
-
-
-def _make_generator_class():
-    ProfileGenerator = _srfit_imports()[4]
-    DiffpyStructureParSet = _srfit_imports()[5]
-
-    class _BuiltinPDFGenerator(ProfileGenerator):
-        """srfit ProfileGenerator computing G(r) with the builtin code.
-
-        Parameters (srfit names): ``scale``, ``qdamp``, ``qbroad``,
-        ``delta1``, ``delta2`` and, after :meth:`setStructure`, the
-        structure parameter set ``phase``.  ``meta`` holds ``qmax``,
-        ``qmin`` and ``scattering``.
-        """
-
-        def __init__(self, name="G1"):
-            super().__init__(name)
-            self._newParameter("scale", 1.0)
-            self._newParameter("qdamp", 0.0)
-            self._newParameter("qbroad", 0.0)
-            self._newParameter("delta1", 0.0)
-            self._newParameter("delta2", 0.0)
-            self.meta.update(qmax=DEFAULT_QMAX, qmin=0.0, scattering="xray")
-            self.stru = None
-            self.phase = None
-            self.deadline = None
-            self.ncalls = 0
-
-        def setStructure(self, stru, name="phase"):
-            """Hold a diffpy Structure as a DiffpyStructureParSet."""
-            self.stru = stru
-            self.phase = DiffpyStructureParSet(name, stru)
-            self.addParameterSet(self.phase)
-            return self.phase
-
-        def setQmax(self, qmax):
-            self.meta["qmax"] = float(qmax)
-
-        def __call__(self, r):
-            calculate_pdf = _calculator()
-            if (
-                self.deadline is not None
-                and time.process_time() > self.deadline
-            ):
-                raise _Deadline()
-            self.ncalls += 1
-            r = numpy.asarray(r, dtype=float)
-            step = float(numpy.min(numpy.diff(r))) if len(r) > 1 else 0.01
-            rc, gc = calculate_pdf(
-                self.stru,
-                rmin=max(r[0] - 2 * step, step),
-                rmax=r[-1] + 2 * step,
-                rstep=step,
-                qmin=self.meta["qmin"],
-                qmax=self.meta["qmax"],
-                qdamp=abs(self.qdamp.value),
-                qbroad=abs(self.qbroad.value),
-                delta1=self.delta1.value,
-                delta2=self.delta2.value,
-                scale=self.scale.value,
-                scattering=self.meta["scattering"],
-                uiso=None,
-            )
-            return numpy.interp(r, rc, gc)
-
-    return _BuiltinPDFGenerator
-
-
-_GENERATOR = None
-
-
-def _calculator():
-    """Return ``calculate_pdf`` bound to the builtin calculator."""
-    try:
-        from diffpy.sgpredict.pdfcalc import calculate_pdf
-    except ImportError:
-        calculate_pdf = None
-    if calculate_pdf is not None:
-
-        def run(structure, **kw):
-            return calculate_pdf(structure, "builtin", **kw)
-
-        return run
-    from diffpy.sgpredict.pdfcalc import builtin
-
-    def run(structure, scattering="xray", uiso=None, **kw):
-        arrays = builtin.structure_arrays(
-            structure, scattering=scattering, uiso=uiso
-        )
-        return builtin.pdf_from_arrays(arrays, **kw)
-
-    return run
-
-
-def BuiltinPDFGenerator(name="G1"):
-    """Return a srfit ProfileGenerator that uses the builtin calculator.
-
-    The class is made on first use so that importing this module does
-    not need diffpy.srfit.
-
-    Examples
-    --------
-    >>> gen = BuiltinPDFGenerator("G1")
-    >>> sorted(gen._parameters)[:3]
-    ['delta1', 'delta2', 'qbroad']
-    """
-    global _GENERATOR
-    if _GENERATOR is None:
-        _GENERATOR = _make_generator_class()
-    return _GENERATOR(name)
 
 
 def build_recipe(fitdata, structure, number, calculator="auto"):
@@ -355,38 +87,14 @@ def build_recipe(fitdata, structure, number, calculator="auto"):
     --------
     >>> recipe, gen = build_recipe(data, stru, 225)  # doctest: +SKIP
     """
-    from diffpy.sgpredict import spacegroups
-
-    (
-        FitContribution,
-        FitRecipe,
-        _,
-        Profile,
-        _,
-        _,
-        constrainAsSpaceGroup,
-    ) = _srfit_imports()
+    FitContribution, FitRecipe, _, Profile, *_ = srfit_parts()
     use_srreal = calculator == "srreal" or (
         calculator == "auto" and srreal_available()
     )
     profile = Profile()
     profile.setObservedProfile(fitdata.r, fitdata.g)
     profile.setCalculationRange(fitdata.r[0], fitdata.r[-1])
-    if use_srreal:  # pragma: no cover - needs diffpy.srreal
-        from diffpy.srfit.pdf import PDFGenerator
-
-        gen = PDFGenerator("G1")
-        gen.setStructure(structure, periodic=True)
-        gen.setQmax(fitdata.qmax)
-        gen.setQmin(fitdata.qmin)
-        if fitdata.scattering == "neutron":
-            gen.setScatteringType("N")
-    else:
-        gen = BuiltinPDFGenerator("G1")
-        gen.setStructure(structure)
-        gen.setQmax(fitdata.qmax)
-        gen.meta["qmin"] = fitdata.qmin
-        gen.meta["scattering"] = fitdata.scattering
+    gen = _generator(fitdata, structure, use_srreal)
     contribution = FitContribution("pdf")
     contribution.addProfileGenerator(gen)
     contribution.setProfile(profile, xname="r")
@@ -401,10 +109,43 @@ def build_recipe(fitdata, structure, number, calculator="auto"):
     recipe.addVar(gen.delta2, 1.0, tag="profile").boundRange(0.0, 8.0)
     recipe.addVar(gen.qbroad, fitdata.qbroad, tag="qbroad", fixed=True)
     recipe.qbroad.boundRange(0.0, 0.1)
+    recipe.use_srreal = use_srreal
+    recipe.sg_tags = {"scale", "profile", "qbroad"}
+    recipe.sg_tags.update(_structure_variables(recipe, gen.phase, number))
+    return recipe, gen
+
+
+def _generator(fitdata, structure, use_srreal):
+    """srreal's PDFGenerator or the builtin one, holding the structure."""
+    if use_srreal:  # pragma: no cover - needs diffpy.srreal
+        # optional dependency: only with diffpy.srreal installed
+        from diffpy.srfit.pdf import PDFGenerator
+
+        gen = PDFGenerator("G1")
+        gen.setStructure(structure, periodic=True)
+        gen.setQmax(fitdata.qmax)
+        gen.setQmin(fitdata.qmin)
+        if fitdata.scattering == "neutron":
+            gen.setScatteringType("N")
+        return gen
+    gen = BuiltinPDFGenerator("G1")
+    gen.setStructure(structure)
+    gen.setQmax(fitdata.qmax)
+    gen.meta["qmin"] = fitdata.qmin
+    gen.meta["scattering"] = fitdata.scattering
+    return gen
+
+
+def _structure_variables(recipe, phase, number):
+    """Cell, ADP and coordinate variables allowed by the space group.
+
+    Returns the tags (``lat``, ``adp``, ``xyz``) that got variables.
+    """
+    constrain_as_space_group = srfit_parts()[6]
     sgname = spacegroups.get(number).diffpy_name
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        sgpars = constrainAsSpaceGroup(gen.phase, sgname, constrainadps=False)
+        sgpars = constrain_as_space_group(phase, sgname, constrainadps=False)
     for par in sgpars.latpars:
         v = par.value
         if par.name in "abc":
@@ -412,13 +153,11 @@ def build_recipe(fitdata, structure, number, calculator="auto"):
         else:
             lo, hi = max(v - 25.0, 20.0), min(v + 25.0, 160.0)
         recipe.addVar(par, tag="lat").boundRange(lo, hi)
-    adppars = _isotropic_adps(recipe, gen.phase, sgname)
+    adppars = _isotropic_adps(recipe, phase, sgname)
     for par in sgpars.xyzpars:
         v = par.value
         recipe.addVar(par, tag="xyz").boundRange(v - 0.2, v + 0.2)
-    recipe.use_srreal = use_srreal
-    recipe.sg_tags = {"scale", "profile", "qbroad"}
-    recipe.sg_tags.update(
+    return [
         tag
         for tag, pars in (
             ("lat", sgpars.latpars),
@@ -426,15 +165,11 @@ def build_recipe(fitdata, structure, number, calculator="auto"):
             ("xyz", sgpars.xyzpars),
         )
         if len(pars)
-    )
-    return recipe, gen
+    ]
 
 
 def _isotropic_adps(recipe, phase, sgname):
     """One isotropic ADP variable per symmetry orbit of atoms."""
-    from diffpy.structure.spacegroups import GetSpaceGroup
-    from diffpy.structure.symmetryutilities import SymmetryConstraints
-
     scatterers = phase.getScatterers()
     positions = [[a.x.value, a.y.value, a.z.value] for a in scatterers]
     sym = SymmetryConstraints(GetSpaceGroup(sgname), positions)
@@ -458,8 +193,6 @@ def _rw(recipe):
 
 
 def _refine(recipe, max_nfev):
-    from scipy.optimize import least_squares
-
     lo, hi = recipe.getBounds2()
     x0 = numpy.clip(recipe.values, lo, hi)
     least_squares(
@@ -528,7 +261,7 @@ def refine_recipe(recipe, gen, gobs, max_nfev=60, timeout=None):
             recipe.fix("all")
             recipe.free(*tags)
             _refine(recipe, max_nfev)
-    except _Deadline:
+    except FitDeadline:
         stopped = True
     if hasattr(gen, "deadline"):
         gen.deadline = None
@@ -678,8 +411,6 @@ def recipe_from_spec(spec, calculator="auto"):
     >>> spec = RecipeSpec("Ni.gr", "start.cif", 225, qmax=25.0)
     >>> recipe, gen, data, stru = recipe_from_spec(spec)  # doctest: +SKIP
     """
-    from diffpy.structure import loadStructure
-
     fitdata = prepare_data(
         spec.data, spec.rmin, spec.rmax, spec.rstep, spec.qmax
     )
@@ -703,13 +434,6 @@ def run_spec(spec, argv=None, output=None):
     next to the data, prints ``Rw = ...`` and returns the result dict of
     :func:`fit_structure`.
     """
-    import argparse
-    import dataclasses
-    from pathlib import Path
-
-    from diffpy.sgpredict.refine.cifout import write_cif
-    from diffpy.sgpredict.refine.plots import plot_fit
-
     ap = argparse.ArgumentParser(
         description=f"refine space group {spec.spacegroup} against "
         f"{Path(spec.data).name}"
@@ -728,7 +452,7 @@ def run_spec(spec, argv=None, output=None):
     recipe, gen, fitdata, structure = recipe_from_spec(spec, args.engine)
     stopped = refine_recipe(recipe, gen, fitdata.g, args.max_nfev)
     res = _result(recipe, fitdata, structure, stopped, None, t0)
-    _, _, FitResults, *_ = _srfit_imports()
+    _, _, FitResults, *_ = srfit_parts()
     text = (
         f"engine: {res['calculator']}\n" + FitResults(recipe).formatResults()
     )

@@ -33,7 +33,7 @@ from diffpy.sgpredict.refine.candidates import (
     header_composition,
     usable_cif,
 )
-from diffpy.sgpredict.refine.fitting import prepare_data
+from diffpy.sgpredict.refine.fitdata import prepare_data
 from diffpy.sgpredict.refine.report import (  # noqa: F401 (see below)
     format_table,
     rows_for_json,

@@ -32,6 +32,16 @@ from diffpy.sgpredict.refine.candidates import (
     header_composition,
     usable_cif,
 )
+from diffpy.sgpredict.refine.cifout import write_cif
+from diffpy.sgpredict.refine.fitdata import DEFAULT_QMAX, prepare_data
+from diffpy.sgpredict.refine.fitting import RecipeSpec, recipe_from_spec
+from diffpy.sgpredict.refine.pdfgui import (
+    pdfgui_available,
+    write_pdfgui_project,
+)
+from diffpy.sgpredict.refine.peaks import first_strong_peak
+from diffpy.sgpredict.refine.starting import starting_structure
+from diffpy.sgpredict.version import __version__
 
 __all__ = [
     "folder_name",
@@ -48,8 +58,6 @@ def _recipe_variables(spec):
     Returns a dict tag -> list of (name, value) from
     :func:`~diffpy.sgpredict.refine.fitting.recipe_from_spec`.
     """
-    from diffpy.sgpredict.refine.fitting import recipe_from_spec
-
     recipe, _, _, _ = recipe_from_spec(spec, calculator="builtin")
     out = {}
     for name, value in zip(recipe.names, recipe.values):
@@ -177,10 +185,29 @@ def check_macro(text):
     return None
 
 
+def _absolute_loads(text, folder):
+    """The macro with every relative ``from "file"`` made absolute
+    (resolved in ``folder``), so that no working directory is needed.
+
+    Examples
+    --------
+    >>> _absolute_loads('load structure G1 from "start.cif"', Path("/f"))
+    'load structure G1 from "/f/start.cif"'
+    """
+
+    def fix(match):
+        name = match.group(1)
+        full = name if Path(name).is_absolute() else str(Path(folder) / name)
+        return f'from "{full}"'
+
+    return re.sub(r'from\s+"([^"]+)"', fix, text)
+
+
 def parse_macro(path):
     """Parse a ``.dp-in`` file with diffpy.apps' own parser if present.
 
-    The file's ``load`` paths are resolved in its folder.  Without
+    The file's ``load`` paths are resolved in its folder (made
+    absolute; the working directory is not changed).  Without
     diffpy.apps, :func:`check_macro` checks the grammar instead.
 
     Returns
@@ -194,22 +221,15 @@ def parse_macro(path):
     >>> parse_macro("fits/sg225_Fm-3m/fit.dp-in")["parser"]  # doctest: +SKIP
     'diffpy.apps'
     """
-    import os
-
     path = Path(path)
     text = path.read_text()
-    try:
+    try:  # optional dependency: diffpy.apps' own parser when installed
         from diffpy.apps.app_runmacro import MacroParser
     except ImportError:
         check_macro(text)
         return {"parser": "builtin"}
-    cwd = os.getcwd()
-    try:
-        os.chdir(path.parent)
-        parser = MacroParser()
-        parser.parse(text)
-    finally:
-        os.chdir(cwd)
+    parser = MacroParser()
+    parser.parse(_absolute_loads(text, path.parent))
     return {"parser": "diffpy.apps", "inputs": parser.inputs}
 
 
@@ -322,6 +342,67 @@ def _copy_data(data_path, folder):
     return dst.name
 
 
+def _qmax_source(fitdata, qmax):
+    """Where Qmax came from, in words, and a comment for ``fit.py``."""
+    header_qmax = any("Qmax not in" in n for n in fitdata.notes)
+    if qmax is not None:
+        source = "given"
+    elif header_qmax:
+        source = "default, not in the data header"
+    else:
+        source = "from the data header"
+    comment = (
+        f"Qmax = {DEFAULT_QMAX:g} 1/A is a default: the data "
+        "header does not give it."
+        if header_qmax and qmax is None
+        else ""
+    )
+    return source, comment
+
+
+def _write_folder(folder, start, data_path, fitdata, fmt):
+    """``start.cif``, the data copy, ``fit.py``, ``fit.dp-in`` and the
+    PDFgui project (when PDFgui imports); return the PDFgui text of the
+    README."""
+    write_cif(
+        start.structure,
+        start.number,
+        folder / "start.cif",
+        title=f"{start.symbol}_start",
+    )
+    data_name = _copy_data(data_path, folder)
+    fmt.update(
+        symbol=start.symbol,
+        number=start.number,
+        diffpy_name=start.diffpy_name,
+        data_name=data_name,
+        start_name=start.name,
+        start_source=start.source,
+    )
+    spec = RecipeSpec(
+        data=str(folder / data_name),
+        structure=str(folder / "start.cif"),
+        spacegroup=start.number,
+        qmax=fmt["qmax"],
+        qmin=fmt["qmin"],
+        qdamp=fmt["qdamp"],
+        qbroad=fmt["qbroad"],
+        scattering=fmt["scattering"],
+        rmin=fmt["rmin"],
+        rmax=fmt["rmax"],
+    )
+    (folder / "fit.py").write_text(_FIT_PY.format(**fmt))
+    (folder / "fit.dp-in").write_text(macro_text(spec, start, data_name))
+    if not pdfgui_available():
+        return _PDFGUI_STEPS.format(**fmt)
+    write_pdfgui_project(spec, folder / "fit.ddp", start.symbol)
+    return (
+        "`fit.ddp` is a PDFgui project of this refinement (File > "
+        "Open Project): structure with the symmetry constraints "
+        f"of {start.symbol}, data set with Qmax and the fit range."
+    )
+
+
 def write_templates(
     data_path,
     candidates,
@@ -331,8 +412,16 @@ def write_templates(
     rmin=1.5,
     rmax=20.0,
     qmax=None,
+    library=None,
 ):
     """Write one refinement folder per candidate group.
+
+    The starting structure of each group is
+    :func:`~diffpy.sgpredict.refine.starting_structure`'s: the first
+    route of the same selection that ``--fit`` uses
+    (:func:`~diffpy.sgpredict.refine.starting_structures`), without the
+    Wyckoff enumeration, which needs seconds per group; ``--fit``
+    rewrites ``start.cif`` with the start of its best route.
 
     Parameters
     ----------
@@ -351,6 +440,8 @@ def write_templates(
         Fit range written into the templates (A).
     qmax : float, optional
         Overrides the header's Qmax.
+    library : str or path, optional
+        A folder of CIFs searched by group and composition.
 
     Returns
     -------
@@ -368,36 +459,13 @@ def write_templates(
     ... # doctest: +SKIP
     ['Ni.gr', 'README.md', 'fit.dp-in', 'fit.py', 'start.cif']
     """
-    from diffpy.sgpredict.refine.cifout import write_cif
-    from diffpy.sgpredict.refine.fitting import (
-        DEFAULT_QMAX,
-        RecipeSpec,
-        prepare_data,
-    )
-    from diffpy.sgpredict.refine.pdfgui import (
-        pdfgui_available,
-        write_pdfgui_project,
-    )
-    from diffpy.sgpredict.refine.peaks import first_strong_peak
-    from diffpy.sgpredict.refine.starting import starting_structure
-    from diffpy.sgpredict.version import __version__
-
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     fitdata = prepare_data(data_path, rmin, rmax, 0.01, qmax)
     if composition is None:
         composition = header_composition(data_path)
     r1 = first_strong_peak(fitdata.r, fitdata.g)
-    header_qmax = any("Qmax not in" in n for n in fitdata.notes)
-    qmax_source = (
-        "given"
-        if qmax is not None
-        else (
-            "default, not in the data header"
-            if header_qmax
-            else "from the data header"
-        )
-    )
+    qmax_source, qmax_comment = _qmax_source(fitdata, qmax)
     cif, cif_note = usable_cif(cif)
     notes = list(fitdata.notes) + ([cif_note] if cif_note else [])
     out = []
@@ -414,68 +482,32 @@ def write_templates(
         out.append(item)
         try:
             start = starting_structure(
-                cand.number, composition=composition, cif=cif, r1=r1
+                cand.number,
+                composition=composition,
+                cif=cif,
+                r1=r1,
+                library=library,
             )
         except SgpredictError as exc:
             item["error"] = str(exc)
             continue
         folder = outdir / folder_name(cand)
         folder.mkdir(parents=True, exist_ok=True)
-        write_cif(
-            start.structure,
-            start.number,
-            folder / "start.cif",
-            title=f"{start.symbol}_start",
-        )
-        data_name = _copy_data(data_path, folder)
-        spec = RecipeSpec(
-            data=str(folder / data_name),
-            structure=str(folder / "start.cif"),
-            spacegroup=start.number,
-            qmax=float(fitdata.qmax),
-            qmin=float(fitdata.qmin),
-            qdamp=float(fitdata.qdamp),
-            qbroad=float(fitdata.qbroad),
-            scattering=fitdata.scattering,
-            rmin=float(rmin),
-            rmax=float(rmax),
-        )
-        item["notes"] = start.notes + item["notes"]
-        item.update(folder=str(folder), start=start.name)
         fmt = dict(
-            symbol=start.symbol,
-            number=start.number,
-            diffpy_name=start.diffpy_name,
-            data_name=data_name,
             version=__version__,
-            start_name=start.name,
-            start_source=start.source,
             qmin=float(fitdata.qmin),
             qmax=float(fitdata.qmax),
             qmax_source=qmax_source,
-            qmax_comment=(
-                f"Qmax = {DEFAULT_QMAX:g} 1/A is a default: the data "
-                "header does not give it."
-                if header_qmax and qmax is None
-                else ""
-            ),
+            qmax_comment=qmax_comment,
             qdamp=float(fitdata.qdamp),
             qbroad=float(fitdata.qbroad),
             scattering=fitdata.scattering,
             rmin=float(rmin),
             rmax=float(rmax),
         )
-        (folder / "fit.py").write_text(_FIT_PY.format(**fmt))
-        (folder / "fit.dp-in").write_text(macro_text(spec, start, data_name))
-        if pdfgui_available():
-            write_pdfgui_project(spec, folder / "fit.ddp", start.symbol)
-            pdfgui_text = (
-                "`fit.ddp` is a PDFgui project of this refinement (File > "
-                "Open Project): structure with the symmetry constraints "
-                f"of {start.symbol}, data set with Qmax and the fit range."
-            )
-        else:
-            pdfgui_text = _PDFGUI_STEPS.format(**fmt)
+        pdfgui_text = _write_folder(folder, start, data_path, fitdata, fmt)
+        item["notes"] = start.notes + item["notes"]
+        item.update(folder=str(folder), start=start.name)
         prob_text = (
             f" (probability {cand.probability:.3f})"
             if cand.probability is not None

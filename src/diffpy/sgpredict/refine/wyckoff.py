@@ -568,7 +568,7 @@ def enumerate_starts(
         (:func:`mixed_sites`).
     fitdata : FitData
         The measured PDF, from
-        :func:`~diffpy.sgpredict.refine.fitting.prepare_data`.
+        :func:`~diffpy.sgpredict.refine.fitdata.prepare_data`.
     zmax, max_atoms, max_sites : int
         Limits of the enumeration (formula units, atoms in the
         conventional cell, symmetry-unique sites).
