@@ -19,7 +19,7 @@ from diffpy.sgpredict.version import __version__  # noqa: F401
 _LAZY = {
     "predict": "diffpy.sgpredict.predictor",
     "Predictor": "diffpy.sgpredict.predictor",
-    "PredictionResult": "diffpy.sgpredict.predictor",
+    "PredictionResult": "diffpy.sgpredict.results",
     "calculate_pdf": "diffpy.sgpredict.pdfcalc",
     "load_pdf": "diffpy.sgpredict.io",
     "starting_structure": "diffpy.sgpredict.refine",

@@ -25,6 +25,7 @@ __all__ = [
     "RGrid",
     "grid_indices",
     "MODEL_GRID",
+    "MIN_RMAX",
     "srreal_grid",
     "resample",
     "normalize",
@@ -126,6 +127,11 @@ class RGrid:
 
 MODEL_GRID = RGrid()
 
+#: Data must reach at least this r (A) to be used; the model's grid
+#: beyond the data is padded with zeros (as in training, where the data
+#: end anywhere from 20 to 30 A).
+MIN_RMAX = 19.9
+
 
 def resample(r, g, rgrid):
     """Resample G(r) onto another grid by cubic-spline interpolation.
@@ -194,7 +200,7 @@ def normalize(g, axis=-1):
     return (g - lo) / span
 
 
-def to_model_input(r, g, grid=MODEL_GRID, min_rmax=19.9, name="<array>"):
+def to_model_input(r, g, grid=MODEL_GRID, min_rmax=MIN_RMAX, name="<array>"):
     """Turn G(r) on any grid into the model's normalised input.
 
     G(r) is resampled onto ``grid`` by cubic spline, min-max normalised

@@ -60,33 +60,34 @@ Examples
 """
 
 import functools
-import json
 import math
-import os
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy
+import torch
 
 from diffpy.sgpredict import spacegroups
-from diffpy.sgpredict.domain import DomainLimits, DomainVerdict, check_domain
-from diffpy.sgpredict.errors import InputError
-from diffpy.sgpredict.families import group_families
-from diffpy.sgpredict.grid import RGrid, to_model_input
-from diffpy.sgpredict.runtime import torch_threads
+from diffpy.sgpredict.candidates import (
+    crystal_system_probabilities,
+    filter_composition,
+    rank_candidates,
+)
+from diffpy.sgpredict.card import load_model
+from diffpy.sgpredict.chemistry import composition_allowed, parse_composition
+from diffpy.sgpredict.domain import DomainLimits, check_domain
+from diffpy.sgpredict.errors import InputError, ModelError
+from diffpy.sgpredict.grid import MIN_RMAX, RGrid, to_model_input
+from diffpy.sgpredict.io import check_pdf, expand_inputs, load_pdf
+from diffpy.sgpredict.metrics import prior_log_shift
+from diffpy.sgpredict.results import PredictionResult
+from diffpy.sgpredict.runtime import (
+    check_threads,
+    default_threads,
+    torch_threads,
+)
 
-__all__ = [
-    "Candidate",
-    "PredictionResult",
-    "Predictor",
-    "predict",
-    "default_threads",
-    "torch_threads",
-]
-
-#: Data must reach at least this r (A); the rest of the grid is padded.
-DEFAULT_MIN_RMAX = 19.9
+__all__ = ["Predictor", "predict"]
 
 #: Largest number of formula units per cell tried by the composition
 #: filter.
@@ -94,333 +95,6 @@ DEFAULT_ZMAX = 8
 
 
 _RADIATION_CODE = {"xray": 0.0, "neutron": 1.0}
-
-#: Batches up to this many PDFs run on one thread by default.
-SMALL_BATCH = 16
-
-
-def default_threads(batch=None):
-    """Return the default inference thread count for a batch size.
-
-    One thread for up to :data:`SMALL_BATCH` PDFs: a single 209-point
-    input is too small to share out, and on a machine whose cores are
-    busy a second thread waits for a core instead of helping (measured:
-    23 ms with one thread, 660 ms with two on two loaded cores,
-    ``benchmarks/predict_latency.py``).  Larger batches use
-    ``min(4, cores)``.
-
-    Parameters
-    ----------
-    batch : int, optional
-        Number of PDFs; None gives the count for large batches.
-
-    Examples
-    --------
-    >>> default_threads(1)
-    1
-    >>> 1 <= default_threads() <= 4
-    True
-    """
-    if batch is not None and batch <= SMALL_BATCH:
-        return 1
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cores = os.cpu_count() or 1
-    return max(1, min(4, cores))
-
-
-def _check_threads(threads):
-    if threads is None:
-        return None
-    if isinstance(threads, bool) or int(threads) != threads or threads < 1:
-        raise InputError(
-            f"threads must be a whole number of at least 1, got {threads!r}"
-        )
-    return int(threads)
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """One ranked space-group candidate.
-
-    Attributes
-    ----------
-    rank : int
-        1 for the most probable group.
-    number : int
-        Space-group number.
-    symbol : str
-        Hermann-Mauguin symbol.
-    crystal_system : str
-        Crystal system.
-    probability : float
-        Predicted probability.
-    family : int
-        Number of the head of the candidate's family.
-    possible : bool
-        False when the composition does not fit the group (only listed
-        with ``keep_impossible``).
-    """
-
-    rank: int
-    number: int
-    symbol: str
-    crystal_system: str
-    probability: float
-    family: int = None
-    possible: bool = True
-
-    def to_dict(self):
-        """Return the candidate as a JSON-ready dictionary."""
-        return {
-            "number": self.number,
-            "symbol": self.symbol,
-            "crystal_system": self.crystal_system,
-            "probability": round(float(self.probability), 6),
-            "family": self.family,
-            "possible": self.possible,
-        }
-
-
-@dataclass
-class PredictionResult:
-    """The prediction for one PDF.
-
-    Attributes
-    ----------
-    name : str
-        File name or ``"<array>"``.
-    candidates : list of Candidate
-        The top-k groups, most probable first.
-    probabilities : numpy.ndarray
-        Probabilities of all 45 groups in class-index order.
-    crystal_systems : dict
-        Probability of each crystal system (sums over its groups).
-    r, x : numpy.ndarray
-        The model grid and the normalised input the network saw.
-    nvalid : int
-        Number of grid points covered by data (the rest is padding).
-    meta : dict
-        Header metadata of the input file.
-    domain : DomainVerdict
-        The in-domain verdict (:mod:`diffpy.sgpredict.domain`).
-    families : list of Family
-        Families of the candidates, most probable first.
-    composition : str or None
-        The composition used by the chemistry filter.
-    impossible : list of int
-        Groups the composition rules out (dropped unless kept).
-    path : str or None
-        The input file.
-    r_data, g_data : numpy.ndarray
-        The PDF as read, for plots.
-    notes : list of str
-        What the filter did, in words.
-    labels : list of int
-        Group numbers in the order of ``probabilities``.
-    """
-
-    name: str
-    candidates: list
-    probabilities: numpy.ndarray
-    crystal_systems: dict
-    r: numpy.ndarray = None
-    x: numpy.ndarray = None
-    nvalid: int = 0
-    meta: dict = field(default_factory=dict)
-    domain: DomainVerdict = None
-    families: list = field(default_factory=list)
-    composition: str = None
-    impossible: list = field(default_factory=list)
-    path: str = None
-    r_data: numpy.ndarray = None
-    g_data: numpy.ndarray = None
-    notes: list = field(default_factory=list)
-    labels: list = None
-
-    @property
-    def best(self):
-        """The most probable :class:`Candidate`."""
-        return self.candidates[0]
-
-    @property
-    def in_domain(self):
-        """True when the data look like what the model was trained on."""
-        return self.domain is None or self.domain.in_domain
-
-    @property
-    def warnings(self):
-        """Why the data may be out of domain, one line each."""
-        return [] if self.domain is None else list(self.domain.warnings)
-
-    def to_dict(self):
-        """Return a JSON-ready dictionary.
-
-        Returns
-        -------
-        dict
-            ``file``, ``in_domain``, ``domain_score``, ``warnings``,
-            ``candidates``, ``families``, ``crystal_systems``,
-            ``composition``, ``impossible``, ``notes`` and
-            ``temperature`` (from the header, or None).
-        """
-        out = {"file": self.name}
-        if self.domain is not None:
-            out.update(self.domain.to_dict())
-        out["candidates"] = [c.to_dict() for c in self.candidates]
-        out["families"] = [f.to_dict() for f in self.families]
-        out["crystal_systems"] = {
-            k: round(float(v), 6) for k, v in self.crystal_systems.items()
-        }
-        out["composition"] = self.composition
-        out["impossible"] = list(self.impossible)
-        out["notes"] = list(self.notes)
-        out["temperature"] = self.meta.get("temperature")
-        return out
-
-    def to_json(self, **kwargs):
-        """Return :meth:`to_dict` as a JSON string."""
-        return json.dumps(self.to_dict(), **kwargs)
-
-    def table(self):
-        """Return the candidates, families and verdict as text.
-
-        The family column names the head of each candidate's family;
-        impossible groups (kept with ``keep_impossible``) are marked
-        ``x``.  The lines under the table give the families of several
-        groups, the chemistry filter and the in-domain verdict with its
-        reasons.
-        """
-        lines = [
-            f"{self.name}",
-            f"{'rank':>4}  {'group':>5}  {'symbol':<9} {'system':<13}"
-            f"{'probability':>11}  family",
-        ]
-        for c in self.candidates:
-            fam = spacegroups.get(c.family).symbol if c.family else ""
-            mark = "" if c.possible else "  x impossible for composition"
-            lines.append(
-                f"{c.rank:>4}  {c.number:>5}  {c.symbol:<9} "
-                f"{c.crystal_system:<13}{c.probability:>11.3f}  {fam}{mark}"
-            )
-        best = max(self.crystal_systems, key=self.crystal_systems.get)
-        lines.append(
-            f"most probable crystal system: {best} "
-            f"({self.crystal_systems[best]:.3f})"
-        )
-        for fam in self.families:
-            if len(fam.members) > 1:
-                lines.append(f"family: {fam.describe()}")
-        lines.extend(self.notes)
-        if self.domain is not None:
-            lines.append(self.domain.line())
-            lines.extend(f"  ! {w}" for w in self.domain.warnings)
-        return "\n".join(lines)
-
-    def figure(self):
-        """Draw the PDF as measured, the candidates and the verdict.
-
-        The left panel shows G(r) as read from the file (the model's
-        r-range shaded), the right panel the candidates' probabilities
-        coloured by crystal system, and the verdict is written below.
-
-        Returns
-        -------
-        matplotlib.figure.Figure
-            A figure not attached to pyplot (no global state is touched).
-        """
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=(11, 4.6))
-        ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
-        if self.r_data is not None:
-            ax1.plot(self.r_data, self.g_data, color="C0", lw=1.0)
-            ax1.axvspan(
-                self.r[0],
-                self.r[max(self.nvalid, 1) - 1],
-                color="0.92",
-                zorder=0,
-                label="model input range",
-            )
-            ax1.axhline(0, color="0.6", lw=0.5)
-            ax1.set_ylabel(r"G(r) ($\mathrm{\AA^{-2}}$)")
-            ax1.legend(loc="upper right", fontsize=8, frameon=False)
-        else:
-            n = self.nvalid or len(self.r)
-            ax1.plot(self.r[:n], self.x[:n], color="C0", lw=1.2)
-            ax1.set_ylabel("normalised G(r)")
-        ax1.set_xlabel(r"r ($\mathrm{\AA}$)")
-        ax1.set_title(self.name, fontsize=10)
-        labels = [
-            f"{c.symbol} ({c.number})" + ("" if c.possible else " x")
-            for c in self.candidates
-        ]
-        probs = [c.probability for c in self.candidates]
-        colors = [
-            f"C{spacegroups.CRYSTAL_SYSTEMS.index(c.crystal_system)}"
-            for c in self.candidates
-        ]
-        ypos = numpy.arange(len(labels))[::-1]
-        ax2.barh(ypos, probs, color=colors)
-        ax2.set_yticks(ypos, labels)
-        ax2.set_xlim(0, 1)
-        ax2.set_xlabel("probability")
-        ax2.set_title("space-group candidates", fontsize=10)
-        for y, p in zip(ypos, probs):
-            ax2.text(min(p + 0.02, 0.85), y, f"{p:.2f}", va="center")
-        verdict = "" if self.domain is None else self.domain.line()
-        if self.domain is not None and self.domain.warnings:
-            verdict += "\n" + self.domain.warnings[0]
-        fig.text(
-            0.01,
-            0.01,
-            verdict,
-            fontsize=8.5,
-            color="C3" if not self.in_domain else "0.25",
-            va="bottom",
-        )
-        fig.tight_layout(rect=(0, 0.09, 1, 1))
-        return fig
-
-    def plot(self, path=None):
-        """Return :meth:`figure`, and write it as PNG when ``path`` is given.
-
-        Parameters
-        ----------
-        path : str or Path, optional
-            Output image.
-
-        Returns
-        -------
-        matplotlib.figure.Figure
-
-        Raises
-        ------
-        InputError
-            When the image cannot be written (missing folder...).
-        """
-        fig = self.figure()
-        if path is not None:
-            save_figure(fig, path)
-        return fig
-
-
-def save_figure(fig, path, dpi=120):
-    """Write a figure, turning file-system errors into one-line errors."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise InputError(
-            f"{path}: folder {path.parent} does not exist; create it first"
-        )
-    try:
-        fig.savefig(path, dpi=dpi)
-    except OSError as exc:
-        raise InputError(
-            f"{path}: cannot write ({exc.strerror or exc})"
-        ) from None
-    except ValueError as exc:
-        raise InputError(f"{path}: cannot write the image ({exc})") from None
 
 
 class Predictor:
@@ -455,27 +129,19 @@ class Predictor:
     """
 
     def __init__(self, model=None, prior="icsd", device="cpu", threads=None):
-        import torch
-
-        from diffpy.sgpredict.card import load_model
-
-        self.threads = _check_threads(threads)
+        self.threads = check_threads(threads)
         with torch_threads(self.threads or default_threads(1)):
             self.net, self.card = load_model(model)
         self.device = torch.device(device)
         self.net.to(self.device)
         inp = self.card["input"]
         self.grid = RGrid(inp["rmin"], inp["rmax"], inp["rstep"])
-        self.min_rmax = float(inp.get("min_rmax", DEFAULT_MIN_RMAX))
+        self.min_rmax = float(inp.get("min_rmax", MIN_RMAX))
         self.labels = [int(n) for n in self.card["labels"]]
-        self._info = [spacegroups.get(n) for n in self.labels]
-        self._systems = spacegroups.CRYSTAL_SYSTEMS
         self.log_shift = self._prior_shift(prior)
         calibration = self.card.get("calibration") or {}
         self.temperature = float(calibration.get("temperature", 1.0))
         if not (math.isfinite(self.temperature) and self.temperature > 0):
-            from diffpy.sgpredict.errors import ModelError
-
             raise ModelError(
                 f"{self.card['path']}: calibration temperature must be "
                 f"positive, got {self.temperature}"
@@ -503,10 +169,8 @@ class Predictor:
         train = numpy.asarray(
             pinfo.get("train", numpy.ones(len(self.labels))), dtype=float
         )
-        train = train / train.sum()
         strength = float(pinfo.get("strength", 1.0))
-        eps = 1e-6
-        return strength * (numpy.log(target + eps) - numpy.log(train + eps))
+        return prior_log_shift(train, target, strength)
 
     def _forward(self, x, radiation=None):
         """Return ``(probabilities, member_probabilities or None)``.
@@ -542,8 +206,6 @@ class Predictor:
 
     def _forward_rows(self, x, radiation=None):
         """:meth:`_forward` for rows of one known (or no) radiation."""
-        import torch
-
         x = numpy.atleast_2d(numpy.asarray(x, dtype=numpy.float32))
         members = getattr(self.net, "members", None)
         out, member_out = [], []
@@ -617,11 +279,6 @@ class Predictor:
         InputError
             For a composition that cannot be read.
         """
-        from diffpy.sgpredict.chemistry import (
-            composition_allowed,
-            parse_composition,
-        )
-
         key = (str(composition), int(zmax))
         if key not in self._allowed:
             try:
@@ -641,77 +298,35 @@ class Predictor:
         return self._allowed[key]
 
     def _result(self, item, probs, members, top, options):
+        """Build the :class:`PredictionResult` of one prepared input."""
         name, x, nvalid, meta, r, g, path = item
-        notes = []
         composition = options.get("composition") or meta.get("composition")
-        impossible = []
         possible = numpy.ones(len(self.labels), bool)
+        impossible, notes = [], []
         if composition:
-            possible = self.allowed(composition, options["zmax"])
-            impossible = [n for n, ok in zip(self.labels, possible) if not ok]
             source = (
                 "given" if options.get("composition") else "from the header"
             )
-            if not possible.any():
-                notes.append(
-                    f"composition {composition} ({source}): no group of "
-                    f"the 45 holds it for Z <= {options['zmax']}; check the "
-                    "composition (nothing dropped)"
-                )
-                possible[:] = True
-                impossible = []
-            elif impossible:
-                kept = options["keep_impossible"]
-                top_gone = [
-                    self._info[k].symbol
-                    for k in numpy.argsort(probs)[::-1][:top]
-                    if not possible[k]
-                ]
-                what = "marked x" if kept else "dropped"
-                tail = (
-                    f", {len(top_gone)} of the top {top} before the filter "
-                    f"({', '.join(top_gone)})"
-                    if top_gone
-                    else ""
-                )
-                groups = "group" if len(impossible) == 1 else "groups"
-                verb = "was" if len(impossible) == 1 else "were"
-                notes.append(
-                    f"composition {composition} ({source}): "
-                    f"{len(impossible)} {groups} cannot hold it for Z <= "
-                    f"{options['zmax']} and {verb} {what}{tail}"
-                )
-                if not kept:
-                    probs = numpy.where(possible, probs, 0.0)
-                    probs = probs / probs.sum()
-            else:
-                notes.append(
-                    f"composition {composition} ({source}): every group "
-                    f"can hold it for Z <= {options['zmax']}"
-                )
-        order = numpy.argsort(probs)[::-1]
-        if composition and not options["keep_impossible"]:
-            order = [k for k in order if possible[k]]
-        order = list(order)[:top]
-        fams = group_families(
-            [self._info[k].number for k in order], [probs[k] for k in order]
-        )
-        head_of = {n: f.head for f in fams for n in f.members}
-        cands = [
-            Candidate(
-                rank=i + 1,
-                number=self._info[k].number,
-                symbol=self._info[k].symbol,
-                crystal_system=self._info[k].crystal_system,
-                probability=float(probs[k]),
-                family=head_of[self._info[k].number],
-                possible=bool(possible[k]),
+            probs, possible, impossible, notes = filter_composition(
+                probs,
+                self.labels,
+                self.allowed(composition, options["zmax"]),
+                f"composition {composition} ({source})",
+                top,
+                options,
             )
-            for i, k in enumerate(order)
-        ]
-        systems = {s: 0.0 for s in self._systems}
-        for info, p in zip(self._info, probs):
-            systems[info.crystal_system] += float(p)
+        cands, fams = rank_candidates(
+            probs,
+            self.labels,
+            top,
+            (
+                possible
+                if composition and not options["keep_impossible"]
+                else None
+            ),
+            possible,
+        )
+        systems = crystal_system_probabilities(probs, self.labels)
         meta = dict(meta)
         if options.get("radiation"):
             meta["radiation"] = options["radiation"]
@@ -720,11 +335,7 @@ class Predictor:
         verdict = None
         if options["check"]:
             verdict = check_domain(
-                r,
-                g,
-                meta,
-                limits=self.limits,
-                member_probabilities=members,
+                r, g, meta, limits=self.limits, member_probabilities=members
             )
         return PredictionResult(
             name=name,
@@ -755,8 +366,6 @@ class Predictor:
 
     def _load(self, source, g=None):
         """Return ``(name, x, nvalid, meta, r, g, path)`` for one input."""
-        from diffpy.sgpredict.io import check_pdf, load_pdf
-
         if g is None:
             data = load_pdf(source)
             r, gg, meta, name = data.r, data.g, data.meta, data.name
@@ -811,8 +420,6 @@ class Predictor:
         PredictionResult or list of PredictionResult
             A list when several PDFs (or a folder or pattern) were given.
         """
-        from diffpy.sgpredict.io import expand_inputs
-
         top = int(top)
         if not 1 <= top <= len(self.labels):
             raise InputError(f"top must be between 1 and {len(self.labels)}")
@@ -976,7 +583,7 @@ def predict(
     ([230], 44)
     """
     return _get_predictor(
-        model, prior, threads=_check_threads(threads)
+        model, prior, threads=check_threads(threads)
     ).predict(
         source,
         g,

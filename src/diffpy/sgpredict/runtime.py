@@ -17,8 +17,19 @@ True
 
 import contextlib
 import functools
+import os
 
-__all__ = ["torch_threads", "restores_torch_state"]
+from diffpy.sgpredict.errors import InputError
+
+__all__ = [
+    "torch_threads",
+    "restores_torch_state",
+    "default_threads",
+    "check_threads",
+]
+
+#: Batches up to this many PDFs run on one thread by default.
+SMALL_BATCH = 16
 
 
 @contextlib.contextmanager
@@ -86,3 +97,51 @@ def restores_torch_state(func):
                 return func(*args, **kwargs)
 
     return wrapper
+
+
+def default_threads(batch=None):
+    """Return the default inference thread count for a batch size.
+
+    One thread for up to :data:`SMALL_BATCH` PDFs: a single 209-point
+    input is too small to share out, and on a machine whose cores are
+    busy a second thread waits for a core instead of helping (measured:
+    23 ms with one thread, 660 ms with two on two loaded cores,
+    ``benchmarks/predict_latency.py``).  Larger batches use
+    ``min(4, cores)``.
+
+    Parameters
+    ----------
+    batch : int, optional
+        Number of PDFs; None gives the count for large batches.
+
+    Examples
+    --------
+    >>> default_threads(1)
+    1
+    >>> 1 <= default_threads() <= 4
+    True
+    """
+    if batch is not None and batch <= SMALL_BATCH:
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores))
+
+
+def check_threads(threads):
+    """Return ``threads`` as an int (None stays None); refuse others.
+
+    Examples
+    --------
+    >>> check_threads(2), check_threads(None)
+    (2, None)
+    """
+    if threads is None:
+        return None
+    if isinstance(threads, bool) or int(threads) != threads or threads < 1:
+        raise InputError(
+            f"threads must be a whole number of at least 1, got {threads!r}"
+        )
+    return int(threads)

@@ -134,6 +134,7 @@ def _trust_lines(card, indent="  "):
     '  calibration: none (temperature 1)'
     """
     from diffpy.sgpredict.domain import DomainLimits
+    from diffpy.sgpredict.grid import MIN_RMAX
 
     cal = card.get("calibration") or {}
     if "temperature" in cal:
@@ -150,5 +151,5 @@ def _trust_lines(card, indent="  "):
         f"{indent}domain: Qmax {limits.qmax_range[0]:g}-"
         f"{limits.qmax_range[1]:g} 1/A, radiation "
         f"{'/'.join(limits.radiation)}, data from r <= "
-        f"{inp.get('rmin', 1.5)} to r >= {inp.get('min_rmax', 19.9)} A",
+        f"{inp.get('rmin', 1.5)} to r >= {inp.get('min_rmax', MIN_RMAX)} A",
     ]

@@ -150,7 +150,7 @@ def write_gr(path, r, g, lines):
 def _plot(path, r, g, title):
     from matplotlib.figure import Figure
 
-    from diffpy.sgpredict.predictor import save_figure
+    from diffpy.sgpredict.results import save_figure
 
     fig = Figure(figsize=(7, 3.5))
     ax = fig.subplots()

@@ -170,7 +170,8 @@ def run(args):
 
     from diffpy.sgpredict.errors import SgpredictError
     from diffpy.sgpredict.io import expand_inputs
-    from diffpy.sgpredict.predictor import Predictor, save_figure
+    from diffpy.sgpredict.predictor import Predictor
+    from diffpy.sgpredict.results import save_figure
     from diffpy.sgpredict.series import series_figure, write_csv
 
     if args.top < 1:

@@ -34,14 +34,14 @@ import torch
 from diffpy.sgpredict import spacegroups
 from diffpy.sgpredict.chemistry import formula_key
 from diffpy.sgpredict.dataset import source_kinds
-from diffpy.sgpredict.grid import MODEL_GRID
+from diffpy.sgpredict.grid import MIN_RMAX, MODEL_GRID
 from diffpy.sgpredict.metrics import (
     expected_calibration_error,
     fit_temperature,
     softmax,
 )
 from diffpy.sgpredict.training.data import dataset_provenance
-from diffpy.sgpredict.training.settings import MIN_RMAX, TRAINING_SET_NAME
+from diffpy.sgpredict.training.settings import TRAINING_SET_NAME
 from diffpy.sgpredict.version import __version__
 
 __all__ = ["calibrate", "make_card", "write_training_set"]

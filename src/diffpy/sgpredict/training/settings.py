@@ -21,7 +21,6 @@ __all__ = [
     "HELDOUT_NAME",
     "TRAINING_SET_NAME",
     "CHECKPOINT_NAME",
-    "MIN_RMAX",
     "TrainSettings",
     "TrainResult",
     "canonical_config",
@@ -50,9 +49,6 @@ TRAINING_SET_NAME = "training_set.json"
 
 #: Checkpoint file of one ensemble member.
 CHECKPOINT_NAME = "checkpoint.pt"
-
-#: Data must reach this r (A) at least; matches the truncation range.
-MIN_RMAX = 19.9
 
 #: Recipe entries that may change between runs that resume each other
 #: (a larger ensemble reuses the members already trained; the monitored
