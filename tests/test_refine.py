@@ -337,7 +337,7 @@ def test_wyckoff_enumeration_solves_thcr2si2(tmp_path):
 
 
 def test_mixed_sites_of_a_doped_pnictide():
-    from diffpy.sgpredict.refine.wyckoff import mixed_sites
+    from diffpy.sgpredict.refine.wyckoff_model import mixed_sites
 
     counts, notes = mixed_sites(
         parse_composition("Ba0.7K0.3(Zn0.85Mn0.15)2As2")

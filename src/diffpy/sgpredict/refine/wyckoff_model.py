@@ -1,0 +1,344 @@
+"""Structure models of the Wyckoff enumeration.
+
+A Wyckoff assignment (elements on Wyckoff positions of a group) becomes
+a structure as a function of a few numbers: :class:`SiteModel` (one
+symmetry-unique site and its orbit), :class:`CellModel` (the free cell
+parameters of a crystal system) and :class:`AssignmentModel` (both
+together, as the arrays of the builtin PDF calculator).
+:func:`mixed_sites` groups fractional amounts of a composition into
+mixed sites.
+
+Examples
+--------
+>>> from diffpy.sgpredict.refine.wyckoff_model import site_models
+>>> [m.letter for m in site_models(139, [("As", "e")])]
+['e']
+"""
+
+import itertools
+from dataclasses import dataclass
+
+import numpy
+from diffpy.structure import Lattice
+from diffpy.structure.spacegroups import GetSpaceGroup
+
+from diffpy.sgpredict import spacegroups
+from diffpy.sgpredict.chemistry import wyckoff_positions
+from diffpy.sgpredict.errors import InputError
+
+__all__ = [
+    "PROBE",
+    "SiteModel",
+    "site_models",
+    "CellModel",
+    "cell_base",
+    "pair_distances",
+    "mixed_sites",
+    "AssignmentModel",
+]
+
+#: Generic free coordinates that put a site at a general point of its
+#: Wyckoff position (to count its orbit).
+PROBE = numpy.array([0.1234, 0.2345, 0.3456])
+
+
+@dataclass
+class SiteModel:
+    """One symmetry-unique site: a Wyckoff position and its orbit.
+
+    Attributes
+    ----------
+    element : str
+    letter : str
+        Wyckoff letter.
+    multiplicity : int
+    matrix : numpy.ndarray
+        3x4 map from ``(x, y, z, 1)`` to the representative.
+    free : list of int
+        Which of x, y, z are free parameters.
+    ops : list of (R, t)
+        Operations of the group that produce the orbit members from the
+        representative (one per member).
+    """
+
+    element: str
+    letter: str
+    multiplicity: int
+    matrix: numpy.ndarray
+    free: list
+    ops: list
+
+    def orbit(self, params):
+        """Fractional coordinates of the orbit for free parameters."""
+        xyz = numpy.zeros(3)
+        xyz[self.free] = params
+        rep = self.matrix[:, :3] @ xyz + self.matrix[:, 3]
+        rot = numpy.array([r for r, _ in self.ops])
+        tra = numpy.array([t for _, t in self.ops])
+        return (numpy.einsum("kij,j->ki", rot, rep) + tra) % 1.0
+
+    def representative(self, params):
+        xyz = numpy.zeros(3)
+        xyz[self.free] = params
+        return (self.matrix[:, :3] @ xyz + self.matrix[:, 3]) % 1.0
+
+
+def _space_group(number):
+    try:
+        name = spacegroups.get(number).diffpy_name
+    except (KeyError, ValueError, InputError):
+        name = int(number)
+    return GetSpaceGroup(name)
+
+
+def site_models(number, sites):
+    """Return :class:`SiteModel` objects for ``(element, letter)`` pairs.
+
+    Parameters
+    ----------
+    number : int
+        Space-group number.
+    sites : list of (str, str)
+        Element and Wyckoff letter of each site.
+
+    Examples
+    --------
+    >>> m = site_models(139, [("As", "e")])[0]
+    >>> m.multiplicity, m.free, len(m.orbit([0.36]))
+    (4, [2], 4)
+    """
+    sg = _space_group(number)
+    ops = [
+        (numpy.asarray(op.R, float), numpy.asarray(op.t, float))
+        for op in sg.iter_symops()
+    ]
+    rows = {w[1]: w for w in wyckoff_positions(number)}
+    out = []
+    for element, letter in sites:
+        mult, _, dof, mat = rows[letter]
+        mat = numpy.asarray(mat, dtype=float)
+        free = [i for i in range(3) if numpy.abs(mat[:, i]).sum() > 0]
+        rep = mat[:, :3] @ PROBE + mat[:, 3]
+        members, used = [], []
+        for rot, tra in ops:
+            x = (rot @ rep + tra) % 1.0
+            if not any(_same(x, y) for y in members):
+                members.append(x)
+                used.append((rot, tra))
+        if len(used) != mult:
+            raise InputError(
+                f"space group {number}: Wyckoff {mult}{letter} expands to "
+                f"{len(used)} atoms"
+            )
+        out.append(SiteModel(element, letter, mult, mat, free, used))
+    return out
+
+
+def _same(x, y, tol=1e-6):
+    d = (x - y) % 1.0
+    return bool(numpy.all(numpy.minimum(d, 1.0 - d) < tol))
+
+
+class CellModel:
+    """Free lattice parameters of a crystal system.
+
+    Examples
+    --------
+    >>> CellModel(139).expand([3.9, 12.3])
+    [3.9, 3.9, 12.3, 90.0, 90.0, 90.0]
+    """
+
+    def __init__(self, number):
+        self.system = spacegroups.get(number).crystal_system
+        self.names = {
+            "cubic": ["a"],
+            "tetragonal": ["a", "c"],
+            "hexagonal": ["a", "c"],
+            "trigonal": ["a", "c"],
+            "orthorhombic": ["a", "b", "c"],
+            "monoclinic": ["a", "b", "c", "beta"],
+            "triclinic": ["a", "b", "c", "alpha", "beta", "gamma"],
+        }[self.system]
+
+    def expand(self, p):
+        p = [float(v) for v in p]
+        s = self.system
+        if s == "cubic":
+            return [p[0]] * 3 + [90.0] * 3
+        if s == "tetragonal":
+            return [p[0], p[0], p[1], 90.0, 90.0, 90.0]
+        if s in ("hexagonal", "trigonal"):
+            return [p[0], p[0], p[1], 90.0, 90.0, 120.0]
+        if s == "orthorhombic":
+            return p[:3] + [90.0] * 3
+        if s == "monoclinic":
+            return p[:3] + [90.0, p[3], 90.0]
+        return p[:6]
+
+    def shapes(self, rng, count=6):
+        """Relative cell shapes to try (a = 1)."""
+        s = self.system
+        if s == "cubic":
+            return [[1.0]]
+        if s == "tetragonal":
+            return [[1.0, q] for q in (0.65, 1.0, 1.6, 2.4, 3.2)]
+        if s in ("hexagonal", "trigonal"):
+            return [[1.0, q] for q in (0.8, 1.63, 2.6, 4.9)]
+        ratios = (0.7, 1.0, 1.4)
+        if s == "orthorhombic":
+            return [[1.0, b, c] for b, c in itertools.product(ratios, ratios)]
+        if s == "monoclinic":
+            out = [
+                [1.0, b, c, 100.0]
+                for b, c in itertools.product(ratios, ratios)
+            ]
+            return out
+        out = [[1.0, 1.0, 1.0, 90.0, 90.0, 90.0]]
+        for _ in range(count - 1):
+            out.append(
+                [1.0, *rng.uniform(0.7, 1.4, 2), *rng.uniform(75, 105, 3)]
+            )
+        return out
+
+
+def cell_base(cellpars):
+    """Cartesian base vectors (rows) of a cell (a, b, c, alpha, beta, gamma).
+
+    Examples
+    --------
+    >>> cell_base([2.0, 2.0, 2.0, 90, 90, 90]).round(6).tolist()[0]
+    [2.0, 0.0, 0.0]
+    """
+    return numpy.array(Lattice(*cellpars).base, dtype=float)
+
+
+_IMAGES = numpy.array(
+    [(i, j, k) for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)],
+    dtype=float,
+)
+
+
+def pair_distances(base, frac, rmax, reach=1):
+    """Sorted distances between atoms up to rmax (each pair once).
+
+    Only lattice translations of up to ``reach`` cells along each axis
+    are searched: enough for the shortest distances of a cell that is
+    not strongly skewed.
+    """
+    cart = (frac % 1.0) @ base
+    if reach == 1:
+        images = _IMAGES @ base
+    else:
+        grid = numpy.arange(-reach, reach + 1)
+        shifts = numpy.array(numpy.meshgrid(grid, grid, grid))
+        images = shifts.reshape(3, -1).T @ base
+    diff = cart[:, None, :] - cart[None, :, :]
+    iu = numpy.triu_indices(len(cart))
+    diff = diff[iu]
+    d = diff[:, None, :] + images[None, :, :]
+    dist = numpy.sqrt(numpy.einsum("ijk,ijk->ij", d, d)).ravel()
+    return numpy.sort(dist[(dist > 1e-6) & (dist < rmax)])
+
+
+def mixed_sites(composition):
+    """Group elements of fractional amount into mixed sites.
+
+    Consecutive elements (in the order of the formula) whose amounts add
+    up to a whole number share a site; the site is occupied by its
+    majority element in the enumeration.
+
+    Returns
+    -------
+    counts : dict
+        Site species (majority element) to amount.
+    notes : list of str
+
+    Examples
+    --------
+    >>> from diffpy.sgpredict.chemistry import parse_composition
+    >>> mixed_sites(parse_composition("Ba0.7K0.3(Zn0.85Mn0.15)2As2"))
+    ({'Ba': 1.0, 'Zn': 2.0, 'As': 2.0}, ['Ba0.7K0.3 on one site as Ba', \
+'Zn1.7Mn0.3 on one site as Zn'])
+    """
+    counts, notes, pool = {}, [], []
+    for el, amount in composition.items():
+        if abs(amount - round(amount)) < 1e-6 and not pool:
+            counts[el] = counts.get(el, 0.0) + float(round(amount))
+            continue
+        pool.append((el, amount))
+        total = sum(a for _, a in pool)
+        if abs(total - round(total)) < 1e-6:
+            major = max(pool, key=lambda p: p[1])[0]
+            counts[major] = counts.get(major, 0.0) + float(round(total))
+            label = "".join(f"{e}{a:g}" for e, a in pool)
+            notes.append(f"{label} on one site as {major}")
+            pool = []
+    if pool:
+        raise InputError(
+            "composition "
+            + "".join(f"{e}{a:g}" for e, a in composition.items())
+            + ": fractional amounts that add up to no whole site"
+        )
+    return counts, notes
+
+
+class AssignmentModel:
+    """Structure of one Wyckoff assignment as a function of parameters.
+
+    The parameter vector is the free cell parameters of the crystal
+    system (:class:`CellModel`) followed by the free coordinates of the
+    sites, in site order.
+
+    Parameters
+    ----------
+    number : int
+        Space-group number.
+    sites : list of SiteModel
+    weights : dict
+        Element -> scattering weight.
+    """
+
+    def __init__(self, number, sites, weights):
+        self.number = number
+        self.sites = sites
+        self.cell = CellModel(number)
+        self.ncell = len(self.cell.names)
+        self.nxyz = sum(len(s.free) for s in sites)
+        self.weight = numpy.concatenate(
+            [numpy.full(s.multiplicity, weights[s.element]) for s in sites]
+        )
+        self.natoms = len(self.weight)
+
+    def split(self, p):
+        cell = p[: self.ncell]
+        xyz = p[self.ncell : self.ncell + self.nxyz]
+        return cell, xyz
+
+    def frac(self, xyz):
+        out, i = [], 0
+        for s in self.sites:
+            k = len(s.free)
+            out.append(s.orbit(xyz[i : i + k]))
+            i += k
+        return numpy.vstack(out)
+
+    def arrays(self, cell, xyz, uiso):
+        n = self.natoms
+        return {
+            "base": cell_base(self.cell.expand(cell)),
+            "frac": self.frac(xyz),
+            "occ": numpy.ones(n),
+            "weight": self.weight,
+            "uiso": numpy.full(n, float(uiso)),
+            "ucart": None,
+            "labels": [],
+        }
+
+    def asymmetric_unit(self, xyz):
+        out, i = [], 0
+        for s in self.sites:
+            k = len(s.free)
+            rep = s.representative(xyz[i : i + k])
+            out.append((s.element, *[float(v) for v in rep]))
+            i += k
+        return out
