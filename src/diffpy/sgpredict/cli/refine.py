@@ -17,7 +17,10 @@ ranking.txt, ranking.csv and ranking.json with one fit.png per group.
 
 
 def register(subparsers):
-    """Add the ``refine`` subcommand."""
+    """Add the ``refine`` subcommand.
+
+    Long because it is the one linear list of the command's options.
+    """
     import argparse
 
     parser = subparsers.add_parser(
@@ -138,24 +141,15 @@ def _candidates(args):
 
 def run(args):
     """Run ``refine``; return the exit status."""
-    import json
-    import sys
-
+    # imported here, not at the top: every subcommand module is loaded at
+    # start-up and refine pulls in scipy and diffpy.srfit
     from diffpy.sgpredict.errors import InputError
     from diffpy.sgpredict.refine import fit_candidates, write_templates
-    from diffpy.sgpredict.refine.report import format_table
-    from diffpy.sgpredict.refine.starting import NO_COMPOSITION_NOTE
+    from diffpy.sgpredict.refine.templates import notable_notes
 
     if args.top < 1:
         raise InputError("--top must be at least 1")
-    if args.cif is not None:
-        from diffpy.sgpredict.refine.usercifs import read_cif
-
-        try:
-            read_cif(args.cif)
-        except InputError as exc:
-            print(f"diffpy.sgpredict refine: {exc}", file=sys.stderr)
-            args.cif = None
+    args.cif = _readable_cif(args.cif)
     candidates = _candidates(args)
     written = write_templates(
         args.data,
@@ -168,57 +162,14 @@ def run(args):
         qmax=args.qmax,
         library=args.library,
     )
-    notes = []
     for item in written:
         if item["error"]:
-            print(
-                f"diffpy.sgpredict refine: {item['number']} "
-                f"{item['symbol']}: {item['error']}",
-                file=sys.stderr,
-            )
-        for note in item["notes"]:
-            if note not in notes and ("default" in note or "not " in note):
-                notes.append(note)
-    for note in notes:
-        print(f"diffpy.sgpredict refine: note: {note}", file=sys.stderr)
+            _say(f"{item['number']} {item['symbol']}: {item['error']}")
+    for note in notable_notes(written):
+        _say(f"note: {note}")
     if not args.fit:
-        if args.json:
-            rows = [
-                {
-                    "number": w["number"],
-                    "symbol": w["symbol"],
-                    "probability": w["probability"],
-                    "rw": None,
-                    "folder": w["folder"],
-                    "start": w["start"],
-                    "error": w["error"],
-                }
-                for w in written
-            ]
-            print(json.dumps(rows, indent=1))
-        else:
-            for w in written:
-                where = w["folder"] or f"not written: {w['error']}"
-                print(f"{w['number']:>3d}  {w['symbol']:<8s}  {where}")
-        return 0 if any(w["folder"] for w in written) else 2
+        return _print_templates(written, args.json)
     usable = [c for c, w in zip(candidates, written) if not w["error"]]
-
-    def progress(done, total, label, res):
-        res = res or {}
-        if res.get("rw") is not None:
-            what = (
-                f"Rw {res['rw']:.4f} from {res.get('start_source')} "
-                f"{res.get('start')}"
-            )
-        else:
-            what = f"{res.get('status')}: {res.get('message')}"
-        print(
-            f"diffpy.sgpredict refine: [{done}/{total}] {label}: {what} "
-            f"({res.get('seconds', 0):.1f} s)",
-            file=sys.stderr,
-            flush=True,
-        )
-
     rows = fit_candidates(
         args.data,
         usable,
@@ -232,34 +183,87 @@ def run(args):
         qmax=args.qmax,
         enumerate_budget=args.enumerate,
         library=args.library,
-        progress=None if args.json else progress,
+        progress=None if args.json else _print_progress,
     )
+    return _print_ranking(rows, args)
+
+
+def _say(text):
+    """One message line on stderr."""
+    import sys
+
+    print(f"diffpy.sgpredict refine: {text}", file=sys.stderr, flush=True)
+
+
+def _readable_cif(cif):
+    """The --cif path, or None (with a message) when it cannot be read."""
+    from diffpy.sgpredict.errors import InputError
+    from diffpy.sgpredict.refine.usercifs import read_cif
+
+    if cif is None:
+        return None
+    try:
+        read_cif(cif)
+    except InputError as exc:
+        _say(str(exc))
+        return None
+    return cif
+
+
+def _print_templates(written, as_json):
+    """Print where the templates went; return the exit status."""
+    import json
+
+    from diffpy.sgpredict.refine.templates import templates_for_json
+
+    if as_json:
+        print(json.dumps(templates_for_json(written), indent=1))
+    else:
+        for w in written:
+            where = w["folder"] or f"not written: {w['error']}"
+            print(f"{w['number']:>3d}  {w['symbol']:<8s}  {where}")
+    return 0 if any(w["folder"] for w in written) else 2
+
+
+def _print_progress(done, total, label, res):
+    """Progress line of one finished fit (stderr)."""
+    res = res or {}
+    if res.get("rw") is not None:
+        what = (
+            f"Rw {res['rw']:.4f} from {res.get('start_source')} "
+            f"{res.get('start')}"
+        )
+    else:
+        what = f"{res.get('status')}: {res.get('message')}"
+    _say(f"[{done}/{total}] {label}: {what} ({res.get('seconds', 0):.1f} s)")
+
+
+def _print_ranking(rows, args):
+    """Print the ranking (table or JSON); return the exit status."""
+    import json
+
+    from diffpy.sgpredict.refine.report import (
+        SCORE_LEGEND,
+        format_table,
+        rows_for_json,
+    )
+    from diffpy.sgpredict.refine.starting import NO_COMPOSITION_NOTE
+
     for row in rows:
         if row["status"] not in ("ok",):
-            print(
-                f"diffpy.sgpredict refine: {row['number']} {row['symbol']}:"
-                f" fit {row['status']}: {row['message'] or 'see folder'}",
-                file=sys.stderr,
+            _say(
+                f"{row['number']} {row['symbol']}: fit {row['status']}: "
+                f"{row['message'] or 'see folder'}"
             )
-    interrupted = bool(rows and rows[0].get("interrupted"))
     if args.json:
-        from diffpy.sgpredict.refine.report import rows_for_json
-
         print(json.dumps(rows_for_json(rows), indent=1))
     else:
         print(format_table(rows))
-        print(
-            "score = n_eff ln(Rw^2) + nfree ln(n_eff) - 2 ln(prob); "
-            "lower is better"
-        )
+        print(SCORE_LEGEND)
         if rows and any(NO_COMPOSITION_NOTE in n for n in rows[0]["notes"]):
             print(f"NOTE: {NO_COMPOSITION_NOTE}")
         print(f"\nranking, fits and templates in {args.output}")
-    if interrupted:
-        print(
-            "diffpy.sgpredict refine: interrupted; the ranking holds the "
-            "fits that finished",
-            file=sys.stderr,
-        )
+    if rows and rows[0].get("interrupted"):
+        _say("interrupted; the ranking holds the fits that finished")
         return 130
     return 0 if any(r["rw"] is not None for r in rows) else 1

@@ -44,8 +44,9 @@ from diffpy.sgpredict.refine.starting import starting_structure
 from diffpy.sgpredict.version import __version__
 
 __all__ = [
-    "folder_name",
     "write_templates",
+    "notable_notes",
+    "templates_for_json",
     "macro_text",
     "check_macro",
     "parse_macro",
@@ -466,6 +467,18 @@ def write_templates(
         composition = header_composition(data_path)
     r1 = first_strong_peak(fitdata.r, fitdata.g)
     qmax_source, qmax_comment = _qmax_source(fitdata, qmax)
+    settings = dict(
+        version=__version__,
+        qmin=float(fitdata.qmin),
+        qmax=float(fitdata.qmax),
+        qmax_source=qmax_source,
+        qmax_comment=qmax_comment,
+        qdamp=float(fitdata.qdamp),
+        qbroad=float(fitdata.qbroad),
+        scattering=fitdata.scattering,
+        rmin=float(rmin),
+        rmax=float(rmax),
+    )
     cif, cif_note = usable_cif(cif)
     notes = list(fitdata.notes) + ([cif_note] if cif_note else [])
     out = []
@@ -493,35 +506,77 @@ def write_templates(
             continue
         folder = outdir / folder_name(cand)
         folder.mkdir(parents=True, exist_ok=True)
-        fmt = dict(
-            version=__version__,
-            qmin=float(fitdata.qmin),
-            qmax=float(fitdata.qmax),
-            qmax_source=qmax_source,
-            qmax_comment=qmax_comment,
-            qdamp=float(fitdata.qdamp),
-            qbroad=float(fitdata.qbroad),
-            scattering=fitdata.scattering,
-            rmin=float(rmin),
-            rmax=float(rmax),
-        )
+        fmt = dict(settings)
         pdfgui_text = _write_folder(folder, start, data_path, fitdata, fmt)
         item["notes"] = start.notes + item["notes"]
         item.update(folder=str(folder), start=start.name)
-        prob_text = (
-            f" (probability {cand.probability:.3f})"
-            if cand.probability is not None
-            else ""
-        )
-        (folder / "README.md").write_text(
-            _README.format(
-                rank=rank,
-                prob_text=prob_text,
-                start_text=f"{start.name}, {start.source}, licence "
-                f"{start.licence or '-'}",
-                notes="; ".join(item["notes"]) or "none",
-                pdfgui_text=pdfgui_text,
-                **fmt,
-            )
+        _write_readme(
+            folder, cand, rank, start, item["notes"], pdfgui_text, fmt
         )
     return out
+
+
+def _write_readme(folder, cand, rank, start, notes, pdfgui_text, fmt):
+    """The folder's ``README.md``: files, settings, notes, PDFgui."""
+    prob_text = (
+        f" (probability {cand.probability:.3f})"
+        if cand.probability is not None
+        else ""
+    )
+    (folder / "README.md").write_text(
+        _README.format(
+            rank=rank,
+            prob_text=prob_text,
+            start_text=f"{start.name}, {start.source}, licence "
+            f"{start.licence or '-'}",
+            notes="; ".join(notes) or "none",
+            pdfgui_text=pdfgui_text,
+            **fmt,
+        )
+    )
+
+
+def notable_notes(written):
+    """Notes of :func:`write_templates`' results worth telling the user.
+
+    Those that say a default was used or something was not done (the
+    words "default" or "not "): Qmax or Qdamp from defaults, a CIF that
+    was not used.  Each note once, in order.
+
+    Examples
+    --------
+    >>> notable_notes([{"notes": ["prototype A1", "Qdamp starts at the "
+    ...     "default 0.04 1/A"]}, {"notes": ["Qdamp starts at the "
+    ...     "default 0.04 1/A"]}])
+    ['Qdamp starts at the default 0.04 1/A']
+    """
+    out = []
+    for item in written:
+        for note in item["notes"]:
+            if note not in out and ("default" in note or "not " in note):
+                out.append(note)
+    return out
+
+
+def templates_for_json(written):
+    """:func:`write_templates`' results as JSON-ready rows.
+
+    Examples
+    --------
+    >>> templates_for_json([{"number": 225, "symbol": "Fm-3m",
+    ...     "probability": None, "folder": "f", "start": "A1",
+    ...     "notes": [], "error": None}])[0]["rw"] is None
+    True
+    """
+    return [
+        {
+            "number": w["number"],
+            "symbol": w["symbol"],
+            "probability": w["probability"],
+            "rw": None,
+            "folder": w["folder"],
+            "start": w["start"],
+            "error": w["error"],
+        }
+        for w in written
+    ]
