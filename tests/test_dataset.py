@@ -273,9 +273,13 @@ def test_build_options_are_checked(tmp_path, capsys):
 
     out = str(tmp_path / "x.h5")
     cases = [
-        (["--symprec", "-1"], "--symprec must be positive"),
+        (["--symprec", "-1"], "symprec must be positive"),
+        (["--max-atoms", "0"], "max_atoms must be at least 1"),
         (["--settings", "ranges", "--range", "qmax=30,18"], "low is above"),
         (["--settings", "ranges", "--range", "noise=0,0.1"], "training batch"),
+        (["--settings", "ranges", "--range", "qmux=1,2"], "unknown setting"),
+        # a range with settings that do not draw from ranges was ignored
+        (["--settings", "physics", "--range", "qmax=18,30"], "--range needs"),
         (["--jobs", "0"], "--jobs must be at least 1"),
     ]
     for extra, message in cases:

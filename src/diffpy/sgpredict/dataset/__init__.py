@@ -22,6 +22,7 @@ from diffpy.sgpredict.dataset.build import (  # noqa: F401
     TABLE2,
     agreement,
     build_config,
+    build_ranges,
     build_dataset,
     draw_settings,
     read_pairs,
@@ -42,6 +43,7 @@ from diffpy.sgpredict.dataset.store import (  # noqa: F401
 )
 
 __all__ = [
+    "build_ranges",
     "FORMAT",
     "FORMAT_VERSION",
     "SETTING_NAMES",

@@ -292,6 +292,51 @@ def _is_skip(result):
     return result[0] == "skip"
 
 
+def build_ranges(overrides=None, settings="ranges"):
+    """The ranges settings are drawn from: the defaults, changed by name.
+
+    Parameters
+    ----------
+    overrides : dict, optional
+        ``{name: (low, high)}``; each changes only the setting it names.
+    settings : {"table2", "ranges", "physics"}
+        Ranges are used with ``"ranges"`` only; others refuse overrides.
+
+    Raises
+    ------
+    InputError
+        For an unknown name, a low above its high, noise (drawn per
+        training batch by :mod:`diffpy.sgpredict.augment`, never stored)
+        or overrides with settings other than ``"ranges"``.
+
+    Examples
+    --------
+    >>> build_ranges({"qmax": (20, 25)})["qmax"]
+    (20, 25)
+    >>> build_ranges({"qmax": (20, 25)})["qdamp"] == DEFAULT_RANGES["qdamp"]
+    True
+    """
+    overrides = dict(overrides or {})
+    for name, (lo, hi) in overrides.items():
+        if name not in SETTING_NAMES:
+            raise InputError(
+                f"--range {name}: unknown setting; use one of "
+                f"{', '.join(SETTING_NAMES)}"
+            )
+        if lo > hi:
+            raise InputError(f"--range {name}={lo},{hi}: low is above high")
+    ranges = dict(DEFAULT_RANGES)
+    ranges.update(overrides)
+    if overrides and "noise" in ranges:
+        raise InputError(
+            "--range noise: noise is drawn anew for every training batch "
+            "(augment), not stored in datasets; leave it out"
+        )
+    if overrides and settings != "ranges":
+        raise InputError("--range needs --settings ranges")
+    return ranges
+
+
 def build_config(
     calculator="builtin",
     settings="table2",
