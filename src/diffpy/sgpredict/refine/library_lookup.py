@@ -1,12 +1,14 @@
-"""The bundled structure-type library of the refinement, and its search.
+"""The bundled structure-type library as starting structures.
 
-``data/refine_prototypes/prototypes.json`` holds at least one real
-structure type for each of the 45 groups (asymmetric unit, lattice,
-source and licence).  :func:`prototype_starts` returns the entries of a
-group that fit a composition, with their elements substituted.
-
-This module is the only place that reads or searches the library (the
-structure-library merge replaces its insides, not its names).
+The package's one structure-type library
+(:mod:`diffpy.sgpredict.structures.library`,
+``data/structure_types/structure_types.json.gz``) holds at least one
+real structure type for each of the 45 groups (asymmetric unit in
+diffpy's setting, lattice, source, licence and citation).  The
+refinement uses the entries whose ``uses`` holds ``"refine"``
+(:func:`~diffpy.sgpredict.structures.library.find_types`);
+:func:`prototype_starts` returns those of a group that fit a
+composition, with their elements substituted.
 
 Examples
 --------
@@ -16,27 +18,33 @@ Examples
 """
 
 import functools
-import json
-from importlib import resources
 
 from diffpy.sgpredict import spacegroups
 from diffpy.sgpredict.refine import settings
 from diffpy.sgpredict.refine.startmodel import DEFAULT_UISO, StartingStructure
 from diffpy.sgpredict.refine.substitution import element_mapping
+from diffpy.sgpredict.structures.library import (
+    find_types,
+    library_info,
+    load_types,
+)
 
 __all__ = ["load_prototypes", "prototype_structure", "prototype_starts"]
 
 
 @functools.lru_cache(maxsize=1)
 def load_prototypes():
-    """Return the bundled prototype library.
+    """Return the refinement's part of the structure-type library.
 
     Returns
     -------
     dict
-        With keys ``sources`` and ``prototypes`` (list of entries with
-        ``id``, ``name``, ``number``, ``formula``, ``lattice``,
-        ``sites``, ``source``, ``licence``).
+        With keys ``sources`` (the library's) and ``prototypes``: the
+        entries whose ``uses`` holds ``"refine"``, in the preferred
+        order (keys ``key``, ``id``, ``name``, ``number``,
+        ``composition``, ``lattice``, ``sites``, ``source``,
+        ``licence``, ``citation``; see
+        :mod:`diffpy.sgpredict.structures.library`).
 
     Examples
     --------
@@ -44,10 +52,10 @@ def load_prototypes():
     >>> len({p["number"] for p in lib["prototypes"]})
     45
     """
-    ref = resources.files("diffpy.sgpredict").joinpath(
-        "data/refine_prototypes/prototypes.json"
-    )
-    return json.loads(ref.read_text())
+    return {
+        "sources": library_info()["sources"],
+        "prototypes": [e for e in load_types() if "refine" in e["uses"]],
+    }
 
 
 def prototype_structure(entry, mapping=None, uiso=DEFAULT_UISO):
@@ -93,14 +101,11 @@ def prototype_starts(number, comp, uiso=DEFAULT_UISO, limit=2):
     ['prototype A_cF8_227_a (diamond); elements C kept']
     """
     info = spacegroups.get(number)
-    entries = [
-        e for e in load_prototypes()["prototypes"] if e["number"] == number
-    ]
     out = []
-    for entry in entries:
+    for entry in find_types(number, comp or None, use="refine"):
         mapping = None
         if comp:
-            mapping = element_mapping(entry["formula"], comp)
+            mapping = element_mapping(entry["composition"], comp)
             if mapping is None:
                 continue
         stru = prototype_structure(entry, mapping, uiso)

@@ -8,13 +8,14 @@ from an integer seed:
     (weight: square root of the number of entries).  A combination of
     occupied Wyckoff sites is drawn from the statistics of real
     structures of that group (the Materials Project table shipped by
-    pyxtal, plus the prototype library) among those whose
+    pyxtal, plus the structure-type library) among those whose
     multiplicities can be shared out among the elements in the ratio of
     the formula; pyxtal then places the atoms at random on those sites
     with minimum distances from atomic radii and a cell volume from
     atomic volumes.  When no combination fits, pyxtal chooses the sites.
 ``prototype``
-    A real structure type of the group from the prototype library is
+    A real structure type of the group from the structure-type library
+    (:mod:`diffpy.sgpredict.structures.library`) is
     varied within its group: element substitution guided by the real
     formulas of the group, lattice scaled to the new atoms, free
     coordinates and cell ratios perturbed by a symmetry-keeping
@@ -45,6 +46,8 @@ import numpy
 
 from diffpy.sgpredict.structures import ELEMENTS, Crystal
 from diffpy.sgpredict.structures.cifs import SkipStructure
+from diffpy.sgpredict.structures.library import generator_types
+from diffpy.sgpredict.structures.prototypes import make_variant
 from diffpy.sgpredict.structures.stats import (  # noqa: F401 (re-export)
     STATS_PATH,
     formulas_for_group,
@@ -308,9 +311,13 @@ def _smallest_z(sg, comp, max_atoms):
 
 
 def _prototype_keys(sg):
-    from diffpy.sgpredict.structures.prototypes import load_library
+    """The generator's structure types of a group, sorted by key.
 
-    return sorted(k for k, p in load_library().items() if p["sg_number"] == sg)
+    Sorted (not in the library's preferred order) because the items
+    draw them in a seeded random order: the same keys give the same
+    dataset whatever the order of the file.
+    """
+    return sorted(generator_types([sg]))
 
 
 def _item_seed(seed, route, sg, index):
@@ -425,8 +432,6 @@ def generate_item(
         c.meta["prototype"] = f"stat:{c.meta['formula']}"
         c.meta["source"] = f"statistics:{item['seed']}"
     else:
-        from diffpy.sgpredict.structures.prototypes import make_variant
-
         rng = numpy.random.default_rng(item["seed"])
         c = make_variant(
             item["prototype"], rng, symprec=symprec, exclude=exclude
@@ -478,7 +483,6 @@ def build_statistics(
     from pyxtal.symmetry import Group
 
     from diffpy.sgpredict import spacegroups
-    from diffpy.sgpredict.structures.prototypes import load_library
 
     known = set(ELEMENTS)
     formulas = {}
@@ -520,14 +524,9 @@ def build_statistics(
             sites = tuple(sorted(f"{w.multiplicity}{w.letter}" for w in wps))
             d = wyck.setdefault(sg, {})
             d[sites] = d.get(sites, 0) + int(row["count"])
-    for rec in load_library().values():
-        sg = rec["sg_number"]
-        g = groups.setdefault(sg, Group(sg))
-        mult = {w.letter: w.multiplicity for w in g.Wyckoff_positions}
-        try:
-            sites = tuple(sorted(f"{mult[c]}{c}" for c in rec["wyckoffs"]))
-        except KeyError:
-            continue
+    for entry in generator_types().values():
+        sg = entry["number"]
+        sites = tuple(sorted(entry["wyckoff"]))
         d = wyck.setdefault(sg, {})
         d[sites] = d.get(sites, 0) + 1
     wyckoff = {}
@@ -545,7 +544,7 @@ def build_statistics(
             "wyckoff": "occupied Wyckoff-site combinations per group: "
             "pyxtal/database/spg_num_wps_mp.csv (pyxtal, MIT; Materials "
             "Project statistics, conventional cells) plus one count per "
-            "prototype of the package's prototype library",
+            "structure type the generator uses in the package's library",
         },
         "formulas": formulas,
         "wyckoff": wyckoff,

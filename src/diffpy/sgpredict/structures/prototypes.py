@@ -1,20 +1,13 @@
-"""Prototype structures from open libraries and their variants.
+"""Variants of real structure types, keeping their space group.
 
-The library (``data/prototypes/prototypes.json.gz``) holds real structure
-types from collections that PyPI packages ship with an open licence:
+The structure types come from the package's one library,
+:mod:`diffpy.sgpredict.structures.library` (AFLOW prototypes, published
+Wyckoff descriptions, ase and pyxtal types; source, licence and
+citation per entry); the generator uses the entries whose ``uses``
+holds ``"generate"``, keyed as in the library (``aflow:AB_cF8_225_a_b``).
 
-* the AFLOW Library of Crystallographic Prototypes as shipped by pymatgen
-  (``pymatgen/analysis/prototypes/aflow_prototypes.json.gz``, MIT; cite
-  Mehl et al., Comput. Mater. Sci. 136, S1 (2017));
-* the structure types ``ase.build.bulk`` builds (LGPL-2.1+);
-* the inorganic example CIFs of pyxtal (``pyxtal/database/cifs``, MIT).
-
-Each record holds the key, lattice, species, fractional coordinates,
-spglib group (tolerance 0.01), reduced formula, source and licence.
-:func:`build_library` writes the file from the installed packages; the
-package ships the result, so users need none of them.
-
-A *variant* of a prototype (:func:`make_variant`) keeps its space group:
+A *variant* of a structure type (:func:`make_variant`) keeps its space
+group:
 
 1. element substitution: a real formula of the same group and the same
    stoichiometry pattern from the ICSD counts table is chosen, its
@@ -29,17 +22,17 @@ A *variant* of a prototype (:func:`make_variant`) keeps its space group:
 Examples
 --------
 >>> lib = load_library()
->>> len(lib) > 100
+>>> len(lib) > 200
 True
 >>> p = lib["aflow:AB_cF8_225_a_b"]
->>> p["sg_number"], p["formula"]
+>>> p["number"], p["formula"]
 (225, 'NaCl')
 """
 
-import gzip
-import json
-import os
+import warnings
+from collections import Counter
 from functools import lru_cache
+from math import gcd
 
 import numpy
 
@@ -48,57 +41,45 @@ from diffpy.sgpredict.structures import (
     ELEMENTS,
     Crystal,
     apparent_group,
-    neutral_element,
-    reduced_formula,
-    spglib_group,
+    symmetry_dataset,
 )
+from diffpy.sgpredict.structures.library import (
+    expand,
+    generator_types,
+    get_type,
+    load_types,
+)
+from diffpy.sgpredict.structures.stats import formulas_for_group
 
 __all__ = [
-    "LIBRARY_PATH",
     "load_library",
     "seed_pairs",
-    "build_library",
     "prototype_crystal",
     "symmetric_perturbation",
+    "substitution_map",
     "make_variant",
     "element_properties",
+    "atomic_volume",
+    "similar_elements",
 ]
 
-_DATA = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data")
-LIBRARY_PATH = os.path.join(_DATA, "prototypes", "prototypes.json.gz")
 
+def load_library(groups=None):
+    """Return the generator's structure types, key -> library entry.
 
-@lru_cache(maxsize=None)
-def _load(path):
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        return json.load(f)
-
-
-def load_library(path=None):
-    """Return the prototype library as a dict keyed by prototype key.
-
-    Parameters
-    ----------
-    path : str, optional
-        A library file; default the one shipped with the package.
-
-    Returns
-    -------
-    dict
-        key -> record with ``lattice``, ``species``, ``frac``,
-        ``sg_number``, ``formula``, ``source``, ``licence``.
+    The entries of :func:`diffpy.sgpredict.structures.library.
+    generator_types` (the 45 groups, preferred order).
 
     Examples
     --------
-    >>> sorted({p["source"].split(":")[0] for p in load_library().values()})
-    ['aflow', 'ase', 'pyxtal']
+    >>> sorted({p["source"] for p in load_library().values()})
+    ['aflow', 'ase', 'published', 'pyxtal']
     """
-    data = _load(path or LIBRARY_PATH)
-    return data["prototypes"]
+    return generator_types(groups)
 
 
 def seed_pairs(keys=None):
-    """(reduced formula, space group) of the prototypes that seed rows.
+    """(reduced formula, space group) of the structure types of keys.
 
     Evaluation deduplicates real structures against training data by
     (formula, group); for prototype-driven rows the seed's own formula
@@ -107,9 +88,9 @@ def seed_pairs(keys=None):
     Parameters
     ----------
     keys : iterable of str, optional
-        Prototype keys (the ``prototype`` field of a dataset); keys that
+        Library keys (the ``prototype`` field of a dataset); keys that
         are not in the library (``stat:...``, CIF formulas) are ignored.
-        Default: the whole library.
+        Default: every entry the generator uses.
 
     Returns
     -------
@@ -120,257 +101,26 @@ def seed_pairs(keys=None):
     >>> sorted(seed_pairs(["aflow:AB_cF8_225_a_b", "stat:NaCl"]))
     [('NaCl', 225)]
     """
-    lib = load_library()
-    keys = lib if keys is None else set(keys)
-    return {
-        (lib[k]["formula"], int(lib[k]["sg_number"])) for k in keys if k in lib
-    }
+    if keys is None:
+        entries = load_library().values()
+    else:
+        keys = set(keys)
+        entries = [e for e in load_types() if e["key"] in keys]
+    return {(e["formula"], int(e["number"])) for e in entries}
 
 
-def prototype_crystal(record, key=None):
-    """Return the :class:`Crystal` of a library record."""
-    return Crystal(
-        record["lattice"],
-        record["frac"],
-        record["species"],
-        meta={"prototype": key, "sg_number": record["sg_number"]},
-    )
-
-
-# --------------------------------------------------------------------------
-# building the library
-
-
-def _record(lattice, frac, species, source, licence, extra=None):
-    from diffpy.sgpredict import spacegroups
-
-    lattice = numpy.asarray(lattice, dtype=float)
-    frac = numpy.asarray(frac, dtype=float) % 1.0
-    sg = spglib_group(lattice, frac, species, 0.01)
-    if sg not in spacegroups.NUMBERS:
-        return None
-    rec = {
-        "lattice": numpy.round(lattice, 6).tolist(),
-        "species": list(species),
-        "frac": numpy.round(frac, 6).tolist(),
-        "sg_number": sg,
-        "formula": reduced_formula(species),
-        "natoms": len(species),
-        "source": source,
-        "licence": licence,
-    }
-    rec.update(extra or {})
-    return rec
-
-
-def _aflow_records():
-    import pymatgen.analysis.prototypes as mod
-
-    path = os.path.join(
-        os.path.dirname(mod.__file__), "aflow_prototypes.json.gz"
-    )
-    with gzip.open(path, "rt") as f:
-        raw = json.load(f)
-    out = {}
-    for entry in raw:
-        snl = entry["snl"]
-        tags = entry.get("tags", {})
-        species, frac, ok = [], [], True
-        for site in snl["sites"]:
-            sp = site["species"]
-            if len(sp) != 1 or abs(sp[0].get("occu", 1.0) - 1) > 1e-6:
-                ok = False
-                break
-            el = neutral_element(sp[0]["element"])
-            if el is None:
-                ok = False
-                break
-            species.append(el)
-            frac.append(site["abc"])
-        if not ok:
-            continue
-        label = tags.get("aflow", "unknown")
-        key = f"aflow:{label}"
-        rec = _record(
-            snl["lattice"]["matrix"],
-            frac,
-            species,
-            "aflow:pymatgen/analysis/prototypes/aflow_prototypes.json.gz",
-            "MIT (pymatgen); AFLOW Library of Crystallographic Prototypes, "
-            "Mehl et al. 2017",
-            {
-                k: tags[k]
-                for k in ("mineral", "strukturbericht", "pearson")
-                if tags.get(k)
-            },
-        )
-        if rec is not None:
-            out[key] = rec
-    return out
-
-
-_ASE_TYPES = (
-    ("Cu", "fcc", {"a": 3.61}),
-    ("Fe", "bcc", {"a": 2.87}),
-    ("Mg", "hcp", {"a": 3.21, "c": 5.21}),
-    ("Po", "sc", {"a": 3.35}),
-    ("Si", "diamond", {"a": 5.43}),
-    ("ZnS", "zincblende", {"a": 5.41}),
-    ("NaCl", "rocksalt", {"a": 5.64}),
-    ("CsCl", "cesiumchloride", {"a": 4.12}),
-    ("CaF2", "fluorite", {"a": 5.46}),
-    ("ZnO", "wurtzite", {"a": 3.25, "c": 5.21}),
-)
-
-
-def _ase_records():
-    from ase.build import bulk
-
-    out = {}
-    for name, kind, kw in _ASE_TYPES:
-        atoms = bulk(name, kind, **kw)
-        rec = _record(
-            atoms.cell[:],
-            atoms.get_scaled_positions(),
-            atoms.get_chemical_symbols(),
-            f"ase:ase.build.bulk({name!r}, {kind!r})",
-            "LGPL-2.1+ (ase)",
-        )
-        if rec is not None:
-            out[f"ase:{kind}"] = rec
-    return out
-
-
-def _pyxtal_records():
-    import warnings
-
-    import pyxtal
-    from pymatgen.io.cif import CifParser
-
-    folder = os.path.join(os.path.dirname(pyxtal.__file__), "database", "cifs")
-    out = {}
-    for name in sorted(os.listdir(folder)):
-        if not name.endswith(".cif"):
-            continue
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                s = CifParser(os.path.join(folder, name)).parse_structures(
-                    primitive=False
-                )[0]
-        except Exception:
-            continue
-        if not s.is_ordered or len(s) > 200:
-            continue
-        species = [neutral_element(str(site.specie)) for site in s]
-        if None in species or {"C", "H"} <= set(species):
-            continue
-        if (
-            len(s) > 1
-            and s.distance_matrix[numpy.triu_indices(len(s), 1)].min() < 0.7
-        ):
-            continue
-        rec = _record(
-            s.lattice.matrix,
-            s.frac_coords,
-            species,
-            f"pyxtal:pyxtal/database/cifs/{name}",
-            "MIT (pyxtal)",
-        )
-        if rec is not None:
-            out[f"pyxtal:{name[:-4]}"] = rec
-    return out
-
-
-def _wyckoff_counts(rec):
-    """Occupied Wyckoff letters of a record (one per orbit)."""
-    from diffpy.sgpredict.structures import _dataset, atomic_number
-
-    cell = (
-        numpy.array(rec["lattice"]),
-        numpy.array(rec["frac"]),
-        [atomic_number(s) for s in rec["species"]],
-    )
-    ds = _dataset(cell, 0.01)
-    letters = []
-    for i in sorted(set(ds.equivalent_atoms)):
-        letters.append(ds.wyckoffs[i])
-    return letters
-
-
-def build_library(path=LIBRARY_PATH, exclude=None):
-    """Write the prototype library from the installed open collections.
-
-    Needs pymatgen, ase and pyxtal.  Prototypes outside the 45 groups,
-    with partial occupancy or unknown elements are left out, and so are
-    those whose (reduced formula, space group) is listed in ``exclude``:
-    evaluation structures must never seed training data.
-
-    Parameters
-    ----------
-    path : str
-        Output file (gzip JSON).
-    exclude : str, optional
-        A CSV file with columns ``formula`` and ``sg_number`` (such as the
-        shared ``structures.csv`` of the evaluation set).
-
-    Returns
-    -------
-    dict
-        Number of prototypes per source.
+def prototype_crystal(entry, key=None):
+    """Return the primitive-cell :class:`Crystal` of a library entry.
 
     Examples
     --------
-    >>> build_library("/tmp/prototypes.json.gz")  # doctest: +SKIP
-    {'aflow': 200, 'ase': 10, 'pyxtal': 20}
+    >>> c = prototype_crystal(get_type("aflow:A_cF4_225_a"))
+    >>> c.natoms, c.meta["sg_number"], c.label()
+    (1, 225, 225)
     """
-    import csv
-
-    protos = {}
-    for part in (_aflow_records(), _ase_records(), _pyxtal_records()):
-        protos.update(part)
-    excluded = []
-    if exclude:
-        with open(exclude, newline="") as f:
-            pairs = {
-                (row["formula"], int(row["sg_number"]))
-                for row in csv.DictReader(f)
-            }
-        for key in sorted(protos):
-            rec = protos[key]
-            if (rec["formula"], rec["sg_number"]) in pairs:
-                excluded.append(key)
-                del protos[key]
-    for rec in protos.values():
-        rec["wyckoffs"] = "".join(_wyckoff_counts(rec))
-    counts = {}
-    for key in protos:
-        src = key.split(":")[0]
-        counts[src] = counts.get(src, 0) + 1
-    data = {
-        "format": "diffpy.sgpredict.prototypes",
-        "version": 1,
-        "sources": {
-            "aflow": "AFLOW Library of Crystallographic Prototypes (Mehl et "
-            "al., Comput. Mater. Sci. 136, S1, 2017) as shipped in pymatgen "
-            "(MIT): pymatgen/analysis/prototypes/aflow_prototypes.json.gz",
-            "ase": "structure types of ase.build.bulk (ase, LGPL-2.1+)",
-            "pyxtal": "inorganic CIFs of pyxtal/database/cifs (pyxtal, MIT)",
-        },
-        "counts": counts,
-        "excluded": {
-            "reason": "same reduced formula and space group as an "
-            "evaluation structure",
-            "list": os.path.basename(exclude) if exclude else None,
-            "keys": excluded,
-        },
-        "prototypes": dict(sorted(protos.items())),
-    }
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with gzip.open(path, "wt", encoding="utf-8") as f:
-        json.dump(data, f, separators=(",", ":"))
-    _load.cache_clear()
-    return counts
+    crystal = expand(entry, primitive=True)
+    crystal.meta["prototype"] = key or entry["key"]
+    return crystal
 
 
 # --------------------------------------------------------------------------
@@ -384,8 +134,7 @@ def element_properties():
     From pymatgen's element data; the radius is the empirical atomic
     radius (A).  Elements without data get neutral defaults.
     """
-    import warnings
-
+    # pymatgen is an optional dependency (the ``generate`` extra)
     from pymatgen.core.periodic_table import Element
 
     props = {}
@@ -434,16 +183,40 @@ def similar_elements(symbol, exclude=()):
 # symmetry-keeping perturbation
 
 
-def _symmetry(crystal, symprec=0.01):
-    from diffpy.sgpredict.structures import _dataset, atomic_number
+def _symmetric_metric(lattice, rotations, rng, d_lat):
+    """A lattice whose metric got a random, group-invariant change.
 
-    cell = (
-        crystal.lattice,
-        crystal.frac,
-        [atomic_number(s) for s in crystal.species],
-    )
-    ds = _dataset(cell, symprec)
-    return ds
+    .. math:: M' = M + \\frac{1}{|G|} \\sum_{g} R_g^T \\delta M R_g
+    """
+    M = lattice @ lattice.T  # metric tensor in the fractional basis
+    scale = numpy.sqrt(numpy.diag(M))
+    dm = rng.normal(size=(3, 3)) * d_lat
+    dm = (dm + dm.T) / 2 * numpy.outer(scale, scale)
+    dm_sym = numpy.mean([R.T @ dm @ R for R in rotations], axis=0)
+    try:
+        return numpy.linalg.cholesky(M + dm_sym)
+    except numpy.linalg.LinAlgError:  # not positive definite: keep M
+        return numpy.linalg.cholesky(M)
+
+
+def _symmetric_displacements(lattice, frac, rotations, translations, u):
+    """Average displacements ``u`` (fractional) over the operations.
+
+    .. math::
+
+        \\mathbf{u}'_j = \\frac{1}{|G|} \\sum_{g \\in G}
+        R_g \\mathbf{u}_{g^{-1}(j)}
+    """
+    usym = numpy.zeros_like(u)
+    counts = numpy.zeros(len(frac))
+    for R, t in zip(rotations, translations):
+        img = (frac @ R.T + t) % 1.0
+        d = img[:, None, :] - frac[None, :, :]
+        d -= numpy.round(d)
+        j = numpy.argmin(numpy.linalg.norm(d @ lattice, axis=-1), axis=1)
+        numpy.add.at(usym, j, u @ R.T)
+        numpy.add.at(counts, j, 1)
+    return usym / counts[:, None]
 
 
 def symmetric_perturbation(
@@ -478,6 +251,8 @@ def symmetric_perturbation(
     Returns
     -------
     Crystal
+        The Cholesky factor of the new metric as lattice: the cell is
+        rotated, which changes nothing physical.
 
     Examples
     --------
@@ -489,45 +264,24 @@ def symmetric_perturbation(
     >>> p.label() == g
     True
     """
-    ds = _symmetry(crystal, symprec)
+    ds = symmetry_dataset(
+        crystal.lattice, crystal.frac, crystal.species, symprec
+    )
     rots = numpy.asarray(ds.rotations, dtype=float)
     trans = numpy.asarray(ds.translations, dtype=float)
     frac = crystal.frac % 1.0
     lat = crystal.lattice
-    n = len(frac)
-    # metric tensor in the fractional basis
-    M = lat @ lat.T
-    scale = numpy.sqrt(numpy.diag(M))
-    dm = rng.normal(size=(3, 3)) * d_lat
-    dm = (dm + dm.T) / 2 * numpy.outer(scale, scale)
-    dm_sym = numpy.mean([R.T @ dm @ R for R in rots], axis=0)
-    M2 = M + dm_sym
-    try:
-        L = numpy.linalg.cholesky(M2)
-    except numpy.linalg.LinAlgError:
-        L = numpy.linalg.cholesky(M)
-    # displacements in fractional units
+    new_lattice = _symmetric_metric(lat, rots, rng, d_lat)
     inv = numpy.linalg.inv(lat)
-    u = rng.normal(size=(n, 3)) * (d_coord / numpy.sqrt(3)) @ inv
-    usym = numpy.zeros_like(u)
-    counts = numpy.zeros(n)
-    for R, t in zip(rots, trans):
-        img = (frac @ R.T + t) % 1.0
-        d = img[:, None, :] - frac[None, :, :]
-        d -= numpy.round(d)
-        j = numpy.argmin(numpy.linalg.norm(d @ lat, axis=-1), axis=1)
-        numpy.add.at(usym, j, u @ R.T)
-        numpy.add.at(counts, j, 1)
-    usym /= counts[:, None]
-    out = Crystal(
-        L,
+    u = rng.normal(size=(len(frac), 3)) * (d_coord / numpy.sqrt(3)) @ inv
+    usym = _symmetric_displacements(lat, frac, rots, trans, u)
+    return Crystal(
+        new_lattice,
         (frac + usym) % 1.0,
         list(crystal.species),
         crystal.occupancy.copy(),
         dict(crystal.meta),
     )
-    # Cholesky factor has the same metric: the cell is only rotated
-    return out
 
 
 # --------------------------------------------------------------------------
@@ -535,9 +289,6 @@ def symmetric_perturbation(
 
 
 def _pattern(species):
-    from collections import Counter
-    from math import gcd
-
     counts = Counter(species)
     g = 0
     for v in counts.values():
@@ -566,8 +317,6 @@ def substitution_map(species, sg, rng, formulas=None, keep_prob=0.15):
     dict
         old element -> new element (injective).
     """
-    from diffpy.sgpredict.structures.stats import formulas_for_group
-
     pat = _pattern(species)
     elements = sorted(pat)
     if rng.random() < keep_prob:
@@ -589,12 +338,53 @@ def substitution_map(species, sg, rng, formulas=None, keep_prob=0.15):
         return dict(zip(old, new))
     mapping = {}
     for e in elements:
-        opts = similar_elements(e, exclude=set(mapping.values()) | set())
+        opts = similar_elements(e, exclude=set(mapping.values()))
         opts = [o for o in opts if o not in mapping.values()]
         mapping[e] = opts[rng.integers(len(opts))] if opts else e
     if len(set(mapping.values())) != len(mapping):
         return {e: e for e in elements}
     return mapping
+
+
+def _substituted(base, number, rng, volume_jitter):
+    """The base crystal with new elements and a cell scaled to them.
+
+    Returns the crystal and the element map.
+    """
+    mapping = substitution_map(base.species, number, rng)
+    species = [mapping[s] for s in base.species]
+    v_old = sum(atomic_volume(s) for s in base.species)
+    v_new = sum(atomic_volume(s) for s in species)
+    f = (v_new / v_old) ** (1 / 3)
+    f *= float(numpy.exp(rng.normal() * volume_jitter / 3))
+    crystal = Crystal(
+        base.lattice * f, base.frac, species, meta=dict(base.meta)
+    )
+    return crystal, mapping
+
+
+def _rejected(c, sg, min_ratio, exclude, contrast, symprec):
+    """Why a variant cannot be used (None when it can).
+
+    Too short a distance for the atomic radii, an excluded (formula,
+    group) pair, or elements without the X-ray contrast that shows the
+    group (the PDF would carry the parent structure's label noise).
+    """
+    if c.natoms > 1:
+        props = element_properties()
+        radii = numpy.array([props[s][1] for s in c.species])
+        if _pair_min_ratio(c, radii) < min_ratio:
+            return "atoms too close"
+    if exclude and (c.reduced_formula, sg) in exclude:
+        return "excluded (formula, group)"
+    if (
+        contrast
+        and len(set(c.species)) > 1
+        and apparent_group(c.lattice, c.frac, c.species, symprec, contrast)
+        != sg
+    ):
+        return "elements hide the ordering that sets the group"
+    return None
 
 
 def make_variant(
@@ -610,15 +400,15 @@ def make_variant(
     exclude=None,
     contrast=CONTRAST,
 ):
-    """Make one variant of a prototype, keeping its space group.
+    """Make one variant of a structure type, keeping its space group.
 
     Parameters
     ----------
     key : str
-        Prototype key in the library.
+        Key of the structure type in the library.
     rng : numpy.random.Generator
     library : dict, optional
-        Default :func:`load_library`.
+        key -> entry; default the package's library.
     d_coord, d_lat : float
         Perturbation sizes, see :func:`symmetric_perturbation`.
     volume_jitter : float
@@ -642,7 +432,7 @@ def make_variant(
     -------
     Crystal or None
         ``meta`` holds ``prototype``, ``substitution``, ``sg_number``
-        (spglib) and ``declared_sg`` (the prototype's group).
+        (spglib) and ``declared_sg`` (the library's group).
 
     Examples
     --------
@@ -651,42 +441,19 @@ def make_variant(
     >>> c.meta["sg_number"]
     225
     """
-    lib = library or load_library()
-    rec = lib[key]
-    base = prototype_crystal(rec, key)
-    props = element_properties()
+    entry = library[key] if library is not None else get_type(key)
+    base = prototype_crystal(entry, key)
     for _ in range(tries):
-        mapping = substitution_map(base.species, rec["sg_number"], rng)
-        species = [mapping[s] for s in base.species]
-        v_old = sum(atomic_volume(s) for s in base.species)
-        v_new = sum(atomic_volume(s) for s in species)
-        f = (v_new / v_old) ** (1 / 3)
-        f *= float(numpy.exp(rng.normal() * volume_jitter / 3))
-        c = Crystal(base.lattice * f, base.frac, species, meta=dict(base.meta))
+        c, mapping = _substituted(base, entry["number"], rng, volume_jitter)
         c = symmetric_perturbation(c, rng, d_coord, d_lat, symprec=0.01)
-        # distance check against radii
-        if c.natoms > 1:
-            rad = numpy.array([props[s][1] for s in c.species])
-            dmin = _pair_min_ratio(c, rad)
-            if dmin < min_ratio:
-                continue
         sg = c.label(symprec)
-        if exclude and (c.reduced_formula, sg) in exclude:
-            continue
-        if (
-            contrast
-            and len(set(c.species)) > 1
-            and apparent_group(c.lattice, c.frac, c.species, symprec, contrast)
-            != sg
-        ):
-            # the new elements hide the ordering that sets the group:
-            # the PDF would carry the parent structure's label noise
+        if _rejected(c, sg, min_ratio, exclude, contrast, symprec):
             continue
         c.meta.update(
             prototype=key,
             substitution=mapping,
             sg_number=sg,
-            declared_sg=rec["sg_number"],
+            declared_sg=entry["number"],
             formula=c.reduced_formula,
         )
         return c
