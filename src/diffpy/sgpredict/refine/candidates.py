@@ -12,6 +12,7 @@ import re
 
 from diffpy.sgpredict import spacegroups
 from diffpy.sgpredict.errors import SgpredictError
+from diffpy.sgpredict.io import load_pdf
 from diffpy.sgpredict.refine.usercifs import read_cif
 
 __all__ = [
@@ -103,8 +104,6 @@ def header_composition(data):
     >>> header_composition("missing.gr") is None
     True
     """
-    from diffpy.sgpredict.io import load_pdf
-
     try:
         meta = load_pdf(data).meta or {}
     except (SgpredictError, OSError, ValueError):

@@ -21,6 +21,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy
+from diffpy.structure.spacegroups import GetSpaceGroup
 
 from diffpy.sgpredict import spacegroups
 from diffpy.sgpredict.chemistry import element_symbol
@@ -60,8 +61,6 @@ def symop_string(rot, trans):
 
 
 def _group(number):
-    from diffpy.structure.spacegroups import GetSpaceGroup
-
     info = spacegroups.get(number)
     return info, GetSpaceGroup(info.diffpy_name)
 

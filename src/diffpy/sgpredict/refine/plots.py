@@ -7,6 +7,8 @@ Examples
 """
 
 import numpy
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 __all__ = ["plot_fit"]
 
@@ -18,9 +20,6 @@ def plot_fit(result, path, title=""):
     --------
     >>> plot_fit(result, "fit.png", "Fm-3m")  # doctest: +SKIP
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     r = numpy.asarray(result["r"])
     gobs = numpy.asarray(result["gobs"])
     gcalc = numpy.asarray(result["gcalc"])

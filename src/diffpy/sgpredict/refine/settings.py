@@ -18,7 +18,12 @@ Examples
 import functools
 
 import numpy
+import spglib
+from diffpy.structure import Atom, Lattice, Structure
+from diffpy.structure.spacegroups import GetSpaceGroup
+from diffpy.structure.symmetryutilities import ExpandAsymmetricUnit
 
+from diffpy.sgpredict import spacegroups
 from diffpy.sgpredict.chemistry import atomic_number as _atomic_number
 from diffpy.sgpredict.chemistry import element_symbol
 from diffpy.sgpredict.errors import InputError
@@ -94,11 +99,6 @@ def hall_number(number):
     >>> hall_number(227) in (525, 526)
     True
     """
-    import spglib
-    from diffpy.structure.spacegroups import GetSpaceGroup
-
-    from diffpy.sgpredict import spacegroups
-
     try:
         name = spacegroups.get(number).diffpy_name
     except KeyError:  # not one of the 45: diffpy knows it by number
@@ -145,7 +145,6 @@ def spglib_group(structure, symprec=0.01):
     >>> spglib_group(s)
     221
     """
-    import spglib
 
     data = spglib.get_symmetry_dataset(
         cell_from_structure(structure), symprec=symprec
@@ -164,7 +163,6 @@ def structure_from_cell(lattice, positions, numbers, uiso=0.005):
     >>> s[0].element, round(s.lattice.a, 3)
     ('Ni', 3.5)
     """
-    from diffpy.structure import Atom, Lattice, Structure
 
     lattice = numpy.asarray(lattice, dtype=float)
     lengths = numpy.sqrt((lattice**2).sum(axis=1))
@@ -231,7 +229,6 @@ def standardize(structure, number, symprec=0.01, uiso=0.005):
     >>> len(standardize(s, 225))
     4
     """
-    import spglib
 
     cell = cell_from_structure(structure)
     # the plain search is fast; a forced Hall setting can take seconds
@@ -263,7 +260,6 @@ def asymmetric_unit(structure, number, symprec=0.01):
     >>> asymmetric_unit(standardize(s, 225), 225)
     [('Cu', 0.0, 0.0, 0.0)]
     """
-    import spglib
 
     cell = cell_from_structure(structure)
     data = spglib.get_symmetry_dataset(
@@ -304,12 +300,6 @@ def expand(lattice_params, sites, number, uiso=0.005):
     >>> len(s)
     4
     """
-    from diffpy.structure import Atom, Lattice, Structure
-    from diffpy.structure.spacegroups import GetSpaceGroup
-    from diffpy.structure.symmetryutilities import ExpandAsymmetricUnit
-
-    from diffpy.sgpredict import spacegroups
-
     sg = GetSpaceGroup(spacegroups.get(number).diffpy_name)
     positions = [numpy.array(s[1:4], dtype=float) for s in sites]
     eau = ExpandAsymmetricUnit(sg, positions)

@@ -28,9 +28,12 @@ import functools
 import warnings
 
 import numpy
+from diffpy.structure.spacegroups import GetSpaceGroup
 
+from diffpy.sgpredict import spacegroups
 from diffpy.sgpredict.chemistry import element_symbol, setting_shift
 from diffpy.sgpredict.errors import InputError
+from diffpy.sgpredict.refine import settings
 
 __all__ = ["subgroup_path", "to_subgroup", "has_symmetry"]
 
@@ -57,7 +60,7 @@ def subgroup_path(group, subgroup, max_layer=5):
     >>> subgroup_path(225, 87)
     (225, 139, 87)
     """
-    try:
+    try:  # optional dependency: pyxtal's subgroup tables
         from pyxtal.symmetry import Group
     except ImportError:
         raise InputError(
@@ -95,10 +98,6 @@ def has_symmetry(structure, number, tol=1e-3):
     >>> has_symmetry(ni, 225), has_symmetry(ni, 227)
     (True, False)
     """
-    from diffpy.structure.spacegroups import GetSpaceGroup
-
-    from diffpy.sgpredict import spacegroups
-
     try:
         name = spacegroups.get(number).diffpy_name
     except (KeyError, ValueError, InputError):
@@ -118,6 +117,7 @@ def has_symmetry(structure, number, tol=1e-3):
 
 
 def _to_pyxtal(structure):
+    # optional dependencies (pyxtal brings pymatgen): only this route
     from pymatgen.core import Lattice, Structure
     from pyxtal import pyxtal
 
@@ -132,8 +132,6 @@ def _to_pyxtal(structure):
 
 
 def _from_pyxtal(crystal, number, uiso):
-    from diffpy.sgpredict.refine import settings
-
     pmg = crystal.to_pymatgen()
     shift = numpy.array(setting_shift(number))
     frac = (numpy.array(pmg.frac_coords) + shift) % 1.0
@@ -148,8 +146,6 @@ def _from_pyxtal(crystal, number, uiso):
 def _transform(structure, rows):
     """Structure in the basis ``rows @ base`` (rows: new vectors in old
     fractional units), atoms filling the new cell."""
-    from diffpy.sgpredict.refine import settings
-
     rows = numpy.asarray(rows, dtype=float)
     base = numpy.array(structure.lattice.base, dtype=float)
     new_base = rows @ base
@@ -183,7 +179,7 @@ def _reduce_cell(structure, number):
     """
     base = numpy.array(structure.lattice.base, dtype=float)
     if number <= 2:
-        from pymatgen.core import Lattice
+        from pymatgen.core import Lattice  # optional, comes with pyxtal
 
         red = Lattice(base).get_niggli_reduced_lattice()
         rows = numpy.linalg.solve(base.T, red.matrix.T).T
@@ -215,6 +211,30 @@ def _reduce_cell(structure, number):
     if numpy.allclose(rows, numpy.eye(3)):
         return structure
     return _transform(structure, rows)
+
+
+def _subgroup_step(crystal, step, rng, tries):
+    """One maximal step with pyxtal's ``subgroup_once`` (no
+    perturbation): translationengleiche first, klassengleiche next."""
+    for _ in range(tries):
+        crystal.random_state = rng
+        for gtype in ("t", "k"):
+            try:
+                nxt = crystal.subgroup_once(
+                    eps=0.0,
+                    H=step,
+                    group_type=gtype,
+                    mut_lat=False,
+                    max_cell=4,
+                )
+            except (ValueError, IndexError, KeyError, TypeError):
+                nxt = None
+            if nxt is not None:
+                return nxt
+    raise InputError(
+        f"no transformation from {crystal.group.number} to {step} found "
+        "(pyxtal)"
+    )
 
 
 def to_subgroup(structure, group, subgroup, uiso=None, seed=0, tries=6):
@@ -265,8 +285,6 @@ def to_subgroup(structure, group, subgroup, uiso=None, seed=0, tries=6):
         if found == int(subgroup):
             # the structure has the subgroup's symmetry already (a
             # klassengleiche pair such as Pm-3m/Fm-3m): standardise it
-            from diffpy.sgpredict.refine import settings
-
             return settings.standardize(structure, subgroup, uiso=uiso)
         if found != int(group):
             group = found  # higher symmetry than stated: start from it
@@ -277,30 +295,7 @@ def to_subgroup(structure, group, subgroup, uiso=None, seed=0, tries=6):
                 "within five maximal steps"
             )
         for step in path[1:]:
-            nxt = None
-            for _ in range(tries):
-                crystal.random_state = rng
-                for gtype in ("t", "k"):
-                    try:
-                        nxt = crystal.subgroup_once(
-                            eps=0.0,
-                            H=int(step),
-                            group_type=gtype,
-                            mut_lat=False,
-                            max_cell=4,
-                        )
-                    except (ValueError, IndexError, KeyError, TypeError):
-                        nxt = None
-                    if nxt is not None:
-                        break
-                if nxt is not None:
-                    break
-            if nxt is None:
-                raise InputError(
-                    f"no transformation from {crystal.group.number} to "
-                    f"{step} found (pyxtal)"
-                )
-            crystal = nxt
+            crystal = _subgroup_step(crystal, int(step), rng, tries)
     out = _from_pyxtal(crystal, subgroup, uiso)
     if subgroup <= 15:
         reduced = _reduce_cell(out, subgroup)
