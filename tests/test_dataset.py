@@ -273,8 +273,8 @@ def test_build_options_are_checked(tmp_path, capsys):
 
     out = str(tmp_path / "x.h5")
     cases = [
-        (["--symprec", "-1"], "symprec must be positive"),
-        (["--max-atoms", "0"], "max_atoms must be at least 1"),
+        (["--symprec", "-1"], "--symprec must be positive"),
+        (["--max-atoms", "0"], "--max-atoms must be at least 1"),
         (["--settings", "ranges", "--range", "qmax=30,18"], "low is above"),
         (["--settings", "ranges", "--range", "noise=0,0.1"], "training batch"),
         (["--settings", "ranges", "--range", "qmux=1,2"], "unknown setting"),

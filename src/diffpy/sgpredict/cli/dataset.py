@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from diffpy.sgpredict import spacegroups
+from diffpy.sgpredict.cli import as_option_error
 from diffpy.sgpredict.errors import InputError
 
 # Every command's parser is built at start-up, so the dataset code (h5py,
@@ -292,17 +293,20 @@ def _build(args):
     if args.jobs < 1:
         raise InputError("--jobs must be at least 1")
     ranges = dataset.build_ranges(dict(args.ranges or []), args.settings)
-    filt = StructureFilter(
-        groups=args.groups,
-        all_groups=args.all_groups,
-        max_atoms=args.max_atoms,
-        symprec=args.symprec,
-        occupancy=args.occupancy,
-        min_distance=args.min_distance,
-        matcher=args.matcher,
-        experimental_only=args.experimental_only,
-        max_per_group=args.max_per_group,
-    )
+    try:
+        filt = StructureFilter(
+            groups=args.groups,
+            all_groups=args.all_groups,
+            max_atoms=args.max_atoms,
+            symprec=args.symprec,
+            occupancy=args.occupancy,
+            min_distance=args.min_distance,
+            matcher=args.matcher,
+            experimental_only=args.experimental_only,
+            max_per_group=args.max_per_group,
+        )
+    except InputError as exc:
+        raise as_option_error(exc, StructureFilter) from None
     config = dataset.build_config(
         calculator=args.calculator,
         settings=args.settings,

@@ -80,6 +80,14 @@ def register(subparsers):
         metavar="OUT.png",
         help="draw the top groups' probabilities along the series",
     )
+    _add_sample_options(parser)
+    _add_model_options(parser)
+    parser.set_defaults(func=run)
+    return parser
+
+
+def _add_sample_options(parser):
+    """What the user knows about the sample."""
     parser.add_argument(
         "--composition",
         metavar="FORMULA",
@@ -96,6 +104,10 @@ def register(subparsers):
         choices=["xray", "neutron"],
         help="radiation of the data when the header does not say",
     )
+
+
+def _add_model_options(parser):
+    """Which model runs, how, and with which prior."""
     parser.add_argument(
         "--threads",
         type=_positive_int,
@@ -120,8 +132,6 @@ def register(subparsers):
         help="class prior the probabilities refer to (default icsd: how "
         "often each group occurs in real materials)",
     )
-    parser.set_defaults(func=run)
-    return parser
 
 
 def _plot_paths(plot, paths):

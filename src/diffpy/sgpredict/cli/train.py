@@ -1,6 +1,11 @@
 """``diffpy.sgpredict train``: train a model on a dataset file."""
 
+import argparse
+import shlex
 import sys
+
+from diffpy.sgpredict.cli import as_option_error
+from diffpy.sgpredict.errors import InputError
 
 HELP = "train a space-group model on an HDF5 dataset"
 
@@ -19,8 +24,6 @@ finished epoch; --restart starts over.
 
 def register(subparsers):
     """Add the ``train`` subcommand."""
-    import argparse
-
     p = subparsers.add_parser(
         "train",
         help=HELP,
@@ -32,35 +35,22 @@ def register(subparsers):
     p.add_argument(
         "-o", "--output", required=True, metavar="DIR", help="model folder"
     )
+    _add_model_options(p)
+    _add_optimiser_options(p)
+    _add_data_options(p)
+    _add_run_options(p)
+    p.set_defaults(func=run)
+    return p
+
+
+def _add_model_options(p):
+    """The model family and its architecture."""
     p.add_argument(
         "--model",
         choices=["cnn", "resnet", "logreg"],
         default="cnn",
         help="the paper's CNN (default), the residual CNN that also reads "
         "the radiation, or the logistic-regression baseline",
-    )
-    p.add_argument("--epochs", type=int, default=60, help="default 60")
-    p.add_argument("--batch-size", type=int, default=64, help="default 64")
-    p.add_argument("--lr", type=float, default=1e-3, help="default 1e-3")
-    p.add_argument(
-        "--schedule",
-        choices=["cosine", "step", "constant"],
-        default="cosine",
-        help="learning-rate schedule (default cosine; step: /10 at 49 %% "
-        "and 74 %% of the epochs, as the paper)",
-    )
-    p.add_argument("--weight-decay", type=float, default=0.0)
-    p.add_argument(
-        "--patience",
-        type=int,
-        default=15,
-        help="epochs without better validation loss before stopping",
-    )
-    p.add_argument(
-        "--monitor",
-        choices=["loss", "top1", "top6"],
-        default="loss",
-        help="validation score for early stopping and the kept weights",
     )
     p.add_argument(
         "--filters",
@@ -89,11 +79,43 @@ def register(subparsers):
         "quadratic features of 25,000 rows take 2.2 GB of memory)",
     )
     p.add_argument("--ensemble", type=int, default=1, help="networks averaged")
-    p.add_argument("--seed", type=int, default=0)
+
+
+def _add_optimiser_options(p):
+    """Epochs, learning rate, stopping."""
+    p.add_argument("--epochs", type=int, default=60, help="default 60")
+    p.add_argument("--batch-size", type=int, default=64, help="default 64")
+    p.add_argument("--lr", type=float, default=1e-3, help="default 1e-3")
     p.add_argument(
-        "--device", default="auto", help="cpu, cuda or auto (default)"
+        "--schedule",
+        choices=["cosine", "step", "constant"],
+        default="cosine",
+        help="learning-rate schedule (default cosine; step: /10 at 49 %% "
+        "and 74 %% of the epochs, as the paper)",
     )
-    p.add_argument("--threads", type=int, help="CPU threads for torch")
+    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument(
+        "--patience",
+        type=int,
+        default=15,
+        help="epochs without better validation loss before stopping",
+    )
+    p.add_argument(
+        "--monitor",
+        choices=["loss", "top1", "top6"],
+        default="loss",
+        help="validation score for early stopping and the kept weights",
+    )
+    p.add_argument(
+        "--class-weights",
+        choices=["inverse", "sqrt", "none"],
+        default="inverse",
+    )
+    p.add_argument("--seed", type=int, default=0)
+
+
+def _add_data_options(p):
+    """Splits, rows and augmentation."""
     p.add_argument("--val-fraction", type=float, default=0.1)
     p.add_argument(
         "--test-fraction",
@@ -110,16 +132,6 @@ def register(subparsers):
         help="grouped (default): rows of one prototype stay on one side",
     )
     p.add_argument(
-        "--class-weights",
-        choices=["inverse", "sqrt", "none"],
-        default="inverse",
-    )
-    p.add_argument(
-        "--max-minutes",
-        type=float,
-        help="time budget; stops at an epoch boundary (resume later)",
-    )
-    p.add_argument(
         "--max-rows",
         type=int,
         help="use only the first N rows (reproducible on a growing file)",
@@ -129,6 +141,19 @@ def register(subparsers):
         dest="augment",
         action="store_false",
         help="train on the computed PDFs as they are",
+    )
+
+
+def _add_run_options(p):
+    """Where and how long this call runs."""
+    p.add_argument(
+        "--device", default="auto", help="cpu, cuda or auto (default)"
+    )
+    p.add_argument("--threads", type=int, help="CPU threads for torch")
+    p.add_argument(
+        "--max-minutes",
+        type=float,
+        help="time budget; stops at an epoch boundary (resume later)",
     )
     group = p.add_mutually_exclusive_group()
     group.add_argument(
@@ -145,14 +170,10 @@ def register(subparsers):
         help="ignore existing checkpoints",
     )
     p.add_argument("--quiet", action="store_true", help="no progress output")
-    p.set_defaults(func=run)
-    return p
 
 
 def _check(args):
     """One-line errors for options outside their meaningful range."""
-    from diffpy.sgpredict.errors import InputError
-
     # the recipe's own numbers are checked by TrainSettings (see run);
     # these are the options it does not hold
     checks = [
@@ -216,39 +237,27 @@ def _settings(args, config):
 
 def run(args):
     """Run ``train``; return the exit status."""
-    import shlex
-
-    from diffpy.sgpredict.errors import InputError
     from diffpy.sgpredict.training import TrainSettings, train
 
     _check(args)
-    if args.model == "cnn":
-        config = {
-            "filters": args.filters or [256, 64],
-            "kernel": args.kernel or 32,
-            "hidden": args.hidden or 128,
-            "dropout": args.dropout,
-        }
-    elif args.model == "resnet":
-        config = {
-            "channels": args.filters or [32, 64, 128],
-            "kernel": args.kernel or 7,
-            "hidden": args.hidden or 256,
-            "dropout": args.dropout,
-        }
-    else:
+    if args.model == "logreg":
         config = {"quadratic": not args.linear}
+    else:
+        # the family's defaults (training.settings) fill what is not given
+        given = {
+            "channels" if args.model == "resnet" else "filters": args.filters,
+            "kernel": args.kernel,
+            "hidden": args.hidden,
+            "dropout": args.dropout,
+        }
+        config = {k: v for k, v in given.items() if v is not None}
     command = "diffpy.sgpredict " + " ".join(
         shlex.quote(a) for a in sys.argv[1:]
     )
     try:
         settings = _settings(args, config)
     except InputError as exc:
-        # TrainSettings names the setting first: say it as the option
-        name, _, rest = str(exc).partition(" ")
-        if name in TrainSettings.__dataclass_fields__:
-            raise InputError(f"--{name.replace('_', '-')} {rest}") from None
-        raise
+        raise as_option_error(exc, TrainSettings) from None
     result = train(
         args.data,
         args.output,
