@@ -118,6 +118,8 @@ def parallel_map(
 ):
     """Apply ``func`` to every item and yield the results in order.
 
+    Long only in this docstring (one entry per option).
+
     Parameters
     ----------
     func : callable

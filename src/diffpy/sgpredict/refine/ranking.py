@@ -212,6 +212,9 @@ def fit_candidates(
 ):
     """Refine every candidate group against the data and rank them.
 
+    Long only in this docstring (one entry per option); the rounds,
+    the worker and the ranking rule are their own functions.
+
     Parameters
     ----------
     data : str or path

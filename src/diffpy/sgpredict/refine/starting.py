@@ -136,24 +136,31 @@ def pyxtal_structure(number, comp, uiso=DEFAULT_UISO, seed=7):
             ) as exc:
                 last_error = f"{type(exc).__name__}: {exc}"
                 continue
-            if not crystal.valid:
-                continue
-            pmg = crystal.to_pymatgen()
-            stru = settings.structure_from_cell(
-                pmg.lattice.matrix,
-                pmg.frac_coords,
-                [sp.Z for sp in pmg.species],
-                uiso=uiso,
-            )
-            try:
-                return settings.standardize(stru, number, uiso=uiso), z
-            except InputError:
-                continue
+            stru = _standard_pyxtal(crystal, number, uiso)
+            if stru is not None:
+                return stru, z
     raise InputError(
         f"composition {label} fits no Wyckoff combination of space "
         f"group {number} ({spacegroups.get(number).symbol}) with up to "
         "120 atoms" + (f" ({last_error})" if last_error else "")
     )
+
+
+def _standard_pyxtal(crystal, number, uiso):
+    """A valid pyxtal crystal in diffpy's setting of the group, or None."""
+    if not crystal.valid:
+        return None
+    pmg = crystal.to_pymatgen()
+    stru = settings.structure_from_cell(
+        pmg.lattice.matrix,
+        pmg.frac_coords,
+        [sp.Z for sp in pmg.species],
+        uiso=uiso,
+    )
+    try:
+        return settings.standardize(stru, number, uiso=uiso)
+    except InputError:
+        return None
 
 
 def _cif_route(number, cif, r1, uiso):
@@ -276,6 +283,9 @@ def starting_structures(
         when the data are given and the group can hold the composition;
     ``pyxtal``
         a random pyxtal structure, only when no other route gave one.
+
+    Long only in this docstring (five routes, eleven parameters); each
+    route is its own function.
 
     Supergroup starts are added by
     :func:`~diffpy.sgpredict.refine.fit_candidates` once the

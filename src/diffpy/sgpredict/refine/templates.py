@@ -417,6 +417,10 @@ def write_templates(
 ):
     """Write one refinement folder per candidate group.
 
+    Long by its docstring and the per-candidate bookkeeping of
+    results; the files are written by ``_write_folder`` and
+    ``_write_readme``.
+
     The starting structure of each group is
     :func:`~diffpy.sgpredict.refine.starting_structure`'s: the first
     route of the same selection that ``--fit`` uses
