@@ -582,3 +582,42 @@ def test_library_folder_searched_by_group_and_composition(tmp_path):
     assert "Ti->Sn" in starts[0].notes[0]
     assert library_starts(136, {"Ni": 1.0}, lib) == []
     assert [s.name for s in library_starts(225, None, lib)] == ["ni.cif"]
+    # the templates take their start from the same route selection
+    written = write_templates(
+        NI, [136], tmp_path / "tpl", composition="SnO2", library=lib
+    )
+    assert written[0]["start"] == "sub/rutile.cif"
+    assert "library CIF sub/rutile.cif with Ti->Sn" in written[0]["notes"][0]
+    cif = (tmp_path / "tpl" / "sg136_P42_mnm" / "start.cif").read_text()
+    assert "Sn" in cif and "Ti" not in cif
+
+
+def _sleep_forever(_):
+    import time
+
+    time.sleep(600)
+
+
+def _exit_without_result(_):
+    import os
+
+    os._exit(3)
+
+
+def test_killable_runner_reports_killed_and_dead_tasks():
+    from diffpy.sgpredict.parallel import TaskStopped, run_killable
+
+    done = []
+    results, interrupted = run_killable(
+        abs,
+        [-2, 5],
+        jobs=2,
+        on_done=lambda d, t, i, r: done.append((d, t)),
+    )
+    assert results == [2, 5] and interrupted is False
+    assert sorted(done) == [(1, 2), (2, 2)]
+    results, interrupted = run_killable(_sleep_forever, [0], wall_limit=0.5)
+    assert isinstance(results[0], TaskStopped)
+    assert results[0].reason == "wall_limit" and not interrupted
+    results, _ = run_killable(_exit_without_result, [0])
+    assert results[0].reason == "died" and "exit 3" in results[0].message

@@ -231,8 +231,11 @@ def _collect(active, wall_limit):
         if conn.poll():
             try:
                 res = conn.recv()
-            except EOFError:
-                res = TaskStopped("died", "no result sent", seconds)
+            except EOFError:  # the process ended without sending
+                proc.join()
+                res = TaskStopped(
+                    "died", f"process died (exit {proc.exitcode})", seconds
+                )
             proc.join(5)
         elif not proc.is_alive():
             proc.join()
