@@ -66,6 +66,8 @@ from dataclasses import asdict, dataclass
 
 import numpy
 
+from diffpy.sgpredict.physics import spherical_envelope
+
 __all__ = [
     "AugmentConfig",
     "Augmenter",
@@ -406,8 +408,31 @@ class Augmenter:
         diameter = get("diameter", math.inf)
         seed = int(torch.as_tensor(params.get("seed", 0)).reshape(-1)[0])
         noise_gen = torch.Generator().manual_seed(seed)
+        # envelopes in r on the extended grid
+        ext = self._extend(g)
+        env = torch.exp(-0.5 * (qdamp**2 - qdamp0**2)[:, None] * self._rk**2)
+        sphere = spherical_envelope(self._rk[None, :], diameter[:, None])
+        ext = ext * env * sphere * scale[:, None]
+        signal_range = (g.amax(1) - g.amin(1)).to(torch.float64)
+        signal_range = torch.where(
+            signal_range > 0, signal_range, torch.ones_like(signal_range)
+        )
+        level = noise * signal_range * scale
+        F, white_share = self._reciprocal(ext, qmax, uiso, level, noise_gen)
+        out = self._back_to_r(F, strain)
+        white, wiggle = self._white_and_wiggle(
+            out.shape, level * white_share, noise_gen
+        )
+        out = out + white
+        out = out + (baseline * signal_range * scale)[:, None] * wiggle
+        r = torch.as_tensor(self.r, dtype=torch.float64)[None, :]
+        nvalid = (r <= rmax[:, None]).sum(1).clamp(min=2)
+        return out.to(torch.float32).to(dev), nvalid.to(dev)
 
-        # extended grid: linear lead-in, data, tapered mirror image
+    def _extend(self, g):
+        """The extended grid: linear lead-in, data, tapered mirror image."""
+        torch = _torch()
+        n = g.shape[0]
         lead = g[:, :1] * (
             torch.arange(1, self.k0, dtype=torch.float32) / self.k0
         )
@@ -416,53 +441,46 @@ class Augmenter:
             extra = self.npad - mirror.shape[1]
             mirror = torch.cat([mirror, mirror[:, -1:].expand(n, extra)], 1)
         tail = mirror * self._taper
-        ext = torch.cat([lead, g, tail], dim=1).to(torch.float64)
-        rk = self._rk
-        # envelopes in r
-        env = torch.exp(-0.5 * (qdamp**2 - qdamp0**2)[:, None] * rk**2)
-        d = diameter[:, None]
-        x = rk[None, :] / d
-        sphere = torch.where(
-            x < 1.0, 1.0 - 1.5 * x + 0.5 * x**3, torch.zeros_like(x)
-        )
-        ext = ext * env * sphere * scale[:, None]
-        signal_range = (g.amax(1) - g.amin(1)).to(torch.float64)
-        signal_range = torch.where(
-            signal_range > 0, signal_range, torch.ones_like(signal_range)
-        )
-        # reciprocal space: broadening, termination, correlated noise
+        return torch.cat([lead, g, tail], dim=1).to(torch.float64)
+
+    def _reciprocal(self, ext, qmax, uiso, level, noise_gen):
+        """F(Q) with broadening, termination and correlated noise.
+
+        The noise level sigma in r needs sigma * sqrt(K / 2) per F_j when
+        all F_j are kept; fewer kept components get a larger share.  The
+        first two draws of ``noise_gen`` split ``level`` between this
+        correlated noise and the white noise added in r.
+        """
+        torch = _torch()
+        n = ext.shape[0]
         F = (ext.to(torch.float32) @ self._sin.T).to(torch.float64)
         q = self.q[None, :]
         keep = (q <= qmax[:, None]).to(torch.float64)
-        weight = torch.exp(-(q**2) * uiso[:, None]) * keep
-        F = F * weight
+        F = F * (torch.exp(-(q**2) * uiso[:, None]) * keep)
         nq = keep.sum(1).clamp(min=1.0)
-        # noise level sigma in r needs sigma * sqrt(K / 2) per F_j when
-        # all F_j are kept; fewer kept components get a larger share
-        level = noise * signal_range * scale
         u = torch.rand(n, 2, generator=noise_gen, dtype=torch.float64)
-        corr_level = level * u[:, 0]
-        white_level = level * u[:, 1]
+        corr = (level * u[:, 0]) * torch.sqrt(self.K / 2.0 * (self.K - 1) / nq)
         fn = torch.randn(F.shape, generator=noise_gen, dtype=torch.float64)
-        F = (
-            F
-            + fn
-            * keep
-            * (corr_level * torch.sqrt(self.K / 2.0 * (self.K - 1) / nq))[
-                :, None
-            ]
-        )
-        # back to r on a grid 8 times finer, then to the (stretched) data
-        # positions by linear interpolation (error < 0.3 % of a peak)
+        return F + fn * keep * corr[:, None], u[:, 1]
+
+    def _back_to_r(self, F, strain):
+        """Back to r on a grid 8 times finer, then to the (stretched) data
+        positions by linear interpolation (error < 0.3 % of a peak)."""
+        torch = _torch()
         fine = (F.to(torch.float32) @ self._sin_fine).to(torch.float64)
         t = self._data_k[None, :] / strain[:, None] * self.oversample
         t = t.clamp(0, fine.shape[1] - 1.001)
         i0 = t.floor().long()
         w = t - i0
-        out = (1 - w) * fine.gather(1, i0) + w * fine.gather(1, i0 + 1)
-        # white noise and slow baseline wiggle
-        out = out + white_level[:, None] * torch.randn(
-            out.shape, generator=noise_gen, dtype=torch.float64
+        return (1 - w) * fine.gather(1, i0) + w * fine.gather(1, i0 + 1)
+
+    def _white_and_wiggle(self, shape, white_level, noise_gen):
+        """White noise of ``white_level`` and a slow baseline wiggle of
+        unit amplitude: three random sines."""
+        torch = _torch()
+        n = shape[0]
+        white = white_level[:, None] * torch.randn(
+            shape, generator=noise_gen, dtype=torch.float64
         )
         r = torch.as_tensor(self.r, dtype=torch.float64)[None, :]
         qb = 0.2 + 1.3 * torch.rand(
@@ -478,9 +496,7 @@ class Augmenter:
             amp[:, :, None]
             * torch.sin(qb[:, :, None] * r[:, None, :] + phase[:, :, None])
         ).sum(1) / math.sqrt(3.0)
-        out = out + (baseline * signal_range * scale)[:, None] * wiggle
-        nvalid = (r <= rmax[:, None]).sum(1).clamp(min=2)
-        return out.to(torch.float32).to(dev), nvalid.to(dev)
+        return white, wiggle
 
     def __call__(self, g, generator=None, qdamp0=None):
         """Augment a batch and return the normalised model input.
