@@ -53,7 +53,14 @@ import numpy
 from diffpy.sgpredict.errors import InputError
 from diffpy.sgpredict.grid import grid_indices
 from diffpy.sgpredict.pdfcalc import PDFSettings, make_settings
+from diffpy.sgpredict.pdfcalc.pairs import max_sigma, pair_peaks
+from diffpy.sgpredict.pdfcalc.peaks import (
+    gaussian_sum,
+    peak_bound,
+    peak_width,
+)
 from diffpy.sgpredict.pdfcalc.scattering import scattering_weight
+from diffpy.sgpredict.pdfcalc.symmetry import symmetry_orbits
 
 __all__ = [
     "BuiltinCalculator",
@@ -68,8 +75,6 @@ __all__ = [
     "pdf_from_arrays",
 ]
 
-PEAK_PRECISION = 3.33e-6
-"""Peaks are evaluated where the unit-area Gaussian exceeds this."""
 
 NRIPPLES = 6
 """Termination ripples added on each side of the range for a Qmax cut."""
@@ -77,10 +82,6 @@ NRIPPLES = 6
 BIN_WIDTH = 2e-3
 """Width in A of the distance bins whose pairs are merged into a peak."""
 
-_SQRT2PI = math.sqrt(2.0 * math.pi)
-_EPS_GRID = 1e-10
-_DIST_EPS = 1e-8
-_SYM_WORK = 500_000
 _DEFAULTS = PDFSettings()
 
 
@@ -138,140 +139,6 @@ def extended_indices(rmin, rmax, rstep, qmax):
     if qmax_cut_needed(qmax, rstep):
         ext = NRIPPLES * 2.0 * math.pi / qmax
     return grid_indices(max(0.0, rmin - ext), rmax + ext, rstep)
-
-
-def peak_width(d, msd, delta1=0.0, delta2=0.0, qbroad=0.0):
-    """Return the Gaussian width of pair peaks.
-
-    .. math::
-
-        \\sigma = \\sqrt{m}\\,\\sqrt{1 - \\delta_1/d - \\delta_2/d^2
-            + Q_{broad}^2 d^2}
-
-    where :math:`m = u_i + u_j` is the summed mean-square displacement
-    of the pair along its direction.
-
-    Parameters
-    ----------
-    d : array_like
-        Pair distances in A (positive).
-    msd : array_like
-        :math:`u_i + u_j` in A^2.
-    delta1, delta2, qbroad : float
-        Correlated-motion and resolution broadening parameters.
-
-    Returns
-    -------
-    numpy.ndarray
-        :math:`\\sigma` in A; 0 where the bracket or ``msd`` is not
-        positive (such pairs contribute nothing).
-
-    Examples
-    --------
-    >>> round(float(peak_width(2.0, 0.016, qbroad=0.01)) ** 2, 10)
-    0.0160064
-    """
-    d = numpy.asarray(d, dtype=float)
-    msd = numpy.asarray(msd, dtype=float)
-    bracket = 1.0 + (qbroad * d) ** 2
-    if delta1:
-        bracket = bracket - delta1 / d
-    if delta2:
-        bracket = bracket - delta2 / (d * d)
-    s2 = msd * bracket
-    return numpy.sqrt(numpy.where((bracket > 0) & (msd > 0), s2, 0.0))
-
-
-def peak_bound(sigma, precision=PEAK_PRECISION):
-    """Return the half-width where a unit-area Gaussian drops to
-    ``precision``.
-
-    .. math::
-
-        x_b = \\sigma \\sqrt{-2 \\ln(\\epsilon \\sqrt{2\\pi}\\,\\sigma)}
-
-    Parameters
-    ----------
-    sigma : array_like
-        Gaussian widths in A.
-    precision : float
-        The cut-off value :math:`\\epsilon` of the profile.
-
-    Returns
-    -------
-    numpy.ndarray
-        :math:`x_b` in A; 0 for non-positive widths.
-
-    Examples
-    --------
-    >>> round(float(peak_bound(0.1265)), 3)
-    0.664
-    """
-    sigma = numpy.asarray(sigma, dtype=float)
-    safe = numpy.where(sigma > 0, sigma, 1.0)
-    arg = -2.0 * numpy.log(precision * _SQRT2PI * safe)
-    return numpy.where((sigma > 0) & (arg > 0), safe, 0.0) * numpy.sqrt(
-        numpy.maximum(arg, 0.0)
-    )
-
-
-def gaussian_sum(klo, khi, rstep, d, sigma, amp, precision=PEAK_PRECISION):
-    """Sum Gaussian peaks on the grid points ``k * rstep``, klo <= k < khi.
-
-    .. math::
-
-        g_k = \\sum_p \\frac{A_p}{\\sqrt{2\\pi}\\,\\sigma_p}
-            \\exp\\left(-\\frac{(k\\Delta r - d_p)^2}{2\\sigma_p^2}\\right)
-
-    Each peak is evaluated only where it exceeds ``precision`` (see
-    :func:`peak_bound`); peaks of zero width are skipped.
-
-    Parameters
-    ----------
-    klo, khi : int
-        Index range of the grid.
-    rstep : float
-        Grid step in A.
-    d, sigma, amp : array_like
-        Peak centres, widths and areas.
-    precision : float, optional
-        Profile cut-off.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``khi - klo`` values.
-
-    Examples
-    --------
-    >>> g = gaussian_sum(0, 5, 0.5, [1.0], [0.5], [1.0])
-    >>> numpy.round(g, 4).tolist()
-    [0.108, 0.4839, 0.7979, 0.4839, 0.108]
-    """
-    d = numpy.asarray(d, dtype=float)
-    sigma = numpy.asarray(sigma, dtype=float)
-    amp = numpy.asarray(amp, dtype=float)
-    nk = khi - klo
-    keep = (sigma > 0) & (amp != 0)
-    if not keep.all():
-        d, sigma, amp = d[keep], sigma[keep], amp[keep]
-    if nk <= 0 or d.size == 0:
-        return numpy.zeros(max(nk, 0))
-    xb = peak_bound(sigma, precision)
-    lo = numpy.maximum(numpy.ceil((d - xb) / rstep), klo).astype(numpy.int64)
-    hi = numpy.minimum(numpy.floor((d + xb) / rstep), khi - 1)
-    n = numpy.maximum(hi.astype(numpy.int64) - lo + 1, 0)
-    total = int(n.sum())
-    if total == 0:
-        return numpy.zeros(nk)
-    start = numpy.cumsum(n) - n
-    owner = numpy.repeat(numpy.arange(d.size), n)
-    k = numpy.arange(total) - (start - lo)[owner]
-    x = k * rstep - d[owner]
-    coef = amp / (_SQRT2PI * sigma)
-    expo = -0.5 / (sigma * sigma)
-    val = coef[owner] * numpy.exp(x * x * expo[owner])
-    return numpy.bincount(k - klo, weights=val, minlength=nk)[:nk]
 
 
 def fourier_filter(g, klo, rstep, qmin=0.0, qmax=None):
@@ -406,322 +273,6 @@ def structure_arrays(
     }
 
 
-_VECTORS = numpy.array(
-    [(i, j, k) for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)],
-    dtype=float,
-)
-
-
-def _lattice_rotations(metric, rtol=1e-9):
-    """Integer matrices W (entries -1, 0, 1) with W^T G W = G.
-
-    Each column of W is the image of a basis vector, so it must be a
-    lattice vector of the same length; the candidates for every column
-    are found first, then the combinations are checked.
-    """
-    tol = rtol * numpy.abs(metric).max()
-    length = numpy.einsum("vi,ij,vj->v", _VECTORS, metric, _VECTORS)
-    cols = [
-        _VECTORS[numpy.abs(length - metric[k, k]) <= tol] for k in range(3)
-    ]
-    if any(len(c) == 0 for c in cols):
-        return numpy.eye(3)[None]
-    c0, c1, c2 = cols
-    w = numpy.empty((len(c0), len(c1), len(c2), 3, 3))
-    w[..., 0] = c0[:, None, None, :]
-    w[..., 1] = c1[None, :, None, :]
-    w[..., 2] = c2[None, None, :, :]
-    w = w.reshape(-1, 3, 3)
-    dev = numpy.abs(w.transpose(0, 2, 1) @ metric @ w - metric)
-    w = w[dev.reshape(len(w), -1).max(axis=1) <= tol]
-    det = numpy.rint(numpy.linalg.det(w))
-    return w[numpy.abs(det) == 1]
-
-
-def symmetry_orbits(base, frac, kinds, tol=1e-7):
-    """Group atoms into orbits of the structure's symmetry operations.
-
-    An operation :math:`x \\mapsto W x + t` (``W`` an integer matrix
-    with entries -1, 0, 1 that preserves the metric, ``t`` a
-    translation) is a symmetry when it maps every atom onto an atom of
-    the same kind within ``tol`` (fractional).  Atoms related by
-    symmetry have the same neighbours, so a pair sum needs only one atom
-    per orbit, weighted by the orbit's size.  Operations are verified on
-    the atoms themselves, so a missed operation only costs speed.
-
-    Parameters
-    ----------
-    base : array_like
-        Lattice vectors as rows (A).
-    frac : array_like
-        Fractional coordinates, N x 3.
-    kinds : array_like of int
-        Atoms of different kinds are never equivalent.
-    tol : float, optional
-        Matching tolerance in fractional coordinates.
-
-    Returns
-    -------
-    orbit : numpy.ndarray
-        Orbit index of every atom (0, 1, ... in order of first atom).
-
-    Examples
-    --------
-    >>> base = 4.0 * numpy.eye(3)
-    >>> frac = [[0, 0, 0], [.5, .5, 0], [.5, 0, .5], [0, .5, .5],
-    ...     [.5, .5, .5], [0, 0, .5], [0, .5, 0], [.5, 0, 0]]
-    >>> symmetry_orbits(base, frac, [1, 1, 1, 1, 2, 2, 2, 2]).tolist()
-    [0, 0, 0, 0, 1, 1, 1, 1]
-    """
-    base = numpy.asarray(base, dtype=float)
-    x = numpy.mod(numpy.asarray(frac, dtype=float), 1.0)
-    kinds = numpy.asarray(kinds)
-    n = len(x)
-    orbit = numpy.arange(n)
-    if n < 2:
-        return orbit
-    ws = _lattice_rotations(base @ base.T)
-    # candidate translations map the first atom of the rarest kind onto
-    # each atom of that kind
-    ukinds, counts = numpy.unique(kinds, return_counts=True)
-    groups = [numpy.nonzero(kinds == k)[0] for k in ukinds[counts.argsort()]]
-    rare = groups[0]
-    y = (ws[:, None, :, :] @ x[None, :, :, None])[..., 0]  # (nw, n, 3)
-    tcand = (x[rare][None, :, :] - y[:, rare[0], None, :]).reshape(-1, 3)
-    wcand = numpy.repeat(numpy.arange(len(ws)), rare.size)
-    from scipy.spatial import cKDTree
-
-    def _wrap(v):
-        v = v - numpy.floor(v)
-        v[v >= 1.0] = 0.0
-        return v
-
-    dmax = tol * math.sqrt(3.0)
-    # cheap elimination with a few test atoms of every kind
-    for grp in groups:
-        gtree = cKDTree(_wrap(x[grp]), boxsize=1.0)
-        for i in numpy.unique(grp[[0, grp.size // 2, -1]]):
-            if wcand.size == 0:
-                return orbit
-            dist, _ = gtree.query(
-                _wrap(y[wcand, i] + tcand), distance_upper_bound=dmax
-            )
-            good = numpy.isfinite(dist)
-            wcand, tcand = wcand[good], tcand[good]
-    if wcand.size == 0:
-        return orbit
-    # full check of the survivors, in blocks; a supercell has very many
-    # operations, and a (deterministic) random subset of them is enough
-    # to find most equivalences, so the work is capped
-    if wcand.size * n > _SYM_WORK:
-        pick = numpy.random.default_rng(0).permutation(wcand.size)
-        pick = pick[: max(1, _SYM_WORK // n)]
-        wcand, tcand = wcand[pick], tcand[pick]
-    tree = cKDTree(_wrap(x), boxsize=1.0)
-    perms = []
-    block = max(1, 200_000 // n)
-    for c0 in range(0, wcand.size, block):
-        wc, tc = wcand[c0 : c0 + block], tcand[c0 : c0 + block]
-        pts = _wrap(y[wc] + tc[:, None, :]).reshape(-1, 3)
-        dist, idx = tree.query(pts, distance_upper_bound=dmax)
-        found = numpy.isfinite(dist).reshape(wc.size, n)
-        safe = numpy.where(found, idx.reshape(wc.size, n), 0)
-        ok = (found & (kinds[safe] == kinds[None, :])).all(axis=1)
-        perms.append(safe[ok])
-    perms = numpy.concatenate(perms)
-    if len(perms) == 0:
-        return orbit
-    # orbit label = smallest atom index reachable through the operations
-    label = numpy.arange(n)
-    for _ in range(64):
-        new = numpy.minimum(label, label[perms].min(axis=0))
-        numpy.minimum.at(new, perms.ravel(), numpy.tile(new, len(perms)))
-        if (new == label).all():
-            break
-        label = new
-    _, orbit = numpy.unique(label, return_inverse=True)
-    return orbit.reshape(n)
-
-
-def _translations(base, rcut):
-    """Lattice translations that can bring an atom within ``rcut``."""
-    rec = numpy.linalg.inv(base).T
-    nmax = numpy.ceil(rcut * numpy.sqrt((rec**2).sum(axis=1))).astype(int)
-    nmax += 1
-    axes = [numpy.arange(-m, m + 1, dtype=float) for m in nmax]
-    cart = (
-        axes[0][:, None, None, None] * base[0]
-        + axes[1][None, :, None, None] * base[1]
-        + axes[2][None, None, :, None] * base[2]
-    ).reshape(-1, 3)
-    diag = numpy.sqrt(((_VECTORS @ base) ** 2).sum(axis=1)).max()
-    keep = (cart**2).sum(axis=1) <= (rcut + diag) ** 2
-    return cart[keep]
-
-
-def _max_sigma(msd_max, rlo, rhi, delta1, delta2, qbroad):
-    d = numpy.linspace(max(rlo, 1e-3), max(rhi, 1e-3), 257)
-    return float(peak_width(d, msd_max, delta1, delta2, qbroad).max())
-
-
-def _pair_peaks(arrays, rcut_lo, rcut_hi, delta1, delta2, qbroad, binw):
-    """Histogram all pairs within [rcut_lo, rcut_hi] into peaks.
-
-    Returns arrays (d, msd, amp) of merged peaks: amp is the summed
-    ``o_i w_i o_j w_j`` of the pairs, d and msd their |amp|-weighted
-    means.
-
-    The sum over atoms i of the cell and atoms j of the crystal is done
-    as a sum over orbits: for the representative r of orbit O and the
-    atoms j of the orbits O' >= O, each pair counts |O| times when
-    O' = O and 2 |O| times otherwise (the pairs between two orbits are
-    seen from both sides).
-    """
-    base = arrays["base"]
-    frac = numpy.mod(arrays["frac"], 1.0)
-    n = len(frac)
-    a = arrays["occ"] * arrays["weight"]
-    u = arrays["uiso"]
-    ucart = arrays["ucart"]
-    cart = frac @ base
-    if ucart is None:
-        sig = numpy.stack([a, u], axis=1).round(12)
-        _, kinds = numpy.unique(sig, axis=0, return_inverse=True)
-        orbit = symmetry_orbits(base, frac, kinds.reshape(-1))
-    else:
-        orbit = numpy.arange(n)
-    order = numpy.argsort(orbit, kind="stable")
-    cart, a, u, orbit = cart[order], a[order], u[order], orbit[order]
-    if ucart is not None:
-        ucart = ucart[order]
-    norb = int(orbit.max()) + 1
-    first = numpy.searchsorted(orbit, numpy.arange(norb))
-    size = numpy.bincount(orbit, minlength=norb).astype(float)
-    trans = _translations(base, rcut_hi)
-    center = numpy.full(3, 0.5) @ base
-    corners = numpy.stack(
-        numpy.meshgrid(*([numpy.array([0.0, 1.0])] * 3), indexing="ij"), -1
-    ).reshape(-1, 3)
-    radius = numpy.sqrt((((corners - 0.5) @ base) ** 2).sum(axis=1)).max()
-    lo2, hi2 = rcut_lo**2, rcut_hi**2
-    narrow = 12.0 * binw
-    uniform_msd = ucart is None and numpy.ptp(u) == 0
-    need_bracket = bool(delta1 or delta2)
-    check_narrow = need_bracket or ucart is not None or 2 * u.min() < narrow**2
-    nbins = int(math.ceil(rcut_hi / binw)) + 2
-    if uniform_msd:
-        acc0 = numpy.zeros(2 * nbins)
-        acc1 = numpy.zeros(2 * nbins)
-    parts = []
-    exact = []
-    for o in range(norb):
-        r = first[o]
-        p = cart[r]
-        # translations that can reach within rcut of atom r
-        off = trans + (center - p)
-        tr = trans[(off**2).sum(axis=1) <= (rcut_hi + radius) ** 2]
-        ntr = len(tr)
-        if ntr == 0:
-            continue
-        jj = numpy.arange(r, n)
-        fac = numpy.where(orbit[jj] == o, 1.0, 2.0) * (size[o] * a[r])
-        ampj = fac * a[jj]
-        jstep = max(1, 200_000 // ntr)
-        for j0 in range(0, jj.size, jstep):
-            js = jj[j0 : j0 + jstep]
-            delta = cart[js] - p
-            d2 = numpy.add.outer(delta[:, 0], tr[:, 0])
-            d2 *= d2
-            tmp = numpy.add.outer(delta[:, 1], tr[:, 1])
-            tmp *= tmp
-            d2 += tmp
-            numpy.add.outer(delta[:, 2], tr[:, 2], out=tmp)
-            tmp *= tmp
-            d2 += tmp
-            d2 = d2.ravel()
-            mask = d2 <= hi2
-            if lo2 > 0:
-                mask &= d2 >= lo2
-            else:
-                mask &= d2 > _DIST_EPS**2
-            idx = numpy.flatnonzero(mask)
-            if idx.size == 0:
-                continue
-            dist = numpy.sqrt(d2[idx])
-            jrow = idx // ntr
-            amp = ampj[j0 + jrow]
-            if ucart is None:
-                msd = u[r] + u[js[jrow]]
-            else:
-                vec = delta[jrow] + tr[idx % ntr]
-                usum = ucart[r] + ucart[js[jrow]]
-                msd = numpy.einsum("ni,nij,nj->n", vec, usum, vec) / (
-                    dist * dist
-                )
-            if check_narrow:
-                sigma = peak_width(dist, msd, delta1, delta2, qbroad)
-                isn = sigma < narrow
-                if isn.any():
-                    # zero-width peaks add nothing; narrow ones are exact
-                    sel = isn & (sigma > 0)
-                    msd = numpy.broadcast_to(msd, dist.shape)
-                    exact.append((dist[sel], msd[sel], amp[sel]))
-                    keep = ~isn
-                    dist, amp = dist[keep], amp[keep]
-                    msd = msd[keep] if numpy.ndim(msd) else msd
-                    if dist.size == 0:
-                        continue
-            key = (dist * (1.0 / binw) + 0.5).astype(numpy.int64)
-            key *= 2
-            neg = amp < 0
-            if neg.any():
-                key += neg
-                amp = numpy.abs(amp)
-            if uniform_msd:
-                acc0 += numpy.bincount(key, amp, 2 * nbins)
-                acc1 += numpy.bincount(key, amp * dist, 2 * nbins)
-            else:
-                msd = numpy.broadcast_to(msd, dist.shape)
-                mbin = numpy.round(msd * 1e7).astype(numpy.int64)
-                key += mbin * (2 * nbins)
-                parts.append(_group(key, amp, dist, msd))
-    peaks = []
-    if uniform_msd:
-        nz = numpy.nonzero(acc0)[0]
-        sign = numpy.where(nz % 2 == 1, -1.0, 1.0)
-        w = acc0[nz]
-        peaks.append((acc1[nz] / w, numpy.full(nz.size, 2 * u[0]), sign * w))
-    elif parts:
-        key = numpy.concatenate([q[0] for q in parts])
-        w = numpy.concatenate([q[1] for q in parts])
-        wd = numpy.concatenate([q[2] for q in parts])
-        wm = numpy.concatenate([q[3] for q in parts])
-        key, w, wd, wm = _group(key, w, wd, wm, weighted=False)
-        sign = numpy.where(key % 2 == 1, -1.0, 1.0)
-        peaks.append((wd / w, wm / w, sign * w))
-    for dist, msd, amp in exact:
-        peaks.append((dist, numpy.broadcast_to(msd, dist.shape), amp))
-    if not peaks:
-        return numpy.zeros(0), numpy.zeros(0), numpy.zeros(0)
-    return tuple(numpy.concatenate([q[i] for q in peaks]) for i in range(3))
-
-
-def _group(key, w, x, y, weighted=True):
-    """Sum w, w*x, w*y (or w, x, y) over equal keys."""
-    ukey, inv = numpy.unique(key, return_inverse=True)
-    inv = inv.reshape(-1)
-    m = ukey.size
-    sw = numpy.bincount(inv, w, m)
-    if weighted:
-        return (
-            ukey,
-            sw,
-            numpy.bincount(inv, w * x, m),
-            numpy.bincount(inv, w * y, m),
-        )
-    return ukey, sw, numpy.bincount(inv, x, m), numpy.bincount(inv, y, m)
-
-
 def pdf_from_arrays(arrays, settings=None, binw=BIN_WIDTH, **kwargs):
     """Compute G(r) of a structure given as arrays.
 
@@ -782,12 +333,12 @@ def pdf_from_arrays(arrays, settings=None, binw=BIN_WIDTH, **kwargs):
     rlo_ext, rhi_ext = elo * rstep, max(ehi - 1, elo) * rstep
     rcut_hi = rhi_ext + 1.0
     for _ in range(2):
-        smax = _max_sigma(
+        smax = max_sigma(
             2 * umax, max(rlo_ext - 1.0, 0.1), rcut_hi, delta1, delta2, qbroad
         )
         rcut_hi = rhi_ext + float(peak_bound(smax)) + rstep
     rcut_lo = max(0.0, rlo_ext - float(peak_bound(smax)) - rstep)
-    d, msd, amp = _pair_peaks(
+    d, msd, amp = pair_peaks(
         arrays, rcut_lo, rcut_hi, delta1, delta2, qbroad, binw
     )
     sigma = peak_width(d, msd, delta1, delta2, qbroad)
