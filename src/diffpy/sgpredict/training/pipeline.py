@@ -67,7 +67,9 @@ def train(
 
     The recipe is a :class:`TrainSettings` (``settings``), changed by
     any of its attributes given as keywords (``epochs=8``); the other
-    keywords say how this call runs.
+    keywords say how this call runs.  The body is the pipeline in order
+    (data, split, members, calibration, card), each step one call, kept
+    in one function so that it reads top to bottom.
 
     Parameters
     ----------
@@ -228,28 +230,35 @@ def train(
         info,
     )
     card["calibration"] = calibration
-    card["inputs"] = {
-        "radiation": bool(rc["config"].get("radiation_input", False))
-    }
-    if split.heldout:
-        card["training_data"]["heldout"] = {
-            k: len(v) for k, v in split.heldout.items()
-        }
-    card["recipe"]["minutes"] = round((time.time() - t_start) / 60.0, 2)
-    card["recipe"]["device"] = str(dev)
-    card["recipe"]["torch_threads"] = int(torch.get_num_threads())
-    save_model(output_dir, [m.cpu() for m in members], card)
-    if split.heldout:
-        (output_dir / HELDOUT_NAME).write_text(
-            json.dumps(split.heldout, indent=0) + "\n"
-        )
-    write_training_set(output_dir, data, dataset_path)
+    card["recipe"].update(
+        minutes=round((time.time() - t_start) / 60.0, 2),
+        device=str(dev),
+        torch_threads=int(torch.get_num_threads()),
+    )
+    _write_model(output_dir, members, card, split, data, dataset_path)
     v = metrics["validation"]
     log(
         f"wrote {output_dir}: validation top-1 {v['top1']:.3f}, "
         f"top-6 {v['top6']:.3f}"
     )
     return TrainResult(output_dir, read_card(output_dir), histories)
+
+
+def _write_model(output_dir, members, card, split, data, dataset_path):
+    """Write the model folder: weights and card, test rows, training set."""
+    card["inputs"] = {
+        "radiation": bool(card["config"].get("radiation_input", False))
+    }
+    if split.heldout:
+        card["training_data"]["heldout"] = {
+            k: len(v) for k, v in split.heldout.items()
+        }
+    save_model(output_dir, [m.cpu() for m in members], card)
+    if split.heldout:
+        (output_dir / HELDOUT_NAME).write_text(
+            json.dumps(split.heldout, indent=0) + "\n"
+        )
+    write_training_set(output_dir, data, dataset_path)
 
 
 def _logger(progress):
