@@ -4,8 +4,10 @@ Usage::
 
     python benchmarks/predict.py [--model DIR] [--file FILE.gr] [-n 2000]
 
-Prints a table.  Targets (issue 2): <= 20 ms per file warm in process,
->= 1,000 PDFs/s batched on 2 cores, CLI on one file <= 3 s wall.
+Prints a table.  Targets (issues 2 and 9): <= 20 ms per file warm in
+process, >= 1,000 PDFs/s batched on 2 cores (radiation unknown, so a
+model that reads the radiation runs both), CLI on one file <= 2.5 times
+a bare ``python -c "import torch"``, both timed here in the same run.
 """
 
 import argparse
@@ -53,11 +55,21 @@ def main(argv=None):
     rng = numpy.random.default_rng(0)
     x = rng.random((args.n, MODEL_GRID.npoints)).astype(numpy.float32)
     batch = _best_of(lambda: predictor.predict_proba(x), 3)
+    xray = numpy.zeros(args.n)
+    told = _best_of(lambda: predictor.predict_proba(x, radiation=xray), 3)
     cmd = [sys.executable, "-m", "diffpy.sgpredict", "predict", path]
     if args.model:
         cmd += ["--model", args.model]
     cli = _best_of(
         lambda: subprocess.run(cmd, check=True, capture_output=True), 3
+    )
+    bare = _best_of(
+        lambda: subprocess.run(
+            [sys.executable, "-c", "import torch"],
+            check=True,
+            capture_output=True,
+        ),
+        3,
     )
     rows = [
         ("model load (sha256 + safetensors)", f"{t_load * 1e3:.1f} ms", ""),
@@ -74,9 +86,20 @@ def main(argv=None):
         (
             f"predict_proba batch of {args.n}",
             f"{args.n / batch[0]:.0f} PDFs/s",
-            "target >= 1000 PDFs/s",
+            "radiation unknown; target >= 1000 PDFs/s",
         ),
-        ("CLI on one file (wall)", f"{cli[0]:.2f} s", "target <= 3 s"),
+        (
+            f"predict_proba batch of {args.n}, X-ray",
+            f"{args.n / told[0]:.0f} PDFs/s",
+            "radiation given",
+        ),
+        ("CLI on one file (wall)", f"{cli[0]:.2f} s", ""),
+        ('python -c "import torch" (wall)', f"{bare[0]:.2f} s", ""),
+        (
+            "CLI / import torch",
+            f"{cli[0] / bare[0]:.2f}x",
+            "target <= 2.5x",
+        ),
     ]
     card = predictor.card
     print(
