@@ -31,6 +31,7 @@ from diffpy.sgpredict.errors import InputError
 from diffpy.sgpredict.structures.archives import extract_cifs, is_archive
 from diffpy.sgpredict.structures.cifs import read_cif_folder, write_skip_report
 from diffpy.sgpredict.structures.generate import generation_items
+from diffpy.sgpredict.structures.library import LIBRARY_PATH
 from diffpy.sgpredict.structures.tables import table_items
 from diffpy.sgpredict.version import __version__
 
@@ -204,6 +205,8 @@ def generator_source(n_per_group, filt, route, seed, prototype_fraction):
         "prototype_fraction": prototype_fraction,
         "groups": filt.groups,
         "max_atoms": filt.max_atoms or 60,
+        "structure_types": "diffpy.sgpredict/data/structure_types/"
+        + os.path.basename(LIBRARY_PATH),
     }
     return items, record
 
