@@ -17,6 +17,7 @@ import os
 import sys
 
 from diffpy.sgpredict.errors import SgpredictError
+from diffpy.sgpredict.plugins import entry_points
 from diffpy.sgpredict.version import __version__
 
 COMMAND_GROUP = "diffpy.sgpredict.commands"
@@ -35,13 +36,7 @@ examples:
 
 def _command_entry_points():
     """Return the command entry points, sorted by name."""
-    import entrypoints
-
-    eps = entrypoints.get_group_all(COMMAND_GROUP)
-    unique = {}
-    for ep in eps:
-        unique.setdefault(ep.name, ep)
-    return [unique[name] for name in sorted(unique)]
+    return list(entry_points(COMMAND_GROUP).values())
 
 
 class _Parser(argparse.ArgumentParser):

@@ -24,16 +24,15 @@ The defaults are the settings of Table 2 of Liu et al. (2019).
 """
 
 import dataclasses
-import functools
 import math
 import warnings
 from pathlib import Path
 
-import entrypoints
 from diffpy.structure import Structure
 
 from diffpy.sgpredict.errors import InputError
 from diffpy.sgpredict.grid import MODEL_GRID
+from diffpy.sgpredict.plugins import entry_points
 from diffpy.sgpredict.structures.cifs import read_structure
 
 __all__ = [
@@ -226,13 +225,13 @@ def make_settings(settings=None, **overrides):
     )
 
 
-@functools.lru_cache(maxsize=1)
 def _entry_points():
-    """Read the entry points once (a scan of sys.path takes ~10 ms)."""
-    found = {}
-    for ep in entrypoints.get_group_all(CALCULATOR_GROUP):
-        found.setdefault(ep.name, ep)
-    return found
+    """The registered calculators, by name.
+
+    From :func:`diffpy.sgpredict.plugins.entry_points`; a function of
+    its own so that tests can put a fake backend in its place.
+    """
+    return entry_points(CALCULATOR_GROUP)
 
 
 _LOADED = {}
