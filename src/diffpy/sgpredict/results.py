@@ -51,6 +51,28 @@ class Candidate:
     family: int = None
     possible: bool = True
 
+    @classmethod
+    def for_group(cls, number, probability=None, rank=None):
+        """A candidate named by its group number or symbol.
+
+        For code that starts from a group rather than a prediction (the
+        refinement's candidate list, a user's ``--groups``).
+
+        Examples
+        --------
+        >>> c = Candidate.for_group("Fm-3m", 0.9)
+        >>> c.number, c.symbol, c.crystal_system, c.probability
+        (225, 'Fm-3m', 'cubic', 0.9)
+        """
+        info = spacegroups.lookup(number)
+        return cls(
+            rank=rank,
+            number=info.number,
+            symbol=info.symbol,
+            crystal_system=info.crystal_system,
+            probability=probability,
+        )
+
     def to_dict(self):
         """Return the candidate as a JSON-ready dictionary."""
         return {
