@@ -27,10 +27,10 @@ from diffpy.sgpredict.chemistry import parse_composition
 from diffpy.sgpredict.refine.candidates import Candidate
 from diffpy.sgpredict.refine.ranking import fit_candidates
 from diffpy.sgpredict.refine.starting import (
-    StartingStructure,
     starting_structure,
     starting_structures,
 )
+from diffpy.sgpredict.refine.startmodel import StartingStructure
 from diffpy.sgpredict.refine.templates import write_templates
 
 __all__ = [

@@ -15,9 +15,9 @@ Examples
 
 import numpy
 
+from diffpy.sgpredict.chemistry import atomic_number
 from diffpy.sgpredict.errors import InputError
 from diffpy.sgpredict.pdfcalc import calculate_pdf
-from diffpy.sgpredict.refine import settings
 
 __all__ = [
     "first_strong_peak",
@@ -81,6 +81,7 @@ def model_first_peak(structure):
 
     Examples
     --------
+    >>> from diffpy.sgpredict.refine import settings
     >>> ni = settings.expand([3.52] * 3 + [90] * 3, [("Ni", 0, 0, 0)], 225)
     >>> round(model_first_peak(ni), 2)
     2.49
@@ -106,13 +107,14 @@ def weighted_first_peak(structure):
 
     Examples
     --------
+    >>> from diffpy.sgpredict.refine import settings
     >>> ni = settings.expand([3.52] * 3 + [90] * 3, [("Ni", 0, 0, 0)], 225)
     >>> round(weighted_first_peak(ni), 2)
     2.49
     """
     xyz = structure.xyz_cartn
     lat = numpy.array(structure.lattice.base, dtype=float)
-    z = numpy.array([settings.atomic_number(a.element) for a in structure])
+    z = numpy.array([atomic_number(a.element) for a in structure])
     rgrid = numpy.arange(0.5, 8.0, 0.01)
     prof = numpy.zeros_like(rgrid)
     shifts = numpy.array(
@@ -148,6 +150,7 @@ def scale_to_peak(structure, r1):
 
     Examples
     --------
+    >>> from diffpy.sgpredict.refine import settings
     >>> ni = settings.expand([3.52] * 3 + [90] * 3, [("Ni", 0, 0, 0)], 225)
     >>> round(scale_to_peak(ni, 2.60), 3), round(ni.lattice.a, 2)
     (1.044, 3.68)

@@ -25,7 +25,6 @@ from diffpy.structure.symmetryutilities import ExpandAsymmetricUnit
 
 from diffpy.sgpredict import spacegroups
 from diffpy.sgpredict.chemistry import atomic_number as _atomic_number
-from diffpy.sgpredict.chemistry import element_symbol
 from diffpy.sgpredict.errors import InputError
 
 __all__ = [
@@ -48,23 +47,11 @@ ELEMENTS = (
 ).split()
 
 
-def bare_element(label):
-    """Return the element symbol of an atom label or type.
-
-    Kept for compatibility; the rules are those of
-    :func:`diffpy.sgpredict.chemistry.element_symbol` (``"O2-"`` -> O,
-    ``"FE"`` -> Fe, ``"D"`` -> H, ``"OH-"`` -> O, ``"13C"`` -> C).
-
-    Examples
-    --------
-    >>> bare_element("Mn3+")
-    'Mn'
-    """
-    return element_symbol(label)
-
-
 def atomic_number(symbol):
     """Return the atomic number of an element symbol or atom type.
+
+    :func:`diffpy.sgpredict.chemistry.atomic_number`'s rules; kept here
+    for scripts/build_structure_types.py.
 
     Examples
     --------

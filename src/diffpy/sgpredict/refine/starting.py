@@ -54,7 +54,6 @@ from diffpy.sgpredict.refine.usercifs import (
 from diffpy.sgpredict.refine.wyckoff import enumerate_starts
 
 __all__ = [
-    "StartingStructure",
     "starting_structure",
     "starting_structures",
     "pyxtal_structure",
