@@ -112,7 +112,7 @@ def _candidates(args):
     """Return the candidate list: --groups or the prediction."""
     from diffpy.sgpredict import spacegroups
     from diffpy.sgpredict.errors import InputError
-    from diffpy.sgpredict.refine.candidates import Candidate
+    from diffpy.sgpredict.results import Candidate
 
     if args.groups:
         out = []
@@ -125,7 +125,7 @@ def _candidates(args):
                     f"--groups: {item!r} is not one of the 45 space groups "
                     "(see 'diffpy.sgpredict info')"
                 ) from None
-            out.append(Candidate(key))
+            out.append(Candidate.for_group(key))
         return out
     from diffpy.sgpredict import predict
     from diffpy.sgpredict.errors import ModelError
@@ -136,7 +136,7 @@ def _candidates(args):
         raise ModelError(
             f"{exc}; or name the candidates with --groups N [N ...]"
         ) from None
-    return [Candidate(c.number, c.probability) for c in result.candidates]
+    return list(result.candidates)
 
 
 def run(args):

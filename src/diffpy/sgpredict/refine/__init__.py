@@ -24,7 +24,6 @@ Examples
 """
 
 from diffpy.sgpredict.chemistry import parse_composition
-from diffpy.sgpredict.refine.candidates import Candidate
 from diffpy.sgpredict.refine.ranking import fit_candidates
 from diffpy.sgpredict.refine.starting import (
     starting_structure,
@@ -34,7 +33,6 @@ from diffpy.sgpredict.refine.startmodel import StartingStructure
 from diffpy.sgpredict.refine.templates import write_templates
 
 __all__ = [
-    "Candidate",
     "StartingStructure",
     "fit_candidates",
     "parse_composition",

@@ -3,9 +3,9 @@ modules (so that ``ranking`` and ``templates`` do not import each other).
 
 Examples
 --------
->>> from diffpy.sgpredict.refine.candidates import Candidate, folder_name
->>> Candidate(225, 0.9).symbol, folder_name(14)
-('Fm-3m', 'sg014_P21_c')
+>>> from diffpy.sgpredict.refine.candidates import as_candidates, folder_name
+>>> as_candidates(["Fm-3m"])[0].number, folder_name(14)
+(225, 'sg014_P21_c')
 """
 
 import re
@@ -14,9 +14,9 @@ from diffpy.sgpredict import spacegroups
 from diffpy.sgpredict.errors import SgpredictError
 from diffpy.sgpredict.io import load_pdf
 from diffpy.sgpredict.refine.usercifs import read_cif
+from diffpy.sgpredict.results import Candidate
 
 __all__ = [
-    "Candidate",
     "as_candidates",
     "folder_name",
     "usable_cif",
@@ -24,28 +24,11 @@ __all__ = [
 ]
 
 
-class Candidate:
-    """A candidate space group with its predicted probability.
-
-    Examples
-    --------
-    >>> Candidate(225, 0.9).symbol
-    'Fm-3m'
-    """
-
-    def __init__(self, number, probability=None):
-        info = spacegroups.lookup(number)
-        self.number = info.number
-        self.symbol = info.symbol
-        self.crystal_system = info.crystal_system
-        self.probability = probability
-
-    def __repr__(self):
-        return f"Candidate({self.number}, {self.probability})"
-
-
 def as_candidates(groups):
     """Turn numbers, symbols or prediction candidates into Candidates.
+
+    The candidates are :class:`diffpy.sgpredict.results.Candidate`, the
+    prediction's own class (one Candidate class for both).
 
     Examples
     --------
@@ -58,10 +41,12 @@ def as_candidates(groups):
             out.append(item)
         elif hasattr(item, "number"):
             out.append(
-                Candidate(item.number, getattr(item, "probability", None))
+                Candidate.for_group(
+                    item.number, getattr(item, "probability", None)
+                )
             )
         else:
-            out.append(Candidate(item))
+            out.append(Candidate.for_group(item))
     return out
 
 

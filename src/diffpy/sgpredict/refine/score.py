@@ -179,8 +179,8 @@ def icsd_prior(candidates):
 
     Examples
     --------
-    >>> from diffpy.sgpredict.refine.candidates import Candidate
-    >>> p = icsd_prior([Candidate(225), Candidate(221)])
+    >>> from diffpy.sgpredict.results import Candidate
+    >>> p = icsd_prior([Candidate.for_group(225), Candidate.for_group(221)])
     >>> round(sum(p.values()), 6), p[225] > p[221]
     (1.0, True)
     """
@@ -204,7 +204,7 @@ def rank_rows(rows, candidates, n_eff):
         One per candidate, with ``number``, ``symbol``, ``probability``,
         ``rw``, ``nfree``, ``notes``; changed in place (``score``,
         ``n_eff``, ``rank``).
-    candidates : list of Candidate
+    candidates : list of diffpy.sgpredict.results.Candidate
         For the prior when no probability is given.
     n_eff : float
         Independent points of the fit range.
