@@ -252,6 +252,26 @@ def test_generated_crystals_carry_their_spglib_group(route):
     assert made >= 6
 
 
+def test_statistics_route_leaves_the_process_as_it_was():
+    import pyxtal.operations as ops
+
+    from diffpy.sgpredict.structures.generate import statistics_crystal
+
+    numpy.random.seed(123)
+    before = numpy.random.get_state()
+    tol = ops.Tol_matrix
+    a = statistics_crystal(225, seed=5)
+    after = numpy.random.get_state()
+    assert ops.Tol_matrix is tol  # pyxtal's tolerance tables put back
+    assert before[0] == after[0]
+    numpy.testing.assert_array_equal(before[1], after[1])
+    assert before[2:] == after[2:]
+    numpy.random.seed(999)  # another global state gives the same crystal
+    b = statistics_crystal(225, seed=5)
+    assert a.species == b.species
+    numpy.testing.assert_allclose(a.frac, b.frac)
+
+
 def test_generation_is_reproducible():
     from diffpy.sgpredict.structures.generate import (
         generate_item,

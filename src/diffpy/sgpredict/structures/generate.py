@@ -25,7 +25,8 @@ Every crystal is labelled by spglib (tolerance 0.01) with the group it
 really has; crystals whose group is not among the 45 are dropped.
 
 The statistics are shipped in ``data/generation_stats.json.gz``
-(:func:`build_statistics` writes it).
+(:func:`diffpy.sgpredict.structures.stats.build_statistics` writes
+it).
 
 Examples
 --------
@@ -37,21 +38,22 @@ Examples
 225
 """
 
-import gzip
-import json
-import os
-from functools import lru_cache
+import logging
+import warnings
+from contextlib import contextmanager
 
 import numpy
 
-from diffpy.sgpredict.structures import ELEMENTS, Crystal
+from diffpy.sgpredict import spacegroups
+from diffpy.sgpredict.structures import Crystal, reduced_formula
 from diffpy.sgpredict.structures.cifs import SkipStructure
 from diffpy.sgpredict.structures.library import generator_types
 from diffpy.sgpredict.structures.prototypes import make_variant
 from diffpy.sgpredict.structures.stats import (  # noqa: F401 (re-export)
     STATS_PATH,
+    build_statistics,
     formulas_for_group,
-    stats,
+    wyckoff_combinations,
 )
 
 __all__ = [
@@ -65,28 +67,10 @@ __all__ = [
     "build_statistics",
 ]
 
+logger = logging.getLogger(__name__)
+
 ROUTES = ("statistics", "prototype")
 _ROUTE_TAG = {"statistics": "stat", "prototype": "prot"}
-_DATA = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data")
-
-
-def _stats(path=STATS_PATH):
-    return stats(path)
-
-
-@lru_cache(maxsize=None)
-def wyckoff_combinations(sg):
-    """Occupied-site combinations of real structures of a group.
-
-    Returns
-    -------
-    list of (list of (int, str), float)
-        Sites as (multiplicity, letter) and the weight.
-    """
-    out = []
-    for sites, w in _stats()["wyckoff"].get(str(sg), []):
-        out.append(([(int(s[:-1]), s[-1]) for s in sites], float(w)))
-    return out
 
 
 def _share(sites, need, rng, budget=2000):
@@ -162,19 +146,23 @@ def statistics_crystal(
     -------
     Crystal or None
 
+    Notes
+    -----
+    pyxtal draws from numpy's global generator too: it is seeded for the
+    call and its state put back afterwards, and pyxtal's tolerance
+    tables are shared only during the call
+    (:func:`_shared_tolerance_tables`), so the process is left as it was.
+
     Examples
     --------
     >>> c = statistics_crystal(221, seed=3)
     >>> c is None or c.meta["declared_sg"] == 221
     True
     """
-    import warnings
-
+    # pyxtal is an optional dependency (the ``generate`` extra)
     from pyxtal import pyxtal
 
-    _share_tolerance_tables()
     rng = numpy.random.default_rng(seed)
-    numpy.random.seed(seed % (2**32))  # pyxtal uses the global generator too
     forms = formulas_for_group(sg)
     combos = wyckoff_combinations(sg)
     if not forms:
@@ -182,102 +170,153 @@ def statistics_crystal(
     w = numpy.array([f[1] for f in forms])
     w = w / w.sum()
     cw = numpy.array([c[1] for c in combos]) if combos else None
-    for attempt in range(tries):
-        comp = forms[rng.choice(len(forms), p=w)][0]
-        nred = sum(comp.values())
-        if nred > max_atoms:
-            continue
-        if exclude and (_formula(comp), sg) in exclude:
-            continue
-        sites = None
-        zs = None
-        if combos:
-            ok = [
-                i
-                for i, (s, _) in enumerate(combos)
-                if sum(m for m, _ in s) % nred == 0
-                and sum(m for m, _ in s) <= max_atoms
-                and len(s) >= len(comp)
-            ]
-            if ok:
-                p = cw[ok] / cw[ok].sum()
-                for i in rng.choice(
-                    ok, size=min(len(ok), 12), p=p, replace=False
-                ):
-                    s = combos[i][0]
-                    z = sum(m for m, _ in s) // nred
-                    need = {e: n * z for e, n in comp.items()}
-                    sites = _share(s, need, rng)
-                    if sites is not None:
-                        zs = z
-                        break
-        species = sorted(comp)
-        xtal = pyxtal()
-        fac = float(rng.uniform(*factor))
-        state = int(rng.integers(2**31))
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                if sites is not None:
-                    xtal.from_random(
-                        3,
-                        sg,
-                        species,
-                        [comp[e] * zs for e in species],
-                        factor=fac,
-                        sites=[sites[e] for e in species],
-                        random_state=state,
-                        max_count=5,
-                    )
-                else:
-                    z = _smallest_z(sg, comp, max_atoms)
-                    if z is None:
-                        continue
-                    xtal.from_random(
-                        3,
-                        sg,
-                        species,
-                        [comp[e] * z for e in species],
-                        factor=fac,
-                        random_state=state,
-                        max_count=5,
-                    )
-        except Exception:
-            continue
-        if not xtal.valid:
-            continue
-        coords, spec = xtal._get_coords_and_species()
-        c = Crystal(xtal.lattice.matrix, coords, [str(s) for s in spec])
-        if c.natoms == 0 or c.natoms > max_atoms * 2:
-            continue
-        label = c.label(symprec)
-        if exclude and (c.reduced_formula, label) in exclude:
-            continue
-        c.meta.update(
-            declared_sg=sg,
-            sg_number=label,
-            formula=c.reduced_formula,
-            wyckoff="stats" if sites is not None else "pyxtal",
-        )
-        return c
+    with _global_numpy_seed(seed % (2**32)), _shared_tolerance_tables():
+        for attempt in range(tries):
+            comp = forms[rng.choice(len(forms), p=w)][0]
+            if sum(comp.values()) > max_atoms:
+                continue
+            if exclude and (_formula(comp), sg) in exclude:
+                continue
+            c = _statistics_attempt(
+                sg, comp, combos, cw, max_atoms, factor, rng, pyxtal
+            )
+            if c is None:
+                continue
+            label = c.label(symprec)
+            if exclude and (c.reduced_formula, label) in exclude:
+                continue
+            c.meta.update(
+                declared_sg=sg, sg_number=label, formula=c.reduced_formula
+            )
+            return c
     return None
 
 
-def _share_tolerance_tables():
-    """Let pyxtal reuse one default distance-tolerance table.
+def _statistics_attempt(sg, comp, combos, cw, max_atoms, factor, rng, cls):
+    """One pyxtal crystal of ``comp`` in ``sg`` (``cls``: pyxtal's class).
+
+    The sites come from real structures of the group when some fit,
+    else pyxtal chooses them; None when pyxtal fails or the cell has
+    too many atoms.
+    """
+    sites, z = _draw_sites(comp, combos, cw, max_atoms, rng)
+    xtal = cls()
+    fac = float(rng.uniform(*factor))
+    state = int(rng.integers(2**31))
+    if sites is None:
+        z = _smallest_z(sg, comp, max_atoms)
+        if z is None:
+            return None
+    if not _random_crystal(xtal, sg, comp, z, sites, fac, state):
+        return None
+    coords, spec = xtal._get_coords_and_species()
+    c = Crystal(xtal.lattice.matrix, coords, [str(s) for s in spec])
+    if c.natoms == 0 or c.natoms > max_atoms * 2:
+        return None
+    c.meta["wyckoff"] = "stats" if sites is not None else "pyxtal"
+    return c
+
+
+def _draw_sites(comp, combos, weights, max_atoms, rng):
+    """Occupied sites of a real structure of the group that fit ``comp``.
+
+    Returns
+    -------
+    sites : dict or None
+        element -> list of site labels (``"4a"``).
+    z : int or None
+        Formula units per cell.
+    """
+    if not combos:
+        return None, None
+    nred = sum(comp.values())
+    ok = [
+        i
+        for i, (s, _) in enumerate(combos)
+        if sum(m for m, _ in s) % nred == 0
+        and sum(m for m, _ in s) <= max_atoms
+        and len(s) >= len(comp)
+    ]
+    if not ok:
+        return None, None
+    p = weights[ok] / weights[ok].sum()
+    for i in rng.choice(ok, size=min(len(ok), 12), p=p, replace=False):
+        s = combos[i][0]
+        z = sum(m for m, _ in s) // nred
+        need = {e: n * z for e, n in comp.items()}
+        sites = _share(s, need, rng)
+        if sites is not None:
+            return sites, z
+    return None, None
+
+
+def _random_crystal(xtal, sg, comp, z, sites, factor, state):
+    """Fill a pyxtal crystal at random; False when pyxtal fails.
+
+    pyxtal reports an impossible combination or a failed placement with
+    its own error or a plain ValueError/RuntimeError/IndexError/KeyError;
+    those only mean "draw again" (logged at DEBUG).
+    """
+    # pyxtal is an optional dependency (the ``generate`` extra)
+    from pyxtal.msg import Error as PyxtalError
+
+    species = sorted(comp)
+    kwargs = {"sites": [sites[e] for e in species]} if sites else {}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            xtal.from_random(
+                3,
+                sg,
+                species,
+                [comp[e] * z for e in species],
+                factor=factor,
+                random_state=state,
+                max_count=5,
+                **kwargs,
+            )
+    except (
+        PyxtalError,
+        RuntimeError,
+        ValueError,
+        IndexError,
+        KeyError,
+        ArithmeticError,
+    ) as exc:
+        logger.debug("pyxtal failed for %s in %d: %s", comp, sg, exc)
+        return False
+    return bool(xtal.valid)
+
+
+@contextmanager
+def _global_numpy_seed(seed):
+    """Seed numpy's global generator for a block, then restore it."""
+    saved = numpy.random.get_state()
+    numpy.random.seed(seed)
+    try:
+        yield
+    finally:
+        numpy.random.set_state(saved)
+
+
+@contextmanager
+def _shared_tolerance_tables():
+    """Let pyxtal reuse one default distance-tolerance table in a block.
 
     pyxtal's ``operations.check_images`` builds a fresh default
     ``Tol_matrix`` on every call when none is passed, which takes about a
     quarter of the time of a random crystal.  The table is read-only
     there, so one shared instance per (prototype, factor) gives the same
     crystals, faster.  Only the name inside ``pyxtal.operations`` is
-    replaced.
+    replaced, and only until the block ends.
     """
+    # pyxtal is an optional dependency (the ``generate`` extra)
     import pyxtal.operations as ops
 
-    if getattr(ops, "_sgpredict_shared_tm", False):
-        return
     real = ops.Tol_matrix
+    if getattr(real, "_sgpredict_shared", False):  # nested: already shared
+        yield
+        return
     cache = {}
 
     def shared(*tuples, prototype="atomic", factor=1.0):
@@ -288,17 +327,20 @@ def _share_tolerance_tables():
             cache[key] = real(prototype=prototype, factor=factor)
         return cache[key]
 
+    shared._sgpredict_shared = True
     ops.Tol_matrix = shared
-    ops._sgpredict_shared_tm = True
+    try:
+        yield
+    finally:
+        ops.Tol_matrix = real
 
 
 def _formula(comp):
-    from diffpy.sgpredict.structures import reduced_formula
-
     return reduced_formula([e for e, n in comp.items() for _ in range(n)])
 
 
 def _smallest_z(sg, comp, max_atoms):
+    # pyxtal is an optional dependency (the ``generate`` extra)
     from pyxtal.symmetry import Group
 
     g = Group(sg)
@@ -358,8 +400,6 @@ def generation_items(
     >>> [it["id"] for it in generation_items(1, [14, 225], "statistics")]
     ['stat-014-00000', 'stat-225-00000']
     """
-    from diffpy.sgpredict import spacegroups
-
     if route not in ROUTES + ("both",):
         raise ValueError(f"route must be one of {ROUTES + ('both',)}")
     groups = list(spacegroups.NUMBERS if groups is None else groups)
@@ -417,8 +457,6 @@ def generate_item(
     SkipStructure
         When no crystal could be made or its group is not among the 45.
     """
-    from diffpy.sgpredict import spacegroups
-
     if item["route"] == "statistics":
         c = statistics_crystal(
             item["sg"],
@@ -449,109 +487,3 @@ def generate_item(
             f"group not among the 45: {sg} (asked {item['sg']})"
         )
     return c
-
-
-# --------------------------------------------------------------------------
-# statistics file
-
-
-def build_statistics(
-    counts_csv, path=STATS_PATH, max_elements=6, max_formula_atoms=60, top=400
-):
-    """Write the generation statistics shipped with the package.
-
-    Parameters
-    ----------
-    counts_csv : str
-        ``icsd_sg_formula_counts.csv`` (``sg_number, reduced_formula,
-        count``; derived from the dara-xrd catalogue, MIT).
-    path : str
-        Output (gzip JSON).
-    max_elements, max_formula_atoms : int
-        Formulas with more elements or atoms are left out.
-    top : int
-        Most Wyckoff combinations kept per group.
-
-    Examples
-    --------
-    >>> build_statistics("icsd_sg_formula_counts.csv")  # doctest: +SKIP
-    """
-    import csv
-
-    import pyxtal
-    from pymatgen.core import Composition
-    from pyxtal.symmetry import Group
-
-    from diffpy.sgpredict import spacegroups
-
-    known = set(ELEMENTS)
-    formulas = {}
-    with open(counts_csv, newline="") as f:
-        for row in csv.DictReader(f):
-            sg = int(row["sg_number"])
-            try:
-                comp = Composition(row["reduced_formula"])
-            except Exception:
-                continue
-            els = [str(e) for e in comp.elements]
-            amounts = [comp[e] for e in comp.elements]
-            if any(abs(a - round(a)) > 1e-6 for a in amounts):
-                continue
-            amounts = [int(round(a)) for a in amounts]
-            if not set(els) <= known or len(els) > max_elements:
-                continue
-            if sum(amounts) > max_formula_atoms:
-                continue
-            formulas.setdefault(str(sg), []).append(
-                [els, amounts, int(row["count"])]
-            )
-    # Wyckoff combinations: pyxtal's Materials Project table + prototypes
-    table = os.path.join(
-        os.path.dirname(pyxtal.__file__), "database", "spg_num_wps_mp.csv"
-    )
-    wyck = {}
-    groups = {}
-    with open(table, newline="") as f:
-        for row in csv.DictReader(f):
-            sg = int(row["spg"])
-            if sg not in spacegroups.NUMBERS:
-                continue
-            g = groups.setdefault(sg, Group(sg))
-            try:
-                wps = [g[int(i)] for i in str(row["wps"]).split("-")]
-            except (IndexError, ValueError):
-                continue
-            sites = tuple(sorted(f"{w.multiplicity}{w.letter}" for w in wps))
-            d = wyck.setdefault(sg, {})
-            d[sites] = d.get(sites, 0) + int(row["count"])
-    for entry in generator_types().values():
-        sg = entry["number"]
-        sites = tuple(sorted(entry["wyckoff"]))
-        d = wyck.setdefault(sg, {})
-        d[sites] = d.get(sites, 0) + 1
-    wyckoff = {}
-    for sg, d in wyck.items():
-        best = sorted(d.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
-        wyckoff[str(sg)] = [[list(s), n] for s, n in best]
-    data = {
-        "format": "diffpy.sgpredict.generation_stats",
-        "version": 1,
-        "sources": {
-            "formulas": "reduced formulas per space group with ICSD entry "
-            "counts, derived from the catalogue of the dara-xrd 1.3.0 wheel "
-            "(dara/data/icsd_filtered_info_2025_v3.json.gz, MIT); formula "
-            "and group only",
-            "wyckoff": "occupied Wyckoff-site combinations per group: "
-            "pyxtal/database/spg_num_wps_mp.csv (pyxtal, MIT; Materials "
-            "Project statistics, conventional cells) plus one count per "
-            "structure type the generator uses in the package's library",
-        },
-        "formulas": formulas,
-        "wyckoff": wyckoff,
-    }
-    with gzip.open(path, "wt", encoding="utf-8") as f:
-        json.dump(data, f, separators=(",", ":"))
-    _stats.cache_clear()
-    formulas_for_group.cache_clear()
-    wyckoff_combinations.cache_clear()
-    return {k: len(v) for k, v in formulas.items()}
