@@ -22,7 +22,7 @@ from diffpy.sgpredict.refine import (  # noqa: E402
 from diffpy.sgpredict.refine.library_lookup import (  # noqa: E402
     load_prototypes,
 )
-from diffpy.sgpredict.refine.templates import (  # noqa: E402
+from diffpy.sgpredict.refine.macro import (  # noqa: E402
     check_macro,
     parse_macro,
 )
