@@ -65,6 +65,7 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy
+import torch
 
 from diffpy.sgpredict.physics import spherical_envelope
 
@@ -180,12 +181,6 @@ class AugmentConfig:
         )
 
 
-def _torch():
-    import torch
-
-    return torch
-
-
 def minmax_truncate(g, nvalid):
     """Min-max normalise each row over its first ``nvalid`` points.
 
@@ -213,7 +208,6 @@ def minmax_truncate(g, nvalid):
     >>> x.tolist()
     [[0.0, 1.0, 0.5, 0.0]]
     """
-    torch = _torch()
     idx = torch.arange(g.shape[-1], device=g.device)
     valid = idx[None, :] < nvalid[:, None]
     big = torch.finfo(g.dtype).max
@@ -248,7 +242,6 @@ class Augmenter:
     """
 
     def __init__(self, r, config=None, npad=48):
-        torch = _torch()
         r = numpy.asarray(r, dtype=float)
         if r.ndim != 1 or len(r) < 8:
             raise ValueError("r must be a 1-D grid of at least 8 points")
@@ -307,7 +300,6 @@ class Augmenter:
             One value per sample for each setting (``qmax`` is ``inf``
             when not terminated, ``rmax`` ``inf`` when not truncated).
         """
-        torch = _torch()
         c = self.config
 
         def uniform(rng):
@@ -379,7 +371,6 @@ class Augmenter:
         nvalid : torch.Tensor
             Number of points up to ``rmax`` per sample.
         """
-        torch = _torch()
         g = g.to(torch.float32)
         n, npts = g.shape
         if npts != self.npoints:
@@ -431,7 +422,6 @@ class Augmenter:
 
     def _extend(self, g):
         """The extended grid: linear lead-in, data, tapered mirror image."""
-        torch = _torch()
         n = g.shape[0]
         lead = g[:, :1] * (
             torch.arange(1, self.k0, dtype=torch.float32) / self.k0
@@ -451,7 +441,6 @@ class Augmenter:
         first two draws of ``noise_gen`` split ``level`` between this
         correlated noise and the white noise added in r.
         """
-        torch = _torch()
         n = ext.shape[0]
         F = (ext.to(torch.float32) @ self._sin.T).to(torch.float64)
         q = self.q[None, :]
@@ -466,7 +455,6 @@ class Augmenter:
     def _back_to_r(self, F, strain):
         """Back to r on a grid 8 times finer, then to the (stretched) data
         positions by linear interpolation (error < 0.3 % of a peak)."""
-        torch = _torch()
         fine = (F.to(torch.float32) @ self._sin_fine).to(torch.float64)
         t = self._data_k[None, :] / strain[:, None] * self.oversample
         t = t.clamp(0, fine.shape[1] - 1.001)
@@ -477,7 +465,6 @@ class Augmenter:
     def _white_and_wiggle(self, shape, white_level, noise_gen):
         """White noise of ``white_level`` and a slow baseline wiggle of
         unit amplitude: three random sines."""
-        torch = _torch()
         n = shape[0]
         white = white_level[:, None] * torch.randn(
             shape, generator=noise_gen, dtype=torch.float64
@@ -517,7 +504,6 @@ class Augmenter:
         nvalid : same type as ``g``
             Number of valid points per sample.
         """
-        torch = _torch()
         is_numpy = not isinstance(g, torch.Tensor)
         gt = torch.as_tensor(numpy.asarray(g)) if is_numpy else g
         squeeze = gt.dim() == 1
@@ -566,7 +552,6 @@ def augment(r, g, config=None, seed=None, qdamp0=None):
     >>> bool((x1 == x2).all()), x1.shape
     (True, (209,))
     """
-    torch = _torch()
     gen = None
     if seed is not None:
         gen = torch.Generator().manual_seed(int(seed))

@@ -138,6 +138,7 @@ def save_model(model_dir, members, card):
     Path
         The card's path.
     """
+    # torch is imported with the weights only (see load_model)
     from safetensors.torch import save_file
 
     model_dir = Path(model_dir)
@@ -192,6 +193,9 @@ def load_model(model_dir=None):
         When files are missing, the checksum differs or the tensors do not
         fit the architecture.
     """
+    # torch (through safetensors.torch and the models) is imported only
+    # when weights are read or written: reading a card (``info``) must not
+    # cost the 2-3 s of importing torch
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 

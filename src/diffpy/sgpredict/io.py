@@ -8,12 +8,14 @@ the data are a usable r-space PDF.  Every problem raises
 file, what is wrong and what to do.
 """
 
+import glob
 import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy
+from diffpy.utils.parsers import load_data
 
 from diffpy.sgpredict.errors import InputError
 
@@ -106,8 +108,6 @@ def _header_text(path, minrows=10):
 
 def _read_meta(path, header):
     """Collect measurement settings from the header of a PDF file."""
-    from diffpy.utils.parsers import load_data
-
     meta = {}
     try:
         hdata = load_data(path, headers=True)
@@ -333,8 +333,6 @@ def load_pdf(path):
     >>> data.meta["qmax"], len(data.r)         # doctest: +SKIP
     (25.0, 6001)
     """
-    from diffpy.utils.parsers import load_data
-
     path = Path(path)
     name = str(path)
     if not path.exists():
@@ -434,8 +432,6 @@ def expand_inputs(sources, suffixes=_DATA_SUFFIXES):
     >>> [pathlib.Path(p).name for p in expand_inputs([str(d / "*.gr")])]
     ['a.gr', 'b.gr']
     """
-    import glob
-
     if isinstance(sources, (str, Path)):
         sources = [sources]
     out = []

@@ -66,6 +66,7 @@ from pathlib import Path
 
 import numpy
 import torch
+from tqdm import tqdm
 
 from diffpy.sgpredict import spacegroups
 from diffpy.sgpredict.candidates import (
@@ -461,8 +462,6 @@ class Predictor:
     def _predict_many(self, items, top, options, progress=False):
         iterator = items
         if progress and len(items) > 1:
-            from tqdm import tqdm
-
             iterator = tqdm(
                 items, desc="predict", unit="file", file=sys.stderr
             )

@@ -19,6 +19,8 @@ import contextlib
 import functools
 import os
 
+import torch
+
 from diffpy.sgpredict.errors import InputError
 
 __all__ = [
@@ -51,8 +53,6 @@ def torch_threads(threads):
     >>> torch.get_num_threads() == before
     True
     """
-    import torch
-
     if threads is None:
         yield
         return
@@ -90,8 +90,6 @@ def restores_torch_state(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        import torch
-
         with torch_threads(kwargs.get("num_threads")):
             with torch.random.fork_rng(devices=[]):
                 return func(*args, **kwargs)

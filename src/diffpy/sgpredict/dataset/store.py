@@ -40,8 +40,10 @@ it grows.
 import json
 import os
 import time
+from collections import Counter
 from contextlib import contextmanager
 
+import h5py
 import numpy
 
 from diffpy.sgpredict.errors import InputError
@@ -96,14 +98,8 @@ ROW_FIELDS = (
 _SKIP_FIELDS = ("id", "source", "reason")
 
 
-def _h5py():
-    import h5py
-
-    return h5py
-
-
 def _str_dtype():
-    return _h5py().string_dtype(encoding="utf-8")
+    return h5py.string_dtype(encoding="utf-8")
 
 
 @contextmanager
@@ -113,7 +109,6 @@ def _open(path, mode="r"):
     The writer closes the file between chunks and advances ``n_rows``
     last, so readers never need the lock to see consistent rows.
     """
-    h5py = _h5py()
     try:
         f = h5py.File(path, mode, locking=False)
     except OSError as exc:
@@ -285,7 +280,6 @@ class DatasetWriter:
 
     # file handling ---------------------------------------------------
     def _create(self, provenance):
-        h5py = _h5py()
         npts = len(self.r)
         sdt = _str_dtype()
         d = os.path.dirname(os.path.abspath(self.path))
@@ -478,8 +472,6 @@ def dataset_summary(path):
     >>> dataset_summary("train.h5")["n_rows"]  # doctest: +SKIP
     6750
     """
-    from collections import Counter
-
     data = load_arrays(path, ["sg_number", "source", "settings"])
     per_group = Counter(int(x) for x in data["sg_number"])
     per_source = Counter(s.split(":", 1)[0] for s in data["source"])

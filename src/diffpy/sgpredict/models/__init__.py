@@ -10,28 +10,21 @@ Examples
 ...                             "hidden": 16})  # doctest: +SKIP
 """
 
+import torch
+
+from diffpy.sgpredict.models.cnn import SpaceGroupCNN
+from diffpy.sgpredict.models.logreg import LogisticRegression
+from diffpy.sgpredict.models.resnet import ResNet1D
+
 __all__ = ["ARCHITECTURES", "build_model", "Ensemble"]
 
 
-def _cnn(config):
-    from diffpy.sgpredict.models.cnn import SpaceGroupCNN
-
-    return SpaceGroupCNN(**config)
-
-
-def _resnet(config):
-    from diffpy.sgpredict.models.resnet import ResNet1D
-
-    return ResNet1D(**config)
-
-
-def _logreg(config):
-    from diffpy.sgpredict.models.logreg import LogisticRegression
-
-    return LogisticRegression(**config)
-
-
-ARCHITECTURES = {"cnn": _cnn, "resnet": _resnet, "logreg": _logreg}
+#: Architecture name -> the module class it builds.
+ARCHITECTURES = {
+    "cnn": SpaceGroupCNN,
+    "resnet": ResNet1D,
+    "logreg": LogisticRegression,
+}
 
 
 def build_model(architecture, config=None):
@@ -58,10 +51,10 @@ def build_model(architecture, config=None):
             f"unknown architecture {architecture!r}; known: "
             f"{', '.join(sorted(ARCHITECTURES))}"
         ) from None
-    return factory(dict(config or {}))
+    return factory(**dict(config or {}))
 
 
-def Ensemble(members):
+class Ensemble(torch.nn.Module):
     """Average the log-probabilities of several networks.
 
     Parameters
@@ -69,24 +62,18 @@ def Ensemble(members):
     members : list of torch.nn.Module
         Networks with the same input and output shapes.
 
-    Returns
-    -------
-    torch.nn.Module
-        A module whose output is the mean of the members' log-softmax
-        outputs (a geometric-mean ensemble), itself usable as logits.
+    The output is the mean of the members' log-softmax outputs (a
+    geometric-mean ensemble), itself usable as logits; ``members`` is
+    the ``ModuleList`` of the networks.
     """
-    import torch
 
-    class _Ensemble(torch.nn.Module):
-        def __init__(self, members):
-            super().__init__()
-            self.members = torch.nn.ModuleList(members)
+    def __init__(self, members):
+        super().__init__()
+        self.members = torch.nn.ModuleList(members)
 
-        def forward(self, x, radiation=None):
-            outs = [
-                torch.log_softmax(m(x, radiation), dim=-1)
-                for m in self.members
-            ]
-            return torch.stack(outs).mean(dim=0)
-
-    return _Ensemble(members)
+    def forward(self, x, radiation=None):
+        """Mean log-softmax of the members for inputs ``x``."""
+        outs = [
+            torch.log_softmax(m(x, radiation), dim=-1) for m in self.members
+        ]
+        return torch.stack(outs).mean(dim=0)

@@ -42,6 +42,7 @@ import re
 from collections import Counter
 
 import numpy
+import spglib
 
 from diffpy.sgpredict.errors import InputError
 from diffpy.sgpredict.structures import (
@@ -303,8 +304,6 @@ def primitive_crystal(crystal, symprec=0.01):
     >>> primitive_crystal(fcc).natoms
     1
     """
-    import spglib
-
     cell, kinds = _cell(crystal)
     try:
         prim = spglib.standardize_cell(
