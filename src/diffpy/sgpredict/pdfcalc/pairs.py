@@ -10,8 +10,8 @@ anisotropic atoms) and amplitude :math:`o_i w_i\\, o_j w_j`.
 The sum over atoms i of the cell and atoms j of the crystal is done as a
 sum over symmetry orbits (:func:`~.symmetry.symmetry_orbits`): for the
 representative r of orbit O and the atoms j of the orbits O' >= O, each
-pair counts |O| times when O' = O and 2 |O| times otherwise (the pairs
-between two orbits are seen from both sides).  Pairs are merged into
+pair counts :math:`|O|` times when O' = O and :math:`2|O|` times
+otherwise (the pairs between two orbits are seen from both sides).  Pairs are merged into
 bins of width ``binw`` per displacement (:class:`PeakBins`); peaks
 narrower than 12 bin widths are kept pair by pair.
 """
@@ -220,7 +220,8 @@ def pair_peaks(arrays, rcut_lo, rcut_hi, delta1, delta2, qbroad, binw):
     -------
     d, msd, amp : numpy.ndarray
         Merged peaks: amp is the summed ``o_i w_i o_j w_j`` of the
-        pairs, d and msd their |amp|-weighted means.
+        pairs, d and msd their means weighted by the absolute
+        amplitudes.
     """
     atoms = _atoms_by_orbit(arrays)
     cart, a, u, ucart, orbit = atoms
