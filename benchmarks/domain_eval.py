@@ -8,7 +8,10 @@ Builds, from the 164 public structures beside the repository
 * out of domain: amorphous (random sequential packings; crystals smeared
   paracrystalline), molecular crystals (rigid molecules on an fcc
   lattice, sharp intra-, broad intermolecular peaks), two-phase mixtures
-  (50/50, 35/65, 25/75 of two different groups), F(Q), S(Q), I(Q) saved
+  (``mixture``: 50/50, 35/65, 25/75 of two different groups, each phase
+  with its own settings; ``mixture-1q``: 50/50, 35/65, 20/80 measured
+  together, one Qmax, Qdamp, Uiso, noise and r-range for both phases,
+  built by :func:`build_mixtures`), F(Q), S(Q), I(Q) saved
   as G(r), noise, constants, Qmax 5-9 and 45-50, r-ranges the model
   cannot use, and neutron PDFs of compounds (header says neutron);
 
@@ -16,9 +19,12 @@ writes every PDF as a ``.gr`` (with the header lines a reduction program
 would write) and runs ``diffpy.sgpredict.predict`` on the files, as a
 user would: a file refused with an error counts as flagged.  Then the 21
 measured PDFs of ``../shared/data/exp_pdfs``.  Prints flagged shares per
-kind and the time of the domain check per file.
+kind, with all checks and without the mixture detector
+(:mod:`diffpy.sgpredict.mixture`), the share the mixture check flags by
+itself, and the time of the domain check and of the mixture score per
+file.
 
-Run: ``python benchmarks/domain_eval.py [--workdir DIR]`` (about 10 min on
+Run: ``python benchmarks/domain_eval.py [--workdir DIR]`` (about 12 min on
 two cores, most of it building the simulated set; cached in DIR).
 """
 
@@ -374,6 +380,47 @@ def build(seed=0, n_in=120):
     return ids, ood
 
 
+def build_mixtures(seed=0, n=36, fractions=(0.5, 0.35, 0.2)):
+    """Two-phase mixtures measured together: one list of items.
+
+    Two structures of different space groups are computed with the same
+    Qmax, Qdamp, Qbroad and Uiso, mixed by their share of the signal
+    (:func:`diffpy.sgpredict.mixture.mix_pdfs`), then noise and an
+    r-range are drawn as for the single-phase crystals.  Its own random
+    stream (``seed + 100``), so :func:`build` is unchanged.
+    """
+    from diffpy.sgpredict.errors import InputError
+    from diffpy.sgpredict.mixture import mix_pdfs
+
+    rng = numpy.random.default_rng(seed + 100)
+    rows = _rows()
+    out = []
+    while len(out) < n:
+        a, b = rng.choice(len(rows), 2, replace=False)
+        rowa, rowb = rows[a], rows[b]
+        if rowa["sg_number"] == rowb["sg_number"]:
+            continue
+        settings = dict(
+            qmax=rng.uniform(14, 40),
+            qdamp=rng.uniform(0.02, 0.06),
+            uiso=rng.uniform(0.003, 0.015),
+        )
+        try:
+            r, ga = crystal_pdf(SHARED / rowa["file"], rng, **settings)
+            _, gb = crystal_pdf(SHARED / rowb["file"], rng, **settings)
+        except InputError as exc:
+            print("skip", rowa["id"], rowb["id"], exc, file=sys.stderr)
+            continue
+        w = fractions[len(out) % len(fractions)]
+        g = mix_pdfs(ga, gb, w)
+        if rng.uniform() < 0.5:
+            g = add_noise(g, rng, rng.uniform(0, 0.02))
+        m = r <= rng.uniform(20, 35)
+        name = f'{rowa["id"]}+{rowb["id"]}@{w}'
+        out.append(("mixture-1q", name, r[m], g[m], {}))
+    return out
+
+
 def write_set(items, folder):
     """Write (kind, name, r, g, meta) items as .gr files; return paths."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -397,32 +444,51 @@ def write_set(items, folder):
     return out
 
 
+MIXTURE_WARNING = "looks like a mixture"
+
+
 def evaluate(files, predictor):
-    """Return {kind: [flagged, total]} and the per-file check times."""
+    """Count flagged files per kind.
+
+    Returns ``{kind: [flagged, flagged without the mixture check,
+    flagged by the mixture check, total]}``, the per-file times (s) of
+    the whole domain check and of the mixture score, and the misses.
+    A file refused with an error counts as flagged by every variant.
+    """
     from diffpy.sgpredict.domain import check_domain
     from diffpy.sgpredict.errors import InputError
+    from diffpy.sgpredict.grid import to_model_input
     from diffpy.sgpredict.io import load_pdf
+    from diffpy.sgpredict.mixture import load_detector
 
-    counts = defaultdict(lambda: [0, 0])
-    times = []
+    detector = load_detector()
+    counts = defaultdict(lambda: [0, 0, 0, 0])
+    times, mix_times = [], []
     missed = []
     for kind, name, path in files:
         try:
             result = predictor.predict(str(path), top=3)
             flagged = not result.in_domain
+            fails = [w for w in result.warnings if "fine for one" not in w]
+            by_mix = any(w.startswith(MIXTURE_WARNING) for w in fails)
+            before = any(not w.startswith(MIXTURE_WARNING) for w in fails)
             data = load_pdf(path)
             t0 = time.perf_counter()
             check_domain(data.r, data.g, data.meta, limits=predictor.limits)
             times.append(time.perf_counter() - t0)
+            x, nvalid = to_model_input(data.r, data.g)
+            t0 = time.perf_counter()
+            detector.score(x, nvalid)
+            mix_times.append(time.perf_counter() - t0)
         except InputError:
-            flagged = True
-        counts[kind][0] += flagged
-        counts[kind][1] += 1
+            flagged = before = by_mix = True
+        for i, value in enumerate((flagged, before, by_mix, True)):
+            counts[kind][i] += value
         if not flagged and kind not in ("crystal", "measured"):
             missed.append((kind, name))
         if flagged and kind in ("crystal", "measured"):
-            missed.append((kind, name))
-    return counts, times, missed
+            missed.append((kind, name, result.warnings[:1]))
+    return counts, (times, mix_times), missed
 
 
 def main(argv=None):
@@ -439,29 +505,51 @@ def main(argv=None):
     else:
         ids, ood = build(seed=args.seed)
         cache.write_bytes(pickle.dumps((ids, ood)))
+    mix_cache = work / f"mixtures_{args.seed}.pkl"
+    if mix_cache.exists():
+        mixtures = pickle.loads(mix_cache.read_bytes())
+    else:
+        mixtures = build_mixtures(seed=args.seed)
+        mix_cache.write_bytes(pickle.dumps(mixtures))
     files = write_set(ids, work / "in_domain") + write_set(ood, work / "ood")
+    files += write_set(mixtures, work / "mixtures")
     measured = sorted((SHARED / "exp_pdfs").glob("*.gr"))
     files += [("measured", p.name, p) for p in measured]
     predictor = Predictor(threads=1)
-    counts, times, missed = evaluate(files, predictor)
-    print(f"{'kind':<12}{'flagged':>8}{'total':>7}{'share':>8}")
-    ood_f = ood_n = 0
-    for kind, (f, n) in counts.items():
-        print(f"{kind:<12}{f:>8}{n:>7}{100 * f / n:>7.1f}%")
-        if kind not in ("crystal", "measured"):
-            ood_f += f
-            ood_n += n
-    print(f"{'all OOD':<12}{ood_f:>8}{ood_n:>7}{100 * ood_f / ood_n:>7.1f}%")
-    t = numpy.array(times) * 1000
+    counts, (times, mix_times), missed = evaluate(files, predictor)
     print(
-        f"domain check: median {numpy.median(t):.2f} ms, 95th percentile "
-        f"{numpy.percentile(t, 95):.2f} ms, max {t.max():.2f} ms per file "
-        f"({len(t)} files)"
+        f"{'kind':<12}{'total':>6}{'flagged':>9}{'share':>8}"
+        f"{'without mix':>13}{'mix alone':>11}"
     )
+    total = numpy.zeros(4, int)
+    for kind, c in counts.items():
+        _table_row(kind, c)
+        if kind not in ("crystal", "measured"):
+            total += c
+    _table_row("all OOD", total)
+    for label, values in (
+        ("domain check", times),
+        ("mixture score", mix_times),
+    ):
+        t = numpy.array(values) * 1000
+        print(
+            f"{label}: median {numpy.median(t):.2f} ms, 95th percentile "
+            f"{numpy.percentile(t, 95):.2f} ms, max {t.max():.2f} ms per "
+            f"file ({len(t)} files)"
+        )
     print("misses (OOD not flagged) and false alarms:")
-    for kind, name in missed:
-        print(f"  {kind}: {name}")
+    for item in missed:
+        print("  " + ": ".join(str(v) for v in item))
     return 0
+
+
+def _table_row(kind, c):
+    """Print one line: total, flagged, share, without mixture, mixture."""
+    f, before, mix, n = c
+    print(
+        f"{kind:<12}{n:>6}{f:>9}{100 * f / n:>7.1f}%"
+        f"{100 * before / n:>12.1f}%{100 * mix / n:>10.1f}%"
+    )
 
 
 if __name__ == "__main__":

@@ -6,9 +6,9 @@ Usage::
 
 For each thread count (1, 2, ``min(4, cores)``) it times
 ``Predictor.predict(file)`` (reading the file, the in-domain checks, the
-network, families) warm in process: first on an otherwise idle machine,
-then while one busy-looping process per core loads every CPU (started
-here, stopped at the end).  Prints median and 95th-percentile wall
+network, families) warm in process: first with no extra load, then while
+one busy-looping process loads one core, then one per core (started
+here, stopped after each block).  Prints median and 95th-percentile wall
 milliseconds per file, and the median CPU time of this process per file
 (what one file costs on a core of its own; on a machine already loaded
 by others the wall time is larger).  Target (issue 10): <= 20 ms warm,
@@ -66,16 +66,17 @@ def main(argv=None):
     predictors = {n: Predictor(args.model, threads=n) for n in counts}
     before = os.getloadavg()[0]
     rows = []
-    for load in ("no extra load", f"{cores} busy processes"):
+    for busy in sorted({0, 1, cores}):
+        load = "no extra load" if busy == 0 else f"{busy} busy process"
+        load += "es" if busy > 1 else ""
         stop = multiprocessing.Event()
-        workers = []
-        if load != "idle":
-            workers = [
-                multiprocessing.Process(target=_spin, args=(stop,))
-                for _ in range(cores)
-            ]
-            for w in workers:
-                w.start()
+        workers = [
+            multiprocessing.Process(target=_spin, args=(stop,))
+            for _ in range(busy)
+        ]
+        for w in workers:
+            w.start()
+        if workers:
             time.sleep(0.5)
         try:
             for n in counts:

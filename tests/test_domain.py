@@ -1,6 +1,7 @@
 """The in-domain verdict: each out-of-domain kind, and measured data pass."""
 
 import math
+import shutil
 from pathlib import Path
 
 import numpy
@@ -11,6 +12,15 @@ from diffpy.sgpredict.domain import (
     check_domain,
     ensemble_disagreement,
     pdf_features,
+)
+from diffpy.sgpredict.errors import ModelError
+from diffpy.sgpredict.mixture import (
+    MixtureDetector,
+    build_network,
+    default_detector_dir,
+    input_channels,
+    load_detector,
+    mix_pdfs,
 )
 
 R = numpy.arange(0.0, 30.0, 0.01)
@@ -205,3 +215,100 @@ def test_measured_pdfs_are_rarely_flagged():
     assert len(files) == 21
     # only the CdSe nanoparticle measured to Qmax 9 (training: 14-40)
     assert flagged == ["CdSe_NP15_old_xray_q9.gr"]
+
+
+# -- the two-phase mixture detector --------------------------------------
+
+CIFS = Path(__file__).parent / "data" / "cifs"
+# two test structures of different groups: GdSb (Fm-3m), SnS (Pnma)
+PHASE_A, PHASE_B = "rs0034.cif", "rs0044.cif"
+
+
+def cif_pdf(name, qmax=25.0):
+    """G(r) of a test structure, as measured to ``qmax`` (X-rays)."""
+    from diffpy.sgpredict.pdfcalc import calculate_pdf
+
+    return calculate_pdf(
+        CIFS / name,
+        rmin=0.0,
+        rmax=30.0,
+        rstep=0.01,
+        qmin=0.5,
+        qmax=qmax,
+        qdamp=0.04,
+        uiso=0.008,
+    )
+
+
+def shipped_tensors():
+    """The shipped detector's weights as numpy arrays."""
+    from safetensors.numpy import load_file
+
+    return load_file(str(default_detector_dir() / "detector.safetensors"))
+
+
+def test_detector_loads_with_checksum(tmp_path):
+    detector = load_detector()
+    assert 0.0 < detector.threshold < 1.0
+    # the threshold flags 3 % of the single-phase validation PDFs
+    assert detector.meta["validation"]["flagged"]["single"] <= 0.035
+    copy = tmp_path / "mixture"
+    shutil.copytree(default_detector_dir(), copy)
+    assert MixtureDetector.from_folder(copy).threshold == detector.threshold
+    weights = copy / "detector.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="checksum"):
+        MixtureDetector.from_folder(copy)
+
+
+def test_numpy_forward_equals_the_torch_network():
+    import torch
+
+    detector = load_detector()
+    net = build_network(detector.config)
+    net.load_state_dict(
+        {k: torch.as_tensor(v) for k, v in shipped_tensors().items()}
+    )
+    x = numpy.random.default_rng(1).uniform(size=(5, 209))
+    inputs = input_channels(x, numpy.array([209, 150, 209, 140, 200]))
+    with torch.no_grad():
+        expected = net(torch.as_tensor(inputs)).numpy()
+    assert numpy.allclose(detector.logits(inputs), expected, atol=1e-4)
+
+
+def test_mix_pdfs_weights_each_phase_by_its_range():
+    g = mix_pdfs([[0.0, 2.0, 1.0]], [[0.0, -4.0, 4.0]], [0.2])
+    assert numpy.allclose(g, [[0.0, 0.2 - 0.4, 0.1 + 0.4]])
+
+
+def test_two_phase_mixture_is_flagged_and_each_phase_is_not():
+    threshold = load_detector().threshold
+    r, g1 = cif_pdf(PHASE_A)
+    _, g2 = cif_pdf(PHASE_B)
+    for g in (g1, g2):
+        single = check_domain(r, g)
+        assert single.in_domain, single.warnings
+        assert single.features["mixture"] < threshold
+    mixed = check_domain(r, mix_pdfs(g1, g2, 0.5))
+    assert not mixed.in_domain
+    assert mixed.warnings[0].startswith("looks like a mixture of phases")
+    assert mixed.score == pytest.approx(
+        mixed.features["mixture"] / threshold, rel=1e-4
+    )
+
+
+def test_mixture_threshold_comes_from_the_detector_metadata():
+    shipped = load_detector()
+    r, g1 = cif_pdf(PHASE_A)
+    _, g2 = cif_pdf(PHASE_B)
+    g = mix_pdfs(g1, g2, 0.5)
+    p = check_domain(r, g).features["mixture"]
+    for threshold in (0.999, p / 2):
+        meta = dict(shipped.meta, threshold=threshold)
+        detector = MixtureDetector(shipped_tensors(), meta)
+        verdict = check_domain(r, g, mixture=detector)
+        assert verdict.in_domain == (p < threshold)
+        assert verdict.score == pytest.approx(p / threshold, rel=1e-4)
+    assert "mixture" not in check_domain(r, g, mixture=False).features
