@@ -8,7 +8,7 @@ import numpy
 import pytest
 
 from diffpy.sgpredict import spacegroups
-from diffpy.sgpredict.structures import Crystal, neutral_element, spglib_group
+from diffpy.sgpredict.structures import Crystal, spglib_group
 from diffpy.sgpredict.structures.cifs import (
     SkipStructure,
     read_cif,
@@ -49,25 +49,6 @@ def _cif(path, atoms, a=4.0):
         for i, (el, x, y, z, o) in enumerate(atoms)
     )
     Path(path).write_text(GOOD_CIF.format(a=a, atoms=lines))
-
-
-def test_neutral_element_is_the_chemistry_parser():
-    from diffpy.sgpredict.chemistry import element_symbol
-
-    labels = ("Ti4+", "O2-", "D", "Qq", "13C", "OH-", "FE3+", "Fe1", "2H")
-    assert [neutral_element(s) for s in labels] == [
-        "Ti",
-        "O",
-        "H",
-        None,
-        "C",
-        "O",
-        "Fe",
-        "Fe",
-        "H",
-    ]
-    for s in labels:
-        assert neutral_element(s) == element_symbol(s, strict=False)
 
 
 def test_spglib_wrappers_agree_and_report_failure(caplog):

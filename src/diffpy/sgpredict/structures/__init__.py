@@ -33,7 +33,6 @@ from diffpy.sgpredict.chemistry import (  # noqa: F401 (re-exported)
 __all__ = [
     "Crystal",
     "NO_GROUP",
-    "neutral_element",
     "symmetry_dataset",
     "spglib_group",
     "CONTRAST",
@@ -54,20 +53,6 @@ _SPGLIB_ERRORS = (RuntimeError, ValueError, TypeError) + tuple(
     for e in (getattr(getattr(spglib, "error", None), "SpglibError", None),)
     if e is not None
 )
-
-
-def neutral_element(label):
-    """Return the neutral element symbol of an atom label, or None.
-
-    A thin alias of :func:`diffpy.sgpredict.chemistry.element_symbol`
-    with ``strict=False`` (the one home of element labels).
-
-    Examples
-    --------
-    >>> neutral_element("Ti2+"), neutral_element("O2-"), neutral_element("Xx")
-    ('Ti', 'O', None)
-    """
-    return element_symbol(label, strict=False)
 
 
 def _numbers(species):
@@ -151,11 +136,6 @@ def spglib_group(lattice, frac, species, symprec=0.01):
     """
     ds = symmetry_dataset(lattice, frac, species, symprec)
     return NO_GROUP if ds is None else int(ds.number)
-
-
-def _dataset(cell, symprec):
-    """Deprecated alias: ``symmetry_dataset(*cell, symprec)``."""
-    return symmetry_dataset(*cell, symprec=symprec)
 
 
 def min_distance(lattice, frac):

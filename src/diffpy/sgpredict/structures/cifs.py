@@ -47,9 +47,10 @@ from diffpy.structure.structureerrors import (
 )
 
 from diffpy.sgpredict import spacegroups
+from diffpy.sgpredict.chemistry import element_symbol
 from diffpy.sgpredict.errors import InputError
 from diffpy.sgpredict.parallel import parallel_map
-from diffpy.sgpredict.structures import Crystal, neutral_element
+from diffpy.sgpredict.structures import Crystal
 
 __all__ = [
     "OCCUPANCY_POLICIES",
@@ -166,7 +167,7 @@ def read_structure(path, fmt="auto", neutral=False):
     stru, _ = _parse(path, fmt)
     if neutral:
         for atom in stru:
-            el = neutral_element(atom.element)
+            el = element_symbol(atom.element, strict=False)
             if el is None:
                 raise InputError(
                     f"{path}: unknown element {atom.element!r} (H to Cf)"
@@ -273,7 +274,11 @@ def read_cif(
     if sg is not None and getattr(sg, "number", None):
         declared = int(sg.number)
     bad = sorted(
-        {a.element for a in stru if neutral_element(a.element) is None}
+        {
+            a.element
+            for a in stru
+            if element_symbol(a.element, strict=False) is None
+        }
     )
     if bad:
         raise SkipStructure(f"unknown element: {', '.join(map(str, bad))}")
