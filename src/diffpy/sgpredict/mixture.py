@@ -247,15 +247,20 @@ def save_detector(folder, net, meta):
 def _conv_same(x, weight, bias):
     """``same``-padded 1-D convolution (cross-correlation, as torch).
 
+    Computed with :func:`numpy.einsum`, which does not call BLAS: a
+    multi-threaded BLAS costs more in thread wake-ups than these small
+    products (measured 20-25 ms per PDF on two busy cores, 1 ms here).
+
     ``x`` (batch, cin, n), ``weight`` (cout, cin, k) -> (batch, cout, n):
     :math:`y_{o,i} = b_o + \\sum_{c,j} w_{o,c,j}\\,x_{c,i+j-k//2}`.
     """
-    k = weight.shape[-1]
+    cout, cin, k = weight.shape
     pad = k // 2
     xp = numpy.pad(x, ((0, 0), (0, 0), (pad, pad)))
     win = numpy.lib.stride_tricks.sliding_window_view(xp, k, axis=2)
-    # win: (batch, cin, n, k)
-    y = numpy.einsum("bcnk,ock->bon", win, weight, optimize=True)
+    # (batch, cin, n, k) -> (batch, n, cin * k); einsum without BLAS
+    cols = win.transpose(0, 2, 1, 3).reshape(len(x), -1, cin * k)
+    y = numpy.einsum("bnj,oj->bon", cols, weight.reshape(cout, cin * k))
     return y + bias[None, :, None]
 
 
@@ -320,8 +325,8 @@ class MixtureDetector:
         else:
             h = numpy.concatenate([h.mean(-1), h.max(-1)], axis=1)
         (w1, b1), (w2, b2) = self._fc
-        h = numpy.maximum(h @ w1.T + b1, 0.0)
-        return (h @ w2.T + b2)[:, 0]
+        h = numpy.maximum(numpy.einsum("bj,oj->bo", h, w1) + b1, 0.0)
+        return (numpy.einsum("bj,oj->bo", h, w2) + b2)[:, 0]
 
     def scores(self, x, nvalid):
         """Return mixture probabilities of a batch of model inputs.
