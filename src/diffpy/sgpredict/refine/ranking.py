@@ -34,16 +34,9 @@ from diffpy.sgpredict.refine.candidates import (
     usable_cif,
 )
 from diffpy.sgpredict.refine.fitdata import prepare_data
-from diffpy.sgpredict.refine.report import (  # noqa: F401 (see below)
-    format_table,
-    rows_for_json,
-    write_tables,
-)
+from diffpy.sgpredict.refine.report import write_tables
 from diffpy.sgpredict.refine.score import independent_points, rank_rows
 
-#: ``format_table`` and ``rows_for_json`` live in
-#: :mod:`~diffpy.sgpredict.refine.report`; they are importable from here
-#: only until benchmarks/refine_synthetic.py imports them from there.
 __all__ = ["fit_candidates"]
 
 
