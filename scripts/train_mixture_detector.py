@@ -4,7 +4,8 @@ One command rebuilds ``src/diffpy/sgpredict/data/mixture``::
 
     nice -n 10 python scripts/train_mixture_detector.py
 
-(about 12 CPU minutes on one thread; ``--threads`` to change).
+(about 5 CPU minutes on one thread, 4 of them training; ``--threads``
+to change).
 
 Data: the Materials Project physics dataset (``/work/runs/mp_physics.h5``
 by default, raw G(r) with per-row radiation and Qmax on the model grid),
