@@ -229,6 +229,36 @@ def test_resnet_reads_the_radiation_and_sets_test_rows_aside(tmp_path):
     assert torch.allclose(both, (px + pn) / 2, atol=1e-5)
 
 
+def test_fine_tuning_starts_from_the_model_and_keeps_its_test_rows(
+    tiny_h5, tmp_path
+):
+    first = tmp_path / "first"
+    kw = dict(FAST, config=TINY, epochs=1, test_fraction=0.1)
+    train(tiny_h5, first, **kw)
+    base = _weights(first)
+    # a learning rate of ~0: the fine-tuned weights are those it started
+    # from, member by member
+    tuned = tmp_path / "tuned"
+    res = train(tiny_h5, tuned, **dict(kw, lr=1e-12), init_from=str(first))
+    after = _weights(tuned)
+    assert set(after) == set(base)
+    for key, value in base.items():
+        if "running" in key or "num_batches" in key:
+            continue  # batch-norm statistics still move at any lr
+        assert torch.allclose(after[key], value, atol=1e-6), key
+    assert res.card["recipe"]["init_from"] == str(first)
+    assert (tuned / "heldout.json").read_text() == (
+        first / "heldout.json"
+    ).read_text()
+    # another seed would test on rows the first model trained on
+    with pytest.raises(InputError, match="held-out test rows"):
+        train(tiny_h5, tmp_path / "x", **dict(kw, seed=9), init_from=first)
+    # another network cannot start from these weights
+    other = dict(kw, config={"filters": [4, 4], "kernel": 9, "hidden": 16})
+    with pytest.raises(InputError, match="is not the one asked for"):
+        train(tiny_h5, tmp_path / "y", **other, init_from=str(first))
+
+
 @pytest.mark.parametrize(
     "extra, message",
     [

@@ -16,6 +16,8 @@ examples:
       --hidden 128 --ensemble 3 --epochs 164 --schedule step --lr 1e-3
   diffpy.sgpredict train train.h5 -o small/ --filters 64 64 --max-minutes 25
   diffpy.sgpredict train train.h5 -o logreg/ --model logreg
+  diffpy.sgpredict train train.h5 -o tuned/ --model resnet --epochs 8 \\
+      --lr 5e-4 --init-from model/
 
 Run the same command again after an interruption to resume from the last
 finished epoch; --restart starts over.
@@ -79,6 +81,13 @@ def _add_model_options(p):
         "quadratic features of 25,000 rows take 2.2 GB of memory)",
     )
     p.add_argument("--ensemble", type=int, default=1, help="networks averaged")
+    p.add_argument(
+        "--init-from",
+        metavar="MODEL_DIR",
+        help="start every network from the weights of this model folder "
+        "(fine-tuning; same architecture, dataset, --seed and "
+        "--test-fraction, so that its test rows stay unseen)",
+    )
 
 
 def _add_optimiser_options(p):
@@ -232,6 +241,7 @@ def _settings(args, config):
         logreg_options=(
             {"max_samples": args.logreg_rows} if args.logreg_rows else None
         ),
+        init_from=args.init_from,
     )
 
 

@@ -7,9 +7,11 @@ rows (grouped by prototype key, so near-duplicates stay on one side);
 augmented, that every epoch is scored on.
 """
 
+import json
 import logging
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy
 import torch
@@ -23,6 +25,7 @@ from diffpy.sgpredict.dataset import (
 )
 from diffpy.sgpredict.errors import InputError
 from diffpy.sgpredict.grid import MODEL_GRID, resample
+from diffpy.sgpredict.training.settings import HELDOUT_NAME
 
 __all__ = [
     "load_training_data",
@@ -32,6 +35,7 @@ __all__ = [
     "split_rows",
     "default_augment_config",
     "validation_inputs",
+    "check_same_test_rows",
 ]
 
 logger = logging.getLogger(__name__)
@@ -233,6 +237,31 @@ def split_rows(data, recipe, dataset_path=""):
             "use more data, a larger val_fraction or split='random'"
         )
     return Split(tr, va, heldout)
+
+
+def check_same_test_rows(model_dir, split):
+    """Refuse to fine-tune a model whose test rows differ from this run's.
+
+    A model trained on other rows may have trained on this run's test
+    rows (and the reverse), so its scores would no longer be scores on
+    unseen data.  Fine-tuning needs the same data, seed and test
+    fraction as the run being continued.
+    """
+    path = Path(model_dir) / HELDOUT_NAME
+    mine = {k: sorted(v) for k, v in split.heldout.items()}
+    if not mine and not path.is_file():
+        return
+    theirs = {}
+    if path.is_file():
+        theirs = {
+            k: sorted(v) for k, v in json.loads(path.read_text()).items()
+        }
+    if mine != theirs:
+        raise InputError(
+            f"--init-from {model_dir}: its held-out test rows are not this "
+            "run's; fine-tune on the same dataset with the same --seed and "
+            "--test-fraction, so that no test row was trained on"
+        )
 
 
 def default_augment_config(dataset_path):

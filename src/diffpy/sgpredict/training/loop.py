@@ -25,6 +25,7 @@ import torch
 from tqdm import tqdm
 
 from diffpy.sgpredict.augment import Augmenter, minmax_truncate
+from diffpy.sgpredict.card import load_model
 from diffpy.sgpredict.errors import InputError, ModelError
 from diffpy.sgpredict.grid import MODEL_GRID
 from diffpy.sgpredict.metrics import topk_accuracy
@@ -43,6 +44,7 @@ __all__ = [
     "batched_logits",
     "score_logits",
     "make_schedule",
+    "initial_weights",
 ]
 
 
@@ -116,6 +118,33 @@ def make_schedule(optimizer, schedule, epochs):
     )
 
 
+def initial_weights(model_dir, record, member):
+    """Weights of a trained model's member to start fine-tuning from.
+
+    Member ``member`` of the new run starts from member ``member % n``
+    of the ``n`` members of the model in ``model_dir`` (checksum
+    verified on load).
+
+    Raises
+    ------
+    InputError
+        When the model's architecture or configuration differ from the
+        recipe's.
+    """
+    net, card = load_model(model_dir)
+    if (
+        card["architecture"] != record["model"]
+        or card["config"] != record["config"]
+    ):
+        raise InputError(
+            f"--init-from {model_dir}: its network ({card['architecture']} "
+            f"{card['config']}) is not the one asked for ({record['model']} "
+            f"{record['config']}); give the same architecture options"
+        )
+    members = list(getattr(net, "members", [net]))
+    return _clone_state(members[member % len(members)])
+
+
 @dataclass
 class MemberInputs:
     """What every member trains and validates on.
@@ -160,7 +189,12 @@ class MemberRun:
         # weight initialisation draws from torch's global generator; the
         # caller (train) restores it afterwards
         torch.manual_seed(seed)
-        self.net = build_model(rc["model"], rc["config"]).to(inputs.device)
+        self.net = build_model(rc["model"], rc["config"])
+        if rc.get("init_from"):
+            self.net.load_state_dict(
+                initial_weights(rc["init_from"], rc, member)
+            )
+        self.net.to(inputs.device)
         self.opt = torch.optim.Adam(
             self.net.parameters(),
             lr=rc["lr"],

@@ -23,6 +23,7 @@ from diffpy.sgpredict.training.card import (
     write_training_set,
 )
 from diffpy.sgpredict.training.data import (
+    check_same_test_rows,
     default_augment_config,
     limit_rows,
     load_training_data,
@@ -183,6 +184,8 @@ def train(
     nall = len(data["y"])
     data = limit_rows(data, recipe.max_rows)
     split = split_rows(data, recipe, dataset_path)
+    if recipe.init_from:
+        check_same_test_rows(recipe.init_from, split)
     counts = numpy.bincount(
         data["y"][split.train], minlength=len(spacegroups.NUMBERS)
     )

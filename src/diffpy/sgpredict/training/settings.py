@@ -103,6 +103,7 @@ class TrainSettings:
     class_weights: str = "inverse"
     max_rows: int = None
     logreg_options: dict = None
+    init_from: str = None
 
     def __post_init__(self):
         checks = [
@@ -135,6 +136,10 @@ class TrainSettings:
             (
                 self.max_rows is None or self.max_rows >= 2,
                 "max_rows must be at least 2",
+            ),
+            (
+                self.init_from is None or self.model != "logreg",
+                "init_from: the logreg baseline is fitted, not fine-tuned",
             ),
         ]
         for ok, message in checks:
@@ -210,7 +215,7 @@ def recipe_record(recipe, config, aconf, data, max_minutes, command):
     command : str or None
         The command line.
     """
-    return {
+    record = {
         "model": recipe.model,
         "config": config,
         "epochs": int(recipe.epochs),
@@ -236,6 +241,11 @@ def recipe_record(recipe, config, aconf, data, max_minutes, command):
         "max_minutes": max_minutes,
         "command": command,
     }
+    if recipe.init_from:
+        # only when set, so that the recipes (and checkpoints) of runs
+        # from scratch keep their key
+        record["init_from"] = str(recipe.init_from)
+    return record
 
 
 def recipe_key(record):
