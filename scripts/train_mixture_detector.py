@@ -191,7 +191,8 @@ def train(rows, train_idx, args, num_threads=1):
     return net, time.process_time() - cpu0
 
 
-def main(argv=None):
+def parse_args(argv=None):
+    """The command line (its defaults rebuild the shipped detector)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="/work/runs/mp_physics.h5")
     parser.add_argument(
@@ -207,31 +208,21 @@ def main(argv=None):
     parser.add_argument("--max-false-alarm", type=float, default=0.03)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
+
+def choose_threshold(net, rows, val_idx, args):
+    """Score the validation set with the numpy forward pass that ships.
+
+    Returns the threshold (flags ``max_false_alarm`` of the singles),
+    the flagged share and the size of each validation set.
+    """
     import torch
 
-    rows, n_held = load_rows(args.data, args.heldout)
-    rng = numpy.random.default_rng(args.seed)
-    train_idx, val_idx = grouped_split(
-        rows["prototype"], args.val_fraction, rng
-    )
-    print(
-        f"{len(rows['id'])} training-side rows ({n_held} held-out rows left "
-        f"out): {len(train_idx)} train, {len(val_idx)} validation rows",
-        flush=True,
-    )
-    net, cpu = train(rows, train_idx, args, num_threads=args.threads)
     augmenter = Augmenter(MODEL_GRID.r, AugmentConfig.for_physics_data())
     gen = torch.Generator().manual_seed(args.seed + 3)
-    val = validation_set(
-        rows,
-        val_idx,
-        augmenter,
-        numpy.random.default_rng(args.seed + 4),
-        gen,
-        args.val_rows,
-    )
+    rng = numpy.random.default_rng(args.seed + 4)
+    val = validation_set(rows, val_idx, augmenter, rng, gen, args.val_rows)
     tensors = {k: v.detach().numpy() for k, v in net.state_dict().items()}
     probe = MixtureDetector(tensors, {"threshold": 0.5})
     scores = {k: probe.scores(v[:, 0], v[:, 1].sum(1)) for k, v in val.items()}
@@ -239,12 +230,14 @@ def main(argv=None):
         numpy.quantile(scores["single"], 1.0 - args.max_false_alarm)
     )
     rates = {k: float((s >= threshold).mean()) for k, s in scores.items()}
-    for k, s in scores.items():
-        print(
-            f"validation {k:<8} n={len(s):5d} flagged {100 * rates[k]:.1f} %"
-        )
-    print(f"threshold {threshold:.4f}; {cpu / 60:.1f} CPU minutes training")
-    meta = {
+    sizes = {k: len(s) for k, s in scores.items()}
+    return threshold, rates, sizes
+
+
+def detector_meta(args, argv, threshold, rates, sizes, counts, cpu):
+    """The metadata stored beside the weights."""
+    n_train, n_val, n_held = counts
+    return {
         "threshold": threshold,
         "score": "logistic of the network's logit: P(mixture)",
         "threshold_rule": (
@@ -252,7 +245,7 @@ def main(argv=None):
             "validation PDFs"
         ),
         "validation": {
-            "rows": {k: len(s) for k, s in scores.items()},
+            "rows": sizes,
             "flagged": {k: round(v, 4) for k, v in rates.items()},
             "split": (
                 "whole structure types (prototype key), "
@@ -261,8 +254,8 @@ def main(argv=None):
         },
         "training": {
             "data": Path(args.data).name,
-            "rows": int(len(train_idx)),
-            "validation_rows": int(len(val_idx)),
+            "rows": n_train,
+            "validation_rows": n_val,
             "heldout_rows_left_out": n_held,
             "mixing": (
                 "two rows of different structure types, same radiation, "
@@ -280,6 +273,27 @@ def main(argv=None):
             + " ".join(argv if argv is not None else sys.argv[1:]),
         },
     }
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    rows, n_held = load_rows(args.data, args.heldout)
+    rng = numpy.random.default_rng(args.seed)
+    train_idx, val_idx = grouped_split(
+        rows["prototype"], args.val_fraction, rng
+    )
+    print(
+        f"{len(rows['id'])} training-side rows ({n_held} held-out rows left "
+        f"out): {len(train_idx)} train, {len(val_idx)} validation rows",
+        flush=True,
+    )
+    net, cpu = train(rows, train_idx, args, num_threads=args.threads)
+    threshold, rates, sizes = choose_threshold(net, rows, val_idx, args)
+    for k, rate in rates.items():
+        print(f"validation {k:<8} n={sizes[k]:5d} flagged {100 * rate:.1f} %")
+    print(f"threshold {threshold:.4f}; {cpu / 60:.1f} CPU minutes training")
+    counts = (len(train_idx), len(val_idx), n_held)
+    meta = detector_meta(args, argv, threshold, rates, sizes, counts, cpu)
     path = save_detector(args.out, net, meta)
     print(f"wrote {path}")
     return 0
