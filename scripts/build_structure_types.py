@@ -54,7 +54,7 @@ from pathlib import Path
 import numpy
 
 from diffpy.sgpredict import spacegroups
-from diffpy.sgpredict.chemistry import element_symbol, setting_shift
+from diffpy.sgpredict.chemistry import element_symbol
 from diffpy.sgpredict.refine import settings
 from diffpy.sgpredict.structures import (
     reduced_formula,
@@ -62,6 +62,7 @@ from diffpy.sgpredict.structures import (
     symmetry_dataset,
 )
 from diffpy.sgpredict.structures.library import LIBRARY_PATH, expand
+from diffpy.sgpredict.wyckoff import setting_shift
 
 SOURCES = {
     "aflow": {

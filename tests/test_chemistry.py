@@ -9,16 +9,18 @@ from diffpy.structure.symmetryutilities import ExpandAsymmetricUnit
 
 from diffpy.sgpredict.chemistry import (
     atomic_number,
-    composition_allowed,
     element_symbol,
     formula_group_key,
     formula_key,
     parse_composition,
     reduced_formula,
+)
+from diffpy.sgpredict.errors import InputError
+from diffpy.sgpredict.wyckoff import (
+    composition_allowed,
     wyckoff_assignments,
     wyckoff_positions,
 )
-from diffpy.sgpredict.errors import InputError
 
 
 @pytest.mark.parametrize(

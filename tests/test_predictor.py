@@ -218,7 +218,7 @@ def test_bad_calibration_temperature_is_refused(tiny_model, tmp_path):
 
 
 def test_composition_filter_drops_groups_that_cannot_hold_it(tiny_model):
-    from diffpy.sgpredict.chemistry import composition_allowed
+    from diffpy.sgpredict.wyckoff import composition_allowed
 
     r, g = fake_pdf()
     free = predict(r, g, model=tiny_model, top=45)

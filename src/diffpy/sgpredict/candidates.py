@@ -32,7 +32,7 @@ def filter_composition(probs, labels, possible, head, top, options):
         Group numbers.
     possible : ndarray of bool
         Which groups can hold the composition
-        (:func:`diffpy.sgpredict.chemistry.composition_allowed`).
+        (:func:`diffpy.sgpredict.wyckoff.composition_allowed`).
     head : str
         Start of the note, e.g. ``"composition Ni (given)"``.
     top : int

@@ -11,9 +11,9 @@ chemistry:
   structure tables do (for display); :func:`formula_key` and
   :func:`formula_group_key` give the order-independent key by which
   training rows, evaluation structures and libraries are matched;
-* :func:`composition_allowed` and :func:`wyckoff_assignments` tell
-  whether, and how, the Wyckoff positions of a space group hold a
-  composition.
+
+Whether, and how, the Wyckoff positions of a space group hold a
+composition is :mod:`diffpy.sgpredict.wyckoff`.
 
 Rules for atom labels
 ---------------------
@@ -38,17 +38,14 @@ Examples
 >>> from diffpy.sgpredict.chemistry import parse_composition
 >>> parse_composition("SrFe2As2")
 {'Sr': 1.0, 'Fe': 2.0, 'As': 2.0}
->>> composition_allowed("SrFe2As2", 139)
-True
+>>> formula_key("Fe4Sr2As4")
+'As2Fe2Sr'
 """
 
-import functools
-import json
 import math
 import re
 import warnings
 from collections import Counter
-from importlib import resources
 
 from diffpy.sgpredict.errors import InputError
 
@@ -60,10 +57,6 @@ __all__ = [
     "reduced_formula",
     "formula_key",
     "formula_group_key",
-    "wyckoff_positions",
-    "setting_shift",
-    "composition_allowed",
-    "wyckoff_assignments",
 ]
 
 #: Element symbols H to Cf, in order of atomic number.
@@ -398,275 +391,3 @@ def formula_group_key(species, group):
     True
     """
     return formula_key(species), int(group)
-
-
-@functools.lru_cache(maxsize=None)
-def _wyckoff_table():
-    ref = resources.files("diffpy.sgpredict").joinpath(
-        "data", "wyckoff", "wyckoff.json"
-    )
-    with ref.open("r", encoding="utf-8") as fh:
-        return json.load(fh)
-
-
-def wyckoff_positions(number):
-    """Return the Wyckoff positions of a space group.
-
-    From the bundled table (International Tables, Vol. A, as tabulated
-    by pyxtal), in the setting of
-    :func:`diffpy.structure.spacegroups.GetSpaceGroup` for ``number``.
-
-    Parameters
-    ----------
-    number : int
-        Space-group number, 1 to 230.
-
-    Returns
-    -------
-    list of tuple
-        ``(multiplicity, letter, dof, matrix)``, general position
-        first; ``matrix`` (3 rows of 4) maps the free parameters
-        ``(x, y, z, 1)`` to the representative coordinate.
-
-    Examples
-    --------
-    >>> [(m, w, d) for m, w, d, _ in wyckoff_positions(139)][-3:]
-    [(4, 'c', 0), (2, 'b', 0), (2, 'a', 0)]
-    """
-    key = str(int(number))
-    table = _wyckoff_table()["groups"]
-    if key not in table:
-        raise InputError(f"space group {number}: not one of 1 to 230")
-    return [tuple(row) for row in table[key]]
-
-
-def setting_shift(number):
-    """Return the origin shift from pyxtal's setting to diffpy's.
-
-    pyxtal (and the International Tables' default) use origin choice 2
-    for the groups that have two origins; diffpy.structure uses origin
-    choice 1.  Adding the shift to pyxtal's fractional coordinates
-    gives diffpy's.
-
-    Examples
-    --------
-    >>> setting_shift(227), setting_shift(225)
-    ((0.125, 0.125, 0.125), (0.0, 0.0, 0.0))
-    """
-    shifts = _wyckoff_table()["origin_shift"]
-    return tuple(float(x) for x in shifts.get(str(int(number)), (0, 0, 0)))
-
-
-def _integer_counts(composition, z):
-    """Atom counts per cell for ``z`` formula units, or None.
-
-    Elements with fractional amounts share a disordered site: they are
-    pooled into one species, named by joining their symbols with
-    ``"+"``.
-    """
-    exact, pooled = {}, {}
-    for el, amount in composition.items():
-        n = amount * z
-        if abs(n - round(n)) < 1e-6:
-            if round(n):
-                exact[el] = int(round(n))
-        else:
-            pooled[el] = n
-    if pooled:
-        total = sum(pooled.values())
-        if abs(total - round(total)) > 1e-6:
-            return None
-        exact["+".join(pooled)] = int(round(total))
-    return exact
-
-
-def _free_reachable(free, limit):
-    reach = [False] * (limit + 1)
-    reach[0] = True
-    for n in range(1, limit + 1):
-        reach[n] = any(n >= m and reach[n - m] for m in free)
-    return reach
-
-
-def _fixed_subsets(fixed, count):
-    """Subsets (bit masks) of the fixed positions with sum <= count."""
-    out = []
-    k = len(fixed)
-    for mask in range(1 << k):
-        total = 0
-        for i in range(k):
-            if mask >> i & 1:
-                total += fixed[i]
-                if total > count:
-                    break
-        if total <= count:
-            out.append((mask, total))
-    return out
-
-
-def composition_allowed(composition, sg_number, zmax=8):
-    """Tell whether a space group can hold a composition.
-
-    The composition fits when, for some number of formula units
-    :math:`Z \\le z_{max}` in the conventional cell, the count
-    :math:`n_{el} Z` of every element is a sum of Wyckoff
-    multiplicities,
-
-    .. math::
-
-        n_{el} Z = \\sum_{w \\in W_{el}} m_w ,
-
-    where the positions :math:`W_{el}` of different elements are
-    disjoint for positions without a free parameter (a special point
-    holds one atom) and positions with free parameters may be used any
-    number of times.  Elements with fractional amounts (a disordered
-    site such as ``(Ba0.5Sr0.5)``) are pooled into one species.
-
-    Parameters
-    ----------
-    composition : str or dict
-        Formula or element amounts (see :func:`parse_composition`).
-    sg_number : int
-        Space-group number.
-    zmax : int
-        Largest number of formula units per conventional cell tried.
-
-    Returns
-    -------
-    bool
-
-    Examples
-    --------
-    >>> composition_allowed("NaCl", 225), composition_allowed("Ni", 230)
-    (True, False)
-    """
-    comp = parse_composition(composition)
-    positions = wyckoff_positions(sg_number)
-    for z in range(1, int(zmax) + 1):
-        counts = _integer_counts(comp, z)
-        if counts is None:
-            continue
-        if _solve(list(counts.values()), positions):
-            return True
-    return False
-
-
-def _solve(counts, positions):
-    free = sorted({m for m, _, dof, _ in positions if dof > 0})
-    fixed = [m for m, _, dof, _ in positions if dof == 0]
-    limit = max(counts)
-    reach = _free_reachable(free, limit)
-    options = [
-        [mask for mask, total in _fixed_subsets(fixed, c) if reach[c - total]]
-        for c in counts
-    ]
-    order = sorted(range(len(counts)), key=lambda i: len(options[i]))
-
-    @functools.lru_cache(maxsize=None)
-    def search(i, used):
-        if i == len(order):
-            return True
-        return any(
-            search(i + 1, used | mask)
-            for mask in options[order[i]]
-            if not used & mask
-        )
-
-    return search(0, 0)
-
-
-def _free_combinations(free, count, start=0):
-    """Multisets of free positions (indices into ``free``) summing to
-    ``count``."""
-    if count == 0:
-        yield ()
-        return
-    for i in range(start, len(free)):
-        m = free[i][0]
-        if m <= count:
-            for rest in _free_combinations(free, count - m, i):
-                yield (free[i],) + rest
-
-
-def wyckoff_assignments(
-    composition, sg_number, zmax=4, max_atoms=80, max_sites=8, limit=200
-):
-    """Enumerate assignments of the elements to Wyckoff positions.
-
-    Parameters
-    ----------
-    composition : str or dict
-        Formula or element amounts.
-    sg_number : int
-        Space-group number.
-    zmax : int
-        Largest number of formula units per conventional cell.
-    max_atoms : int
-        Largest number of atoms in the conventional cell.
-    max_sites : int
-        Largest number of symmetry-unique sites (asymmetric unit).
-    limit : int
-        Stop after this many assignments.
-
-    Yields
-    ------
-    tuple
-        ``(z, sites)`` with ``sites`` a list of ``(element, position)``
-        pairs, ``position`` being a row of :func:`wyckoff_positions`.
-        Assignments with fewer sites and fewer free parameters come
-        first within each Z.
-
-    Examples
-    --------
-    >>> z, sites = next(wyckoff_assignments("NaCl", 225))
-    >>> z, sorted((el, p[0], p[1]) for el, p in sites)
-    (4, [('Cl', 4, 'a'), ('Na', 4, 'b')])
-    """
-    comp = parse_composition(composition)
-    positions = wyckoff_positions(sg_number)
-    free = [p for p in positions if p[2] > 0]
-    fixed = [p for p in positions if p[2] == 0]
-    nfound = 0
-    for z in range(1, int(zmax) + 1):
-        counts = _integer_counts(comp, z)
-        if counts is None or sum(counts.values()) > max_atoms:
-            continue
-        elements = list(counts)
-        per_element = []
-        for el in elements:
-            c = counts[el]
-            opts = []
-            for mask, total in _fixed_subsets([p[0] for p in fixed], c):
-                chosen = [fixed[i] for i in range(len(fixed)) if mask >> i & 1]
-                for extra in _free_combinations(free, c - total):
-                    sites = chosen + list(extra)
-                    if len(sites) <= max_sites:
-                        opts.append((mask, sites))
-            opts.sort(key=lambda o: (len(o[1]), sum(p[2] for p in o[1])))
-            per_element.append(opts)
-        found = []
-
-        def search(i, used, acc):
-            if len(found) >= limit:
-                return
-            if i == len(elements):
-                found.append(list(acc))
-                return
-            for mask, sites in per_element[i]:
-                if used & mask:
-                    continue
-                if len(acc) + len(sites) > max_sites:
-                    continue
-                search(
-                    i + 1,
-                    used | mask,
-                    acc + [(elements[i], p) for p in sites],
-                )
-
-        search(0, 0, [])
-        found.sort(key=lambda s: (len(s), sum(p[2] for _, p in s)))
-        for sites in found:
-            yield z, sites
-            nfound += 1
-            if nfound >= limit:
-                return

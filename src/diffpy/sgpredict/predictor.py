@@ -42,7 +42,7 @@ What else every result carries
 ``composition`` and ``impossible``
     With a composition (argument or file header), the groups whose
     Wyckoff multiplicities cannot hold it for Z up to ``zmax``
-    (:func:`diffpy.sgpredict.chemistry.composition_allowed`) get
+    (:func:`diffpy.sgpredict.wyckoff.composition_allowed`) get
     probability zero and the rest are renormalised (``keep_impossible``
     keeps them, marked).
 
@@ -75,7 +75,7 @@ from diffpy.sgpredict.candidates import (
     rank_candidates,
 )
 from diffpy.sgpredict.card import load_model
-from diffpy.sgpredict.chemistry import composition_allowed, parse_composition
+from diffpy.sgpredict.chemistry import parse_composition
 from diffpy.sgpredict.domain import DomainLimits, check_domain
 from diffpy.sgpredict.errors import InputError, ModelError
 from diffpy.sgpredict.grid import MIN_RMAX, RGrid, to_model_input
@@ -87,6 +87,7 @@ from diffpy.sgpredict.runtime import (
     default_threads,
     torch_threads,
 )
+from diffpy.sgpredict.wyckoff import composition_allowed
 
 __all__ = ["Predictor", "predict"]
 

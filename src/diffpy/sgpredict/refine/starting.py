@@ -36,7 +36,7 @@ Examples
 from pathlib import Path
 
 from diffpy.sgpredict import spacegroups
-from diffpy.sgpredict.chemistry import composition_allowed, parse_composition
+from diffpy.sgpredict.chemistry import parse_composition
 from diffpy.sgpredict.errors import InputError
 from diffpy.sgpredict.refine import settings
 from diffpy.sgpredict.refine.library_lookup import prototype_starts
@@ -52,6 +52,7 @@ from diffpy.sgpredict.refine.usercifs import (
     read_cif,
 )
 from diffpy.sgpredict.refine.wyckoff import enumerate_starts
+from diffpy.sgpredict.wyckoff import composition_allowed
 
 __all__ = [
     "starting_structure",

@@ -31,9 +31,10 @@ import numpy
 from diffpy.structure.spacegroups import GetSpaceGroup
 
 from diffpy.sgpredict import spacegroups
-from diffpy.sgpredict.chemistry import element_symbol, setting_shift
+from diffpy.sgpredict.chemistry import element_symbol
 from diffpy.sgpredict.errors import InputError
 from diffpy.sgpredict.refine import settings
+from diffpy.sgpredict.wyckoff import setting_shift
 
 __all__ = ["subgroup_path", "to_subgroup", "has_symmetry"]
 

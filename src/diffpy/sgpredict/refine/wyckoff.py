@@ -2,7 +2,7 @@
 
 For a composition and a space group, every assignment of the elements
 to Wyckoff positions whose multiplicities add up to the composition
-(:func:`diffpy.sgpredict.chemistry.wyckoff_assignments`) is a candidate
+(:func:`diffpy.sgpredict.wyckoff.wyckoff_assignments`) is a candidate
 structure.  :func:`enumerate_starts` builds each one, fits it quickly to
 the measured PDF with the builtin calculator and keeps the best few:
 
@@ -51,7 +51,7 @@ from scipy.ndimage import gaussian_filter1d
 from scipy.optimize import least_squares
 
 from diffpy.sgpredict import spacegroups
-from diffpy.sgpredict.chemistry import parse_composition, wyckoff_assignments
+from diffpy.sgpredict.chemistry import parse_composition
 from diffpy.sgpredict.errors import InputError
 from diffpy.sgpredict.pdfcalc import builtin
 from diffpy.sgpredict.pdfcalc.scattering import scattering_weight
@@ -64,6 +64,7 @@ from diffpy.sgpredict.refine.wyckoff_model import (
     pair_distances,
     site_models,
 )
+from diffpy.sgpredict.wyckoff import wyckoff_assignments
 
 __all__ = ["Enumerated", "ScreenTarget", "enumerate_starts"]
 

@@ -23,8 +23,8 @@ from diffpy.structure import Lattice
 from diffpy.structure.spacegroups import GetSpaceGroup
 
 from diffpy.sgpredict import spacegroups
-from diffpy.sgpredict.chemistry import wyckoff_positions
 from diffpy.sgpredict.errors import InputError
+from diffpy.sgpredict.wyckoff import wyckoff_positions
 
 __all__ = [
     "PROBE",
