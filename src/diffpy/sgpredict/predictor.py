@@ -78,7 +78,7 @@ from diffpy.sgpredict.card import load_model
 from diffpy.sgpredict.chemistry import parse_composition
 from diffpy.sgpredict.domain import DomainLimits, check_domain
 from diffpy.sgpredict.errors import InputError, ModelError
-from diffpy.sgpredict.grid import MIN_RMAX, RGrid, to_model_input
+from diffpy.sgpredict.grid import MIN_RMAX, MODEL_GRID, RGrid, to_model_input
 from diffpy.sgpredict.io import check_pdf, expand_inputs, load_pdf
 from diffpy.sgpredict.metrics import prior_log_shift
 from diffpy.sgpredict.results import PredictionResult
@@ -337,7 +337,14 @@ class Predictor:
         verdict = None
         if options["check"]:
             verdict = check_domain(
-                r, g, meta, limits=self.limits, member_probabilities=members
+                r,
+                g,
+                meta,
+                limits=self.limits,
+                member_probabilities=members,
+                # the detector reads the paper's grid: hand over the input
+                # the network saw when the model uses that grid
+                model_input=(x, nvalid) if self.grid == MODEL_GRID else None,
             )
         return PredictionResult(
             name=name,
