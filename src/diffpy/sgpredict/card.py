@@ -168,6 +168,62 @@ def save_model(model_dir, members, card):
     return card_path
 
 
+def read_verified_tensors(path, expected_sha256, described_by, framework):
+    """Read a safetensors file after checking its SHA-256.
+
+    The one place where weights are read: no pickle and no code are
+    executed, and a file whose digest differs from the one recorded
+    beside it is refused.
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.safetensors`` file.
+    expected_sha256 : str
+        The digest recorded in ``described_by``.
+    described_by : str
+        What recorded it, for the error message (``"the card"``).
+    framework : {"torch", "numpy"}
+        Return torch tensors or numpy arrays (numpy does not import
+        torch).
+
+    Returns
+    -------
+    dict
+        Name -> tensor.
+
+    Raises
+    ------
+    ModelError
+        When the file is missing, its digest differs or it cannot be
+        read.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(
+            f"{path}: weights file missing; reinstall the package or "
+            "retrain the model"
+        )
+    actual = sha256sum(path)
+    if expected_sha256 != actual:
+        raise ModelError(
+            f"{path}: checksum {actual[:12]}... does not match "
+            f"{described_by} ({str(expected_sha256)[:12]}...); the file is "
+            "damaged or was replaced: reinstall or retrain"
+        )
+    # torch is imported with the weights only (see load_model)
+    from safetensors import SafetensorError
+
+    if framework == "torch":
+        from safetensors.torch import load_file
+    else:
+        from safetensors.numpy import load_file
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelError(f"{path}: cannot read weights: {exc}") from exc
+
+
 def load_model(model_dir=None):
     """Load a model folder into an evaluation-mode torch module.
 
@@ -196,31 +252,14 @@ def load_model(model_dir=None):
     # torch (through safetensors.torch and the models) is imported only
     # when weights are read or written: reading a card (``info``) must not
     # cost the 2-3 s of importing torch
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     from diffpy.sgpredict.models import Ensemble, build_model
 
     card = read_card(model_dir or default_model_dir())
     path = Path(card["path"])
     weights_path = path / card["weights"].get("file", WEIGHTS_NAME)
-    if not weights_path.is_file():
-        raise ModelError(
-            f"{weights_path}: weights file missing; reinstall the package "
-            "or retrain the model"
-        )
-    expected = card["weights"].get("sha256")
-    actual = sha256sum(weights_path)
-    if expected != actual:
-        raise ModelError(
-            f"{weights_path}: checksum {actual[:12]}... does not match the "
-            f"card ({str(expected)[:12]}...); the file is damaged or was "
-            "replaced: reinstall or retrain"
-        )
-    try:
-        tensors = load_file(str(weights_path))
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise ModelError(f"{weights_path}: cannot read weights: {exc}")
+    tensors = read_verified_tensors(
+        weights_path, card["weights"].get("sha256"), "the card", "torch"
+    )
     members = []
     for i in range(int(card.get("ensemble", 1))):
         prefix = f"m{i}."
