@@ -316,3 +316,8 @@ def test_mixture_threshold_comes_from_the_detector_metadata():
         assert verdict.in_domain == (p < threshold)
         assert verdict.score == pytest.approx(p / threshold, rel=1e-4)
     assert "mixture" not in check_domain(r, g, mixture=False).features
+    relaxed = shipped.with_threshold(p / 2)
+    assert relaxed.threshold == p / 2 and shipped.threshold != p / 2
+    assert not check_domain(r, g, mixture=relaxed).in_domain
+    with pytest.raises(ValueError):
+        shipped.with_threshold(1.5)

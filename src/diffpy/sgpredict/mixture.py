@@ -47,6 +47,7 @@ Examples
 True
 """
 
+import copy
 import functools
 import json
 from pathlib import Path
@@ -312,6 +313,21 @@ class MixtureDetector:
             raise ModelError(
                 f"mixture detector weights lack tensor {exc}"
             ) from exc
+
+    def with_threshold(self, threshold):
+        """Return the same detector with another threshold.
+
+        Examples
+        --------
+        >>> load_detector().with_threshold(0.7).threshold
+        0.7
+        """
+        other = copy.copy(self)
+        other.meta = dict(self.meta, threshold=float(threshold))
+        other.threshold = float(threshold)
+        if not 0.0 < other.threshold < 1.0:
+            raise ValueError(f"threshold {threshold} is not in (0, 1)")
+        return other
 
     def logits(self, inputs):
         """Return the logits of ``(batch, 2, npoints)`` inputs."""
