@@ -54,7 +54,7 @@ from pathlib import Path
 
 import numpy
 
-from diffpy.sgpredict.card import sha256sum
+from diffpy.sgpredict.card import read_verified_tensors, sha256sum
 from diffpy.sgpredict.errors import ModelError
 
 __all__ = [
@@ -376,9 +376,6 @@ class MixtureDetector:
         ModelError
             When a file is missing or damaged, or the checksum differs.
         """
-        from safetensors import SafetensorError
-        from safetensors.numpy import load_file
-
         folder = Path(folder)
         meta_path = folder / DETECTOR_NAME
         try:
@@ -389,21 +386,13 @@ class MixtureDetector:
             ) from exc
         if meta.get("format") != FORMAT:
             raise ModelError(f"{meta_path}: not a mixture detector")
-        weights = folder / meta["weights"]["file"]
-        if not weights.is_file():
-            raise ModelError(f"{weights}: mixture detector weights missing")
-        actual = sha256sum(weights)
-        expected = meta["weights"].get("sha256")
-        if actual != expected:
-            raise ModelError(
-                f"{weights}: checksum {actual[:12]}... does not match "
-                f"{meta_path.name} ({str(expected)[:12]}...); the file is "
-                "damaged or was replaced"
-            )
-        try:
-            tensors = load_file(str(weights))
-        except (SafetensorError, OSError, ValueError) as exc:
-            raise ModelError(f"{weights}: cannot read weights: {exc}")
+        weights = meta.get("weights") or {}
+        tensors = read_verified_tensors(
+            folder / weights.get("file", WEIGHTS_NAME),
+            weights.get("sha256"),
+            meta_path.name,
+            "numpy",
+        )
         return cls(tensors, meta)
 
 
