@@ -48,7 +48,7 @@ from diffpy.sgpredict.mixture import (
     mix_pdfs,
     save_detector,
 )
-from diffpy.sgpredict.runtime import restores_torch_state
+from diffpy.sgpredict.runtime import restores_torch_state, torch_threads
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_DATA = ROOT / "src" / "diffpy" / "sgpredict" / "data"
@@ -288,7 +288,8 @@ def main(argv=None):
         flush=True,
     )
     net, cpu = train(rows, train_idx, args, num_threads=args.threads)
-    threshold, rates, sizes = choose_threshold(net, rows, val_idx, args)
+    with torch_threads(args.threads):
+        threshold, rates, sizes = choose_threshold(net, rows, val_idx, args)
     for k, rate in rates.items():
         print(f"validation {k:<8} n={sizes[k]:5d} flagged {100 * rate:.1f} %")
     print(f"threshold {threshold:.4f}; {cpu / 60:.1f} CPU minutes training")
