@@ -4,6 +4,7 @@ Run from the repository root::
 
     python benchmarks/refine_synthetic.py [--structures DIR] [--out DIR]
         [--n 30] [--seed 0] [--jobs 2] [--only NAME ...]
+        [--type-match formula-group|matcher] [--wall-limit S] [--report]
 
 Selection (counts printed after each filter): the CIFs of
 ``../shared/data/structures`` that the package's reader accepts
@@ -12,8 +13,12 @@ whose spglib group is one of the network's 45, with at most 6 atoms in
 the asymmetric unit (symmetry-unique atoms of spglib's dataset), and
 whose structure type is not in the bundled libraries: a structure is
 dropped when its (anonymous formula, group) matches an entry of the
-generator's or the refinement's prototype library.  ``--n`` of them are
+bundled structure-type library (the merged one, or the generator's and
+the refinement's libraries of older versions).  ``--n`` of them are
 drawn with ``--seed``, spread over groups (one per group per round).
+With ``--type-match matcher`` the places left are filled with
+structures whose (anonymous formula, group) is in the library but which
+pymatgen's StructureMatcher matches to none of those entries.
 
 For each: an X-ray PDF from the package's physics
 (:func:`diffpy.sgpredict.physics.physical_pdf`; Qmax uniform in 20-25
@@ -24,8 +29,11 @@ measurement would.  Then what a user does: the shipped network's top 6
 for that file (:func:`diffpy.sgpredict.predict`, composition from the
 header), the true group added with its network probability when it is
 missing, and :func:`diffpy.sgpredict.refine.fit_candidates` with the
-CIF's formula.  One JSON per structure in ``--out`` (a rerun skips the
-structures done), a table per structure and a summary.
+CIF's formula, the default CPU limits (25 s per candidate, 8 s of
+enumeration).  One JSON per structure in ``--out`` (a rerun skips the
+structures done; ``--report`` only prints them), a table per structure
+and a summary.  On a loaded machine pass ``--wall-limit`` so that the
+wall-time safety net does not kill fits that still have CPU time left.
 """
 
 import argparse
