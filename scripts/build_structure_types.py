@@ -585,7 +585,24 @@ def build(path=LIBRARY_PATH, shared=None):
         entry, reason = make_entry(cand)
         if entry is None:
             if "not one of the 45" not in reason:
-                excluded.append({"key": cand.key, "reason": reason})
+                # formula and both groups stay known, so that the seeds
+                # of models trained on an entry before it was excluded
+                # are still recognised (structures.prototypes.seed_pairs)
+                excluded.append(
+                    {
+                        "key": cand.key,
+                        "reason": reason,
+                        "formula": reduced_formula(cand.species),
+                        "numbers": sorted(
+                            {
+                                spglib_group(
+                                    cand.lattice, cand.frac, cand.species, tol
+                                )
+                                for tol in (1e-3, 0.01)
+                            }
+                        ),
+                    }
+                )
             continue
         entry["preferred"] = entry["id"] in PREFERRED
         entries.append(entry)

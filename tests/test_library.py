@@ -217,3 +217,13 @@ def test_refine_finds_its_starting_structures(number, comp, ident, sites):
             mult = int(numpy.sum(ds.equivalent_atoms == i))
             got.setdefault(elements[i], []).append(f"{mult}{ds.wyckoffs[i]}")
         assert {k: sorted(got[k]) for k in sites} == sites
+
+
+def test_seed_pairs_remember_entries_left_out_of_the_library():
+    from diffpy.sgpredict.structures.prototypes import seed_pairs
+
+    # CoAs (AFLOW AB_oP8_33_a_a) is group 33 at 1e-3 A and 62 at 0.01 A,
+    # so it is left out of the library; a model seeded with it before
+    # must still have CoAs excluded from its evaluation sets
+    assert seed_pairs(["aflow:AB_oP8_33_a_a"]) == {("CoAs", 33), ("CoAs", 62)}
+    assert seed_pairs(["stat:CoAs"]) == set()

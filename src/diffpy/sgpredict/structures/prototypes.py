@@ -47,6 +47,7 @@ from diffpy.sgpredict.structures.library import (
     expand,
     generator_types,
     get_type,
+    library_info,
     load_types,
 )
 from diffpy.sgpredict.structures.stats import formulas_for_group
@@ -103,10 +104,19 @@ def seed_pairs(keys=None):
     """
     if keys is None:
         entries = load_library().values()
-    else:
-        keys = set(keys)
-        entries = [e for e in load_types() if e["key"] in keys]
-    return {(e["formula"], int(e["number"])) for e in entries}
+        return {(e["formula"], int(e["number"])) for e in entries}
+    keys = set(keys)
+    pairs = {
+        (e["formula"], int(e["number"]))
+        for e in load_types()
+        if e["key"] in keys
+    }
+    # entries left out of the library (their group depends on the
+    # tolerance) may have seeded older models: both groups count
+    for e in library_info().get("excluded", []):
+        if e["key"] in keys:
+            pairs |= {(e["formula"], int(n)) for n in e.get("numbers", [])}
+    return pairs
 
 
 def prototype_crystal(entry, key=None):
