@@ -23,6 +23,8 @@ __all__ = [
     "PDFData",
     "load_pdf",
     "write_gr",
+    "check_output",
+    "image_paths",
     "check_pdf",
     "expand_inputs",
     "unique_stems",
@@ -585,3 +587,74 @@ def write_gr(path, r, g, header_lines=()):
     body = "\n".join(f"{a:.9f} {b:.9e}" for a, b in data)
     Path(path).write_text(text + body + "\n", encoding="utf-8")
     return Path(path)
+
+
+def check_output(path, what="the output", folder=False):
+    """Refuse an output path that cannot be written, in one line.
+
+    Parameters
+    ----------
+    path : str or Path
+        A file to write, or with ``folder`` a folder to write into
+        (created by the caller when missing).
+    what : str
+        The option or output named in the message (``"--csv"``).
+    folder : bool
+        ``path`` is a folder.
+
+    Raises
+    ------
+    InputError
+        When the containing folder does not exist, a file is asked for
+        where a folder exists, or a folder where a file exists.
+
+    Examples
+    --------
+    >>> check_output("/nonexistent/x.csv", "--csv")
+    Traceback (most recent call last):
+        ...
+    diffpy.sgpredict.errors.InputError: /nonexistent/x.csv: folder \
+/nonexistent does not exist; create it first
+    """
+    path = Path(path)
+    missing = InputError(
+        f"{path}: folder {path.parent} does not exist; create it first"
+    )
+    if folder:
+        if path.exists() and not path.is_dir():
+            raise InputError(
+                f"{path}: {what} must be a folder, but a file of that name "
+                "exists"
+            )
+        if not path.exists() and not path.parent.is_dir():
+            raise missing
+        return
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; give a file name for {what}")
+    if not path.parent.is_dir():
+        raise missing
+
+
+def image_paths(target, inputs):
+    """One image path per input file; two inputs never share a name.
+
+    ``target`` is a folder (existing, or ending in ``/``): one
+    ``STEM.png`` per input inside it; a file name: used as it is for one
+    input, else a distinct part (:func:`unique_stems`) is added to its
+    stem.
+
+    Examples
+    --------
+    >>> [str(p) for p in image_paths("out.png", ["a/s.gr", "b/s.gr"])]
+    ['out_a_s.png', 'out_b_s.png']
+    >>> [str(p) for p in image_paths("plots/", ["a/s.gr"])]
+    ['plots/s.png']
+    """
+    folder = Path(target)
+    stems = unique_stems(inputs)
+    if folder.is_dir() or str(target).endswith(("/", "\\")):
+        return [folder / f"{stem}.png" for stem in stems]
+    if len(inputs) == 1:
+        return [folder]
+    suffix = folder.suffix or ".png"
+    return [folder.with_name(f"{folder.stem}_{s}{suffix}") for s in stems]

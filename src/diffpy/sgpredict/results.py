@@ -16,6 +16,7 @@ import numpy
 from diffpy.sgpredict import spacegroups
 from diffpy.sgpredict.domain import DomainVerdict
 from diffpy.sgpredict.errors import InputError
+from diffpy.sgpredict.io import check_output
 
 __all__ = ["Candidate", "PredictionResult", "save_figure"]
 
@@ -313,10 +314,7 @@ class PredictionResult:
 def save_figure(fig, path, dpi=120):
     """Write a figure, turning file-system errors into one-line errors."""
     path = Path(path)
-    if not path.parent.is_dir():
-        raise InputError(
-            f"{path}: folder {path.parent} does not exist; create it first"
-        )
+    check_output(path, "the image")
     try:
         fig.savefig(path, dpi=dpi)
     except OSError as exc:

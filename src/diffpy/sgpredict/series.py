@@ -27,6 +27,7 @@ from pathlib import Path
 
 from diffpy.sgpredict import spacegroups
 from diffpy.sgpredict.errors import InputError
+from diffpy.sgpredict.io import check_output
 
 __all__ = ["series_x", "series_rows", "write_csv", "series_figure"]
 
@@ -106,12 +107,7 @@ def write_csv(results, path, top=3):
         that name, no permission).
     """
     path = Path(path)
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder; give a file name for the CSV")
-    if not path.parent.is_dir():
-        raise InputError(
-            f"{path}: folder {path.parent} does not exist; create it first"
-        )
+    check_output(path, "the CSV")
     rows = series_rows(results, top=top)
     try:
         with open(path, "w", newline="", encoding="utf-8") as fp:

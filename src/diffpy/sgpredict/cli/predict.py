@@ -134,52 +134,16 @@ def _add_model_options(parser):
     )
 
 
-def _plot_paths(plot, paths):
-    """Return one image path per input; names never collide."""
-    from diffpy.sgpredict.io import unique_stems
-
-    target = Path(plot)
-    folder = target.is_dir() or str(plot).endswith(("/", "\\"))
-    stems = unique_stems(paths)
-    if folder:
-        return [target / f"{stem}.png" for stem in stems]
-    if len(paths) == 1:
-        return [target]
-    suffix = target.suffix or ".png"
-    return [target.with_name(f"{target.stem}_{s}{suffix}") for s in stems]
-
-
-def _check_output(path, what, folder=False):
-    """Raise InputError unless ``path`` can be written."""
-    from diffpy.sgpredict.errors import InputError
-
-    path = Path(path)
-    if folder:
-        if path.exists() and not path.is_dir():
-            raise InputError(
-                f"{path}: {what} must be a folder, but a file of that name "
-                "exists"
-            )
-        if not path.exists() and not path.parent.is_dir():
-            raise InputError(
-                f"{path}: folder {path.parent} does not exist; create it "
-                "first"
-            )
-        return
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder; give a file name for {what}")
-    if not path.parent.is_dir():
-        raise InputError(
-            f"{path}: folder {path.parent} does not exist; create it first"
-        )
-
-
 def run(args):
     """Run ``predict``; return the exit status."""
     import json
 
     from diffpy.sgpredict.errors import SgpredictError
-    from diffpy.sgpredict.io import expand_inputs
+    from diffpy.sgpredict.io import (
+        check_output,
+        expand_inputs,
+        image_paths,
+    )
     from diffpy.sgpredict.predictor import Predictor
     from diffpy.sgpredict.results import save_figure
     from diffpy.sgpredict.series import series_figure, write_csv
@@ -190,11 +154,11 @@ def run(args):
         Path(args.plot).is_dir() or args.plot.endswith(("/", "\\"))
     )
     if args.plot:
-        _check_output(args.plot, "--plot", folder=plot_folder)
+        check_output(args.plot, "--plot", folder=plot_folder)
     if args.csv:
-        _check_output(args.csv, "--csv")
+        check_output(args.csv, "--csv")
     if args.series_plot:
-        _check_output(args.series_plot, "--series-plot")
+        check_output(args.series_plot, "--series-plot")
     files = expand_inputs(args.files)
     predictor = Predictor(args.model, prior=args.prior, threads=args.threads)
     if not 1 <= args.top <= len(predictor.labels):
@@ -205,7 +169,7 @@ def run(args):
         predictor.allowed(args.composition)
     if plot_folder:
         Path(args.plot).mkdir(exist_ok=True)
-    plots = _plot_paths(args.plot, files) if args.plot else [None] * len(files)
+    plots = image_paths(args.plot, files) if args.plot else [None] * len(files)
     progress = len(files) > 1 and not args.quiet and sys.stderr.isatty()
     iterator = zip(files, plots)
     if progress:
