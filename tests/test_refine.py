@@ -336,6 +336,39 @@ def test_wyckoff_enumeration_solves_thcr2si2(tmp_path):
     )
 
 
+def test_hexagonal_special_positions_expand_to_their_multiplicity():
+    from diffpy.sgpredict.refine.wyckoff_model import site_models
+
+    # the table's 0.333333 must act as 1/3: wurtzite's 2b has two atoms
+    # (it expanded to six, and every hexagonal enumeration failed)
+    for number, letter, mult in [(186, "b", 2), (164, "d", 2), (194, "c", 2)]:
+        (site,) = site_models(number, [("Cd", letter)])
+        assert site.multiplicity == mult
+        assert len(site.ops) == mult
+
+
+def test_wyckoff_enumeration_finds_a_cell_between_grid_points(tmp_path):
+    from diffpy.sgpredict.refine.fitdata import prepare_data
+    from diffpy.sgpredict.refine.wyckoff import enumerate_starts
+
+    # LiTiO2 (I4_1/amd, Li 4a, Ti 4b, O 8e): c/a = 2.14 lay between the
+    # former c/a grid points 1.6 and 2.4 and was never found
+    lito2 = settings.expand(
+        [4.04, 4.04, 8.63, 90, 90, 90],
+        [("Li", 0, 0, 0), ("Ti", 0, 0, 0.5), ("O", 0, 0, 0.239)],
+        141,
+        uiso=0.006,
+    )
+    path = _simulated(tmp_path, lito2, "LiTiO2.gr")
+    data = prepare_data(path, 1.5, 20.0, 0.02)
+    best = enumerate_starts(141, "LiTiO2", data, budget=8, keep=1)[0]
+    assert best.quick_rw < 0.1, best.name
+    assert "O8e" in best.name and "Z=4" in best.name
+    assert best.structure.lattice.c / best.structure.lattice.a == (
+        pytest.approx(8.63 / 4.04, rel=0.02)
+    )
+
+
 def test_mixed_sites_of_a_doped_pnictide():
     from diffpy.sgpredict.refine.wyckoff_model import mixed_sites
 

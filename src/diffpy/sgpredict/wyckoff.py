@@ -61,18 +61,32 @@ def wyckoff_positions(number):
     list of tuple
         ``(multiplicity, letter, dof, matrix)``, general position
         first; ``matrix`` (3 rows of 4) maps the free parameters
-        ``(x, y, z, 1)`` to the representative coordinate.
+        ``(x, y, z, 1)`` to the representative coordinate.  The table
+        stores six decimals; its entries are given back as the exact
+        multiples of 1/24 they stand for (``0.333333`` is 1/3), so that
+        the symmetry images of a special position coincide exactly.
 
     Examples
     --------
     >>> [(m, w, d) for m, w, d, _ in wyckoff_positions(139)][-3:]
     [(4, 'c', 0), (2, 'b', 0), (2, 'a', 0)]
+    >>> wyckoff_positions(186)[2][3][0][3] * 3
+    1.0
     """
     key = str(int(number))
     table = _wyckoff_table()["groups"]
     if key not in table:
         raise InputError(f"space group {number}: not one of 1 to 230")
-    return [tuple(row) for row in table[key]]
+    return [
+        (mult, letter, dof, [[_exact(v) for v in row] for row in matrix])
+        for mult, letter, dof, matrix in table[key]
+    ]
+
+
+def _exact(value):
+    """A table entry as the multiple of 1/24 it rounds (else unchanged)."""
+    k = round(value * 24)
+    return k / 24 if abs(value * 24 - k) < 1e-4 else value
 
 
 def setting_shift(number):
