@@ -7,7 +7,11 @@ import pytest
 from conftest import fake_pdf, write_gr
 
 from diffpy.sgpredict.errors import InputError
-from diffpy.sgpredict.io import expand_inputs, unique_stems, value_from_name
+from diffpy.sgpredict.paths import (
+    expand_inputs,
+    unique_stems,
+    value_from_name,
+)
 from diffpy.sgpredict.predictor import predict
 from diffpy.sgpredict.series import series_figure, series_x, write_csv
 

@@ -33,18 +33,13 @@ log-probabilities are divided by :math:`T` before the softmax
 
 What else every result carries
 ------------------------------
-``in_domain`` and ``warnings``
-    The verdict of :func:`diffpy.sgpredict.domain.check_domain`: is this
-    one crystalline phase of the kind the model was trained on?
-``families``
-    Candidates the data cannot tell apart (a group with its close
-    subgroups), :mod:`diffpy.sgpredict.families`.
-``composition`` and ``impossible``
-    With a composition (argument or file header), the groups whose
-    Wyckoff multiplicities cannot hold it for Z up to ``zmax``
-    (:func:`diffpy.sgpredict.wyckoff.composition_allowed`) get
-    probability zero and the rest are renormalised (``keep_impossible``
-    keeps them, marked).
+The in-domain verdict (:mod:`diffpy.sgpredict.domain`), the families of
+candidates the data cannot tell apart (:mod:`diffpy.sgpredict.families`)
+and, with a composition (argument or file header), the groups whose
+Wyckoff multiplicities cannot hold it
+(:func:`diffpy.sgpredict.wyckoff.composition_allowed`) at probability
+zero (:mod:`diffpy.sgpredict.candidates`); see
+:class:`~diffpy.sgpredict.results.PredictionResult`.
 
 Examples
 --------
@@ -79,8 +74,9 @@ from diffpy.sgpredict.chemistry import parse_composition
 from diffpy.sgpredict.domain import DomainLimits, check_domain
 from diffpy.sgpredict.errors import InputError, ModelError
 from diffpy.sgpredict.grid import MIN_RMAX, MODEL_GRID, RGrid, to_model_input
-from diffpy.sgpredict.io import check_pdf, expand_inputs, load_pdf
+from diffpy.sgpredict.io import check_pdf, load_pdf
 from diffpy.sgpredict.metrics import prior_log_shift
+from diffpy.sgpredict.paths import expand_inputs
 from diffpy.sgpredict.results import PredictionResult
 from diffpy.sgpredict.runtime import (
     check_threads,

@@ -16,7 +16,7 @@ import numpy
 from diffpy.sgpredict import spacegroups
 from diffpy.sgpredict.domain import DomainVerdict
 from diffpy.sgpredict.errors import InputError
-from diffpy.sgpredict.io import check_output
+from diffpy.sgpredict.paths import check_output
 
 __all__ = ["Candidate", "PredictionResult", "save_figure"]
 

@@ -6,7 +6,7 @@ into a CSV table (:func:`write_csv`) and a plot of the leading groups'
 probabilities along the series (:func:`series_figure`), where a change of
 symmetry shows as a crossing.  The x value of each file is its
 temperature from the header, else a temperature or number in its name
-(:func:`diffpy.sgpredict.io.value_from_name`), else its position.
+(:func:`diffpy.sgpredict.paths.value_from_name`), else its position.
 
 Examples
 --------
@@ -27,7 +27,7 @@ from pathlib import Path
 
 from diffpy.sgpredict import spacegroups
 from diffpy.sgpredict.errors import InputError
-from diffpy.sgpredict.io import check_output
+from diffpy.sgpredict.paths import check_output
 
 __all__ = ["series_x", "series_rows", "write_csv", "series_figure"]
 
@@ -45,7 +45,7 @@ def series_x(results):
     >>> series_x([R(meta={}, name="x_300K.gr"), R(meta={}, name="x_10K.gr")])
     ('temperature (K)', [300.0, 10.0])
     """
-    from diffpy.sgpredict.io import value_from_name
+    from diffpy.sgpredict.paths import value_from_name
 
     temps = [r.meta.get("temperature") for r in results]
     if results and all(t is not None for t in temps):

@@ -139,7 +139,7 @@ def run(args):
     import json
 
     from diffpy.sgpredict.errors import SgpredictError
-    from diffpy.sgpredict.io import (
+    from diffpy.sgpredict.paths import (
         check_output,
         expand_inputs,
         image_paths,
