@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from diffpy.sgpredict import spacegroups
+from diffpy.sgpredict.chemistry import formula_key as canonical_formula
 from diffpy.sgpredict.dataset import load_arrays
 from diffpy.sgpredict.errors import InputError
-from diffpy.sgpredict.chemistry import formula_key as canonical_formula
 from diffpy.sgpredict.evaluate import evaluate, format_report
 from diffpy.sgpredict.metrics import (
     confusion_matrix,

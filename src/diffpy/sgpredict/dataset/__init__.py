@@ -22,8 +22,8 @@ from diffpy.sgpredict.dataset.build import (  # noqa: F401
     TABLE2,
     agreement,
     build_config,
-    build_ranges,
     build_dataset,
+    build_ranges,
     draw_settings,
     read_pairs,
 )

@@ -11,9 +11,10 @@ The sum over atoms i of the cell and atoms j of the crystal is done as a
 sum over symmetry orbits (:func:`~.symmetry.symmetry_orbits`): for the
 representative r of orbit O and the atoms j of the orbits O' >= O, each
 pair counts :math:`|O|` times when O' = O and :math:`2|O|` times
-otherwise (the pairs between two orbits are seen from both sides).  Pairs are merged into
-bins of width ``binw`` per displacement (:class:`PeakBins`); peaks
-narrower than 12 bin widths are kept pair by pair.
+otherwise (the pairs between two orbits are seen from both sides).
+Pairs are merged into bins of width ``binw`` per displacement
+(:class:`PeakBins`); peaks narrower than 12 bin widths are kept pair by
+pair.
 """
 
 import math
