@@ -1,7 +1,7 @@
 """Series of PDFs: one table row per file and probabilities along the series.
 
 Real PDF work is mostly series (temperature, doping, in situ).  These
-helpers turn a list of :class:`~diffpy.sgpredict.predictor.PredictionResult`
+helpers turn a list of :class:`~diffpy.sgpredict.results.PredictionResult`
 into a CSV table (:func:`write_csv`) and a plot of the leading groups'
 probabilities along the series (:func:`series_figure`), where a change of
 symmetry shows as a crossing.  The x value of each file is its
