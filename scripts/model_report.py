@@ -134,6 +134,11 @@ def command(model, data, opts, prior):
 def run_all(model, data, shared, out):
     results = {}
     for key, label, path, opts in rows(data, shared):
+        if not Path(path).exists():
+            # a shared folder without this set (e.g. only the MP table):
+            # the row is left out of the report, and said so
+            print(f"{key}: {path} not found, row left out", file=sys.stderr)
+            continue
         for prior in ("icsd", "none"):
             name = f"{key}__{prior}"
             print(f"{name} ...", file=sys.stderr, flush=True)

@@ -56,6 +56,13 @@ def split_indices(
     >>> tr, te = split_indices(labels, keys, 0.2, 1, method="grouped")
     >>> sorted(set(numpy.array(keys)[tr]) & set(numpy.array(keys)[te]))
     []
+
+    A set too small for the share of every group still gets a test side
+    (drawn from all rows):
+
+    >>> tr, te = split_indices([225, 14, 2, 62], test_fraction=0.05)
+    >>> len(tr), len(te)
+    (3, 1)
     """
     labels = numpy.asarray(labels)
     n = len(labels)
@@ -94,4 +101,28 @@ def split_indices(
         raise InputError(
             f"unknown split method {method!r}; use 'random' or 'grouped'"
         )
+    if not test.any() and test_fraction > 0 and n > 1:
+        # every group too small for its share (a tiny dataset): take the
+        # share from all rows at once, so that neither side is empty
+        test = _whole_set_share(labels, groups, test_fraction, rng, method)
     return numpy.flatnonzero(~test), numpy.flatnonzero(test)
+
+
+def _whole_set_share(labels, groups, fraction, rng, method):
+    """Test rows drawn from the whole set: whole keys, or single rows.
+
+    Used only when the per-group rule put no row on the test side, so
+    the splits of datasets large enough for it are unchanged.
+    """
+    n = len(labels)
+    want = max(1, int(round(fraction * n)))
+    test = numpy.zeros(n, dtype=bool)
+    if method == "random":
+        test[rng.choice(n, size=min(want, n - 1), replace=False)] = True
+        return test
+    keys = numpy.unique(groups)
+    for k in keys[rng.permutation(len(keys))][: len(keys) - 1]:
+        if test.sum() >= want:
+            break
+        test[groups == k] = True
+    return test
