@@ -390,7 +390,7 @@ def summary(results):
     rws = [r["true_rw"] for r in results if r["true_rw"] is not None]
     print(f"true group first: {first} / {n} ({100 * first / n:.0f} %)")
     for kind in sorted({r.get("filter", "formula-group") for r in results}):
-        part = [r for r in results if r.get("filter", kind) == kind]
+        part = [r for r in results if r.get("filter", "formula-group") == kind]
         k = sum(r["true_rank"] == 1 for r in part)
         print(f"  {kind} filter: {k} / {len(part)}")
     solved = sum(
