@@ -20,12 +20,12 @@ import numpy
 
 
 def _pdf_rate(crystals, config):
-    from diffpy.sgpredict.dataset import _calculate, draw_settings
+    from diffpy.sgpredict.dataset.build import draw_settings, row_pdf
 
     settings = draw_settings(numpy.random.default_rng(0))
     t = time.perf_counter()
     for c in crystals:
-        _calculate(c, settings, config)
+        row_pdf(c, settings, config)
     dt = time.perf_counter() - t
     return len(crystals) / dt if dt > 0 else float("nan"), dt
 

@@ -136,9 +136,9 @@ def test_output_into_a_closed_pipe_is_not_an_error(tiny_model, ni_xray):
 
 
 def test_info_prints_metrics_readably():
-    from diffpy.sgpredict.cli.info import _metric_lines
+    from diffpy.sgpredict.cli.info import metric_lines
 
-    lines = _metric_lines(
+    lines = metric_lines(
         {
             "validation": {"top1": 0.2, "top6": 0.6, "loss": 4.8},
             "real": {

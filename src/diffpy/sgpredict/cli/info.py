@@ -89,7 +89,7 @@ def run(args):
     print(f"  weights sha256: {card['weights']['sha256']}")
     for line in _trust_lines(card):
         print(line)
-    for line in _metric_lines(card.get("metrics", {})):
+    for line in metric_lines(card.get("metrics", {})):
         print(line)
     print("PDF calculators: " + ", ".join(info["calculators"]))
     print("optional packages:")
@@ -98,7 +98,7 @@ def run(args):
     return 0
 
 
-def _metric_lines(metrics, indent="  "):
+def metric_lines(metrics, indent="  "):
     """Readable lines for the card's metrics (nested for baselines)."""
     lines = []
     for name, value in metrics.items():
@@ -121,7 +121,7 @@ def _metric_lines(metrics, indent="  "):
             )
         else:
             lines.append(f"{indent}{name}:")
-            lines.extend(_metric_lines(value, indent + "  "))
+            lines.extend(metric_lines(value, indent + "  "))
     return lines
 
 

@@ -137,8 +137,12 @@ def draw_settings(rng, mode="table2", ranges=None):
 # building
 
 
-def _calculate(crystal, settings, config):
-    """G(r) of a crystal with the given settings on the config's grid."""
+def row_pdf(crystal, settings, config):
+    """G(r) of one dataset row: a crystal at its drawn settings.
+
+    On the grid of ``config``; every row of a ``table2`` or ``ranges``
+    build goes through it (``benchmarks/dataset.py`` times it).
+    """
     c = crystal
     if settings.get("strain"):
         c = crystal.scaled(1.0 + settings["strain"])
@@ -194,7 +198,7 @@ def _process(payload):
             crystal, meta, settings, r, g = _physics_row(crystal, rng, config)
         else:
             settings = draw_settings(rng, config["settings"], config["ranges"])
-            r, g = _calculate(crystal, settings, config)
+            r, g = row_pdf(crystal, settings, config)
         if len(g) != config["npts"]:
             raise SkipStructure(
                 f"calculator grid has {len(g)} points, expected "
