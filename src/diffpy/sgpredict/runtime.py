@@ -2,17 +2,9 @@
 
 Library code changes no process-wide state: a block that needs a thread
 count or a seeded random stream sets it on entry and restores the
-previous state on exit.
-
-Examples
---------
->>> import torch
->>> before = torch.get_num_threads()
->>> with torch_threads(1):
-...     torch.get_num_threads()
-1
->>> torch.get_num_threads() == before
-True
+previous state on exit (:func:`torch_threads`,
+:func:`restores_torch_state`, each with its example).  The thread
+policy of inference (:func:`default_threads`) lives here too.
 """
 
 import contextlib
