@@ -156,7 +156,7 @@ def train(rows, train_idx, args, num_threads=1):
     rng = numpy.random.default_rng(args.seed + 1)
     gen = torch.Generator().manual_seed(args.seed + 2)
     augmenter = Augmenter(MODEL_GRID.r, AugmentConfig.for_physics_data())
-    net = build_network(DEFAULT_CONFIG)
+    net = build_network(network_config(args))
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     steps = args.epochs * math.ceil(2 * args.per_epoch / args.batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(
@@ -208,7 +208,35 @@ def parse_args(argv=None):
     parser.add_argument("--max-false-alarm", type=float, default=0.03)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--channels",
+        type=int,
+        nargs="+",
+        default=DEFAULT_CONFIG["channels"],
+        help="channels of the convolutions (one number per layer)",
+    )
+    parser.add_argument(
+        "--kernels",
+        type=int,
+        nargs="+",
+        default=DEFAULT_CONFIG["kernels"],
+        help="kernel sizes of the convolutions (one per layer)",
+    )
+    parser.add_argument("--hidden", type=int, default=DEFAULT_CONFIG["hidden"])
+    args = parser.parse_args(argv)
+    if len(args.channels) != len(args.kernels):
+        parser.error("--channels and --kernels need one number per layer")
+    return args
+
+
+def network_config(args):
+    """The detector architecture the command line asks for."""
+    return dict(
+        DEFAULT_CONFIG,
+        channels=list(args.channels),
+        kernels=list(args.kernels),
+        hidden=args.hidden,
+    )
 
 
 def choose_threshold(net, rows, val_idx, args):
@@ -224,7 +252,9 @@ def choose_threshold(net, rows, val_idx, args):
     rng = numpy.random.default_rng(args.seed + 4)
     val = validation_set(rows, val_idx, augmenter, rng, gen, args.val_rows)
     tensors = {k: v.detach().numpy() for k, v in net.state_dict().items()}
-    probe = MixtureDetector(tensors, {"threshold": 0.5})
+    probe = MixtureDetector(
+        tensors, {"threshold": 0.5, "config": network_config(args)}
+    )
     scores = {k: probe.scores(v[:, 0], v[:, 1].sum(1)) for k, v in val.items()}
     threshold = float(
         numpy.quantile(scores["single"], 1.0 - args.max_false_alarm)
@@ -239,6 +269,7 @@ def detector_meta(args, argv, threshold, rates, sizes, counts, cpu):
     n_train, n_val, n_held = counts
     return {
         "threshold": threshold,
+        "config": network_config(args),
         "score": "logistic of the network's logit: P(mixture)",
         "threshold_rule": (
             f"flags {100 * args.max_false_alarm:g} % of the single-phase "

@@ -489,6 +489,39 @@ def test_ranking_rule_subgroup_only_when_demanded():
     )
 
 
+def test_family_rule_judges_symmetry_on_isotropic_fits():
+    """Measured Si: R-3m's anisotropic ADPs (U33 along the cubic [111],
+    forbidden in Fd-3m) lower Rw from 0.0744 to 0.0664 -- significant by
+    Hamilton's test on their own -- but its isotropic fit gains nothing
+    over Fd-3m's, so Fd-3m stays first."""
+    from diffpy.sgpredict.refine.score import (
+        combined_score,
+        family_rule,
+        hamilton_significant,
+    )
+
+    n_eff = (20.0 - 1.5) * 27.0 / 3.141592653589793
+    head = {"number": 227, "symbol": "Fd-3m", "rw": 0.0744, "nfree": 6}
+    sub = {"number": 166, "symbol": "R-3m", "rw": 0.0664, "nfree": 9,
+           "rw_iso": 0.0739, "nfree_iso": 8}  # fmt: skip
+    assert hamilton_significant(0.0744, 0.0664, 6, 9, n_eff)
+    rows = [head, sub]
+    for r in rows:
+        r["score"] = combined_score(r["rw"], r["nfree"], None, n_eff)
+        r["notes"] = []
+    assert sub["score"] < head["score"]  # the score alone prefers R-3m
+    family_rule(rows, n_eff)
+    assert sub["score"] > head["score"] and sub["family_head"] == 227
+    assert "isotropic fits: Rw 0.0744 -> 0.0739" in sub["notes"][0]
+    # a subgroup whose isotropic fit is demanded keeps its own score
+    sub2 = {"number": 166, "symbol": "R-3m", "rw": 0.0464, "nfree": 9,
+            "rw_iso": 0.0500, "nfree_iso": 8, "notes": [],
+            "score": combined_score(0.0464, 9, None, n_eff)}  # fmt: skip
+    family_rule([head, sub2], n_eff)
+    assert "family_head" not in sub2
+    assert "significantly better" in sub2["notes"][0]
+
+
 @pytest.mark.slow
 def test_tetragonal_data_rank_the_subgroup_first(tmp_path):
     # Ni stretched 5 % along c: I4/mmm is right, Fm-3m is not
@@ -654,3 +687,97 @@ def test_killable_runner_reports_killed_and_dead_tasks():
     assert results[0].reason == "wall_limit" and not interrupted
     results, _ = run_killable(_exit_without_result, [0])
     assert results[0].reason == "died" and "exit 3" in results[0].message
+
+
+# ------------------------------------------- anisotropic displacements
+
+
+def _rutile(aniso):
+    """Rutile; with ``aniso`` its ADPs are strongly elongated along c
+    (diag(U, U, 3U): invariant under every operation of P4_2/mnm)."""
+    stru = settings.expand(
+        [4.594, 4.594, 2.959, 90, 90, 90],
+        [("Ti", 0, 0, 0), ("O", 0.3048, 0.3048, 0)],
+        136,
+        uiso=0.008,
+    )
+    if aniso:
+        for atom in stru:
+            u = 0.004 if atom.element == "Ti" else 0.006
+            atom.anisotropy = True
+            atom.U = numpy.diag([u, u, 3 * u])
+    return stru
+
+
+def test_anisotropic_adps_survive_the_cif_in_the_candidates_group(tmp_path):
+    from diffpy.structure import loadStructure
+
+    from diffpy.sgpredict.refine.cifout import write_cif
+
+    stru = _rutile(aniso=True)
+    path = write_cif(stru, 136, tmp_path / "rutile.cif")
+    text = Path(path).read_text()
+    assert "_atom_site_aniso_U_33" in text
+    back = loadStructure(path)
+    assert len(back) == len(stru) == 6
+    for atom in back:
+        assert atom.anisotropy
+        twin = [
+            a
+            for a in stru
+            if numpy.allclose((a.xyz - atom.xyz + 0.5) % 1 - 0.5, 0, atol=1e-5)
+        ]
+        assert len(twin) == 1
+        assert numpy.allclose(atom.U, twin[0].U, atol=1e-5)
+
+
+@pytest.mark.parametrize("aniso_data", [True, False])
+def test_auto_adps_kept_only_when_the_data_demand_them(tmp_path, aniso_data):
+    from diffpy.structure import loadStructure
+
+    path = _simulated(
+        tmp_path, _rutile(aniso_data), "TiO2.gr", noise=0.003, seed=3
+    )
+    start = tmp_path / "start.cif"
+    _rutile(aniso=False).write(str(start), "cif")
+    rows = {}
+    for adp in ("iso", "auto"):
+        out = tmp_path / adp
+        write_templates(path, [136], out, composition="TiO2", cif=start)
+        (row,) = fit_candidates(
+            path,
+            [136],
+            out,
+            composition="TiO2",
+            cif=start,
+            jobs=1,
+            timeout=20,
+            enumerate_budget=0,
+            supergroups=False,
+            wall_limit=WALL,
+            adp=adp,
+        )
+        rows[adp] = row
+    iso, auto = rows["iso"], rows["auto"]
+    assert iso["status"] == "ok" and auto["status"] == "ok"
+    aniso_notes = [n for n in auto["notes"] if "anisotropic ADPs" in n]
+    assert len(aniso_notes) == 1
+    if not aniso_data:
+        # no gain worth four more variables: the isotropic fit stays
+        assert "not kept" in aniso_notes[0]
+        assert auto["nfree"] == iso["nfree"]
+        assert auto["rw"] == pytest.approx(iso["rw"], rel=1e-6)
+        return
+    assert "kept" in aniso_notes[0] and "not kept" not in aniso_notes[0]
+    assert auto["nfree"] == iso["nfree"] + 4  # Ti: U11 U33 U12; O: same
+    assert auto["rw"] < 0.6 * iso["rw"]
+    folder = Path(auto["folder"])
+    refined = loadStructure(str(folder / "refined.cif"))
+    ti = [a for a in refined if a.element == "Ti"][0]
+    assert ti.anisotropy
+    assert ti.U[2, 2] == pytest.approx(0.012, abs=0.004)
+    assert ti.U[0, 0] == pytest.approx(0.004, abs=0.002)
+    # the macro is made again for the anisotropic start.cif
+    macro = (folder / "fit.dp-in").read_text()
+    assert "G1.U33_0:" in macro and "Uiso" not in macro
+    check_macro(macro)

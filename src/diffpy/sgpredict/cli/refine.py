@@ -100,6 +100,14 @@ def register(subparsers):
         "composition is known (default 8; 0 switches it off)",
     )
     parser.add_argument(
+        "--adp",
+        choices=("auto", "iso", "aniso"),
+        default="auto",
+        help="atomic displacements: one Uiso per site (iso), the Uij the "
+        "site symmetry allows, refined after the isotropic fit (aniso), "
+        "or aniso only where it lowers the ranking score (auto, default)",
+    )
+    parser.add_argument(
         "--json",
         action="store_true",
         help="print the result as JSON (a list with one object per group)",
@@ -182,6 +190,7 @@ def run(args):
         rmax=args.rmax,
         qmax=args.qmax,
         enumerate_budget=args.enumerate,
+        adp=args.adp,
         library=args.library,
         progress=None if args.json else _print_progress,
     )

@@ -30,8 +30,14 @@ from diffpy.sgpredict import spacegroups
 from diffpy.sgpredict.errors import SgpredictError
 from diffpy.sgpredict.refine.cifout import write_cif
 from diffpy.sgpredict.refine.fitdata import prepare_data
-from diffpy.sgpredict.refine.fitting import fit_structure
+from diffpy.sgpredict.refine.fitting import (
+    adp_parameter_counts,
+    fit_structure,
+    is_anisotropic,
+    with_anisotropic_adps,
+)
 from diffpy.sgpredict.refine.plots import plot_fit
+from diffpy.sgpredict.refine.score import combined_score, independent_points
 from diffpy.sgpredict.refine.starting import starting_structures
 from diffpy.sgpredict.refine.startmodel import StartingStructure
 from diffpy.sgpredict.refine.subgroups import to_subgroup
@@ -41,9 +47,27 @@ __all__ = [
     "structure_from_dict",
     "task_starts",
     "pick_starts",
+    "ADP_MODES",
+    "MAX_EXTRA_ADPS",
+    "ANISO_SHARE",
     "FIT_ERRORS",
     "fit_task",
 ]
+
+#: ADP models of a fit: ``"iso"`` (one Uiso per orbit), ``"aniso"``
+#: (the Uij the site symmetry allows, refined after the isotropic fit)
+#: and ``"auto"`` (both; the anisotropic fit is kept when it lowers the
+#: score of :func:`~diffpy.sgpredict.refine.score.combined_score`).
+ADP_MODES = ("auto", "iso", "aniso")
+
+#: ``adp="auto"`` skips the anisotropic fit when it would add more ADP
+#: variables than this (large cells: slow, and rarely determined by a
+#: PDF).
+MAX_EXTRA_ADPS = 24
+
+#: CPU time of the anisotropic fit, on top of the isotropic fits' budget,
+#: as a share of that budget (at least what the isotropic fits left).
+ANISO_SHARE = 0.3
 
 #: What a single fit may raise (numerics, srfit, pyxtal, files); the row
 #: of that candidate reports it and the other candidates go on.
@@ -70,7 +94,7 @@ def structure_to_dict(structure):
     4
     """
     lat = structure.lattice
-    return {
+    out = {
         "lattice": [
             float(v)
             for v in (lat.a, lat.b, lat.c, lat.alpha, lat.beta, lat.gamma)
@@ -80,6 +104,9 @@ def structure_to_dict(structure):
             for a in structure
         ],
     }
+    if is_anisotropic(structure):
+        out["U"] = [numpy.asarray(a.U, float).tolist() for a in structure]
+    return out
 
 
 def structure_from_dict(data):
@@ -92,6 +119,9 @@ def structure_from_dict(data):
     stru = Structure(atoms, lattice=Lattice(*data["lattice"]))
     for i, atom in enumerate(stru):
         atom.label = f"{atom.element}{i + 1}"
+        if "U" in data:
+            atom.anisotropy = True
+            atom.U = numpy.array(data["U"][i], float)
     return stru
 
 
@@ -99,8 +129,10 @@ def _supergroup_start(task):
     """The refined supergroup structure of a second-round task, written
     exactly in the candidate's setting."""
     sup = task["supergroup"]
+    # isotropic: the anisotropic stage of the subgroup's task refines Uij
+    iso = {k: v for k, v in sup["structure"].items() if k != "U"}
     stru = to_subgroup(
-        structure_from_dict(sup["structure"]),
+        structure_from_dict(iso),
         sup["number"],
         task["number"],
     )
@@ -179,8 +211,9 @@ def _refine_best(task, data, starts, c0):
     tried = []
     best = None
     quick = max(10, task["max_nfev"] // 4) if len(starts) > 1 else None
+    budget = task["timeout"]
     for start in starts:
-        left = task["timeout"] - (time.process_time() - c0) - 1.0
+        left = budget - (time.process_time() - c0) - 1.0
         if left < 1.0 and best is not None:
             break
         start.initial = structure_to_dict(start.structure)
@@ -198,7 +231,7 @@ def _refine_best(task, data, starts, c0):
             best = (start, res)
     start, res = best
     if quick:
-        left = task["timeout"] - (time.process_time() - c0) - 1.0
+        left = budget - (time.process_time() - c0) - 1.0
         res2 = fit_structure(
             data,
             start,
@@ -208,7 +241,64 @@ def _refine_best(task, data, starts, c0):
         )
         if res2["rw"] <= res["rw"]:
             res = res2
+    start, res = _anisotropic_stage(task, data, start, res, c0, tried)
     return start, res, tried
+
+
+def _anisotropic_stage(task, data, start, res, c0, tried):
+    """Refine the best isotropic fit again with anisotropic ADPs.
+
+    ``task["adp"]`` ``"iso"``: nothing; ``"aniso"``: the anisotropic fit
+    is kept; ``"auto"``: it is kept when it lowers the BIC-like score
+    (:func:`~diffpy.sgpredict.refine.score.combined_score`, the same
+    rule that ranks the candidates), and it is skipped when the site
+    symmetries allow no extra ADP variable or more than
+    :data:`MAX_EXTRA_ADPS`, or no CPU time is left.  The starting
+    structure of an anisotropic fit (``start.cif``) is the refined
+    isotropic one with its ADPs written as tensors.
+    """
+    mode = task.get("adp", "auto")
+    if mode == "iso":
+        return start, res
+    n_iso, n_aniso = adp_parameter_counts(res["structure"], start.number)
+    extra = n_aniso - n_iso
+    left = (1.0 + ANISO_SHARE) * task["timeout"] - (time.process_time() - c0)
+    if mode == "auto" and (extra <= 0 or extra > MAX_EXTRA_ADPS or left < 2):
+        return start, res
+    aniso = StartingStructure(
+        start.number,
+        start.symbol,
+        with_anisotropic_adps(res["structure"]),
+        start.source,
+        start.name,
+        start.licence,
+        start.scale,
+        notes=list(start.notes),
+    )
+    aniso.initial = structure_to_dict(aniso.structure)
+    ares = fit_structure(
+        data,
+        aniso,
+        calculator=task["calculator"],
+        timeout=max(left, 1.0),
+        max_nfev=task["max_nfev"],
+    )
+    tried.append({"route": "anisotropic ADPs", "start": start.name,
+                  "rw": ares["rw"]})  # fmt: skip
+    n_eff = independent_points(data.r[0], data.r[-1], data.qmax)
+    keep = mode == "aniso" or combined_score(
+        ares["rw"], ares["nfree"], None, n_eff
+    ) < combined_score(res["rw"], res["nfree"], None, n_eff)
+    words = (
+        f"anisotropic ADPs (+{extra} variables): Rw {res['rw']:.4f} -> "
+        f"{ares['rw']:.4f}"
+    )
+    if keep:
+        ares["notes"] = ares["notes"] + [words + "; kept"]
+        ares["rw_iso"], ares["nfree_iso"] = res["rw"], res["nfree"]
+        return aniso, ares
+    res["notes"] = res["notes"] + [words + "; not kept (score)"]
+    return start, res
 
 
 def _write_outputs(folder, start, res):
@@ -255,7 +345,9 @@ def fit_task(task):
     -------
     dict
         ``status``, ``message``, ``seconds`` and, after a fit, ``rw``,
-        ``cell``, ``nfree``, ``variables``, ``calculator``, ``start``,
+        ``cell``, ``nfree``, ``rw_iso`` and ``nfree_iso`` (of the
+        isotropic fit; equal to ``rw`` and ``nfree`` unless anisotropic
+        ADPs were kept), ``variables``, ``calculator``, ``start``,
         ``start_source``, ``tried``, ``notes``, ``png``, ``structure``.
     """
     t0 = time.time()
@@ -282,6 +374,8 @@ def fit_task(task):
             rw=res["rw"],
             cell=res["cell"],
             nfree=res["nfree"],
+            rw_iso=res.get("rw_iso", res["rw"]),
+            nfree_iso=res.get("nfree_iso", res["nfree"]),
             variables=res["variables"],
             calculator=res["calculator"],
             start=start.name,

@@ -29,6 +29,10 @@ from diffpy.sgpredict.errors import InputError
 
 __all__ = ["symop_string", "unique_atoms", "cif_text", "write_cif"]
 
+#: The anisotropic ADP columns of a CIF and their tensor indices.
+_UIJ = ("11", "22", "33", "12", "13", "23")
+_UIJ_INDEX = tuple((int(ij[0]) - 1, int(ij[1]) - 1) for ij in _UIJ)
+
 
 def _frac(value):
     f = Fraction(float(value) % 1.0).limit_denominator(24)
@@ -161,6 +165,7 @@ def cif_text(structure, number, title=None):
         "_atom_site_occupancy",
     ]
     counts = {}
+    aniso = []
     for i in unique_atoms(structure, number):
         atom = structure[i]
         el = element_symbol(atom.element, isotopes=True)
@@ -170,7 +175,22 @@ def cif_text(structure, number, title=None):
             f"{el}{counts[el]} {el} {x:.6f} {y:.6f} {z:.6f} "
             f"{float(atom.Uisoequiv):.5f} {float(atom.occupancy):.4f}"
         )
-    return "\n".join(lines) + "\n"
+        if atom.anisotropy:
+            aniso.append((f"{el}{counts[el]}", atom.U))
+    return "\n".join(lines + _aniso_loop(aniso)) + "\n"
+
+
+def _aniso_loop(rows):
+    """CIF lines of the anisotropic ADPs (label, U11 U22 U33 U12 U13 U23
+    in the CIF's crystal-axis basis, as diffpy.structure holds them)."""
+    if not rows:
+        return []
+    lines = ["", "loop_", "_atom_site_aniso_label"]
+    lines += [f"_atom_site_aniso_U_{ij}" for ij in _UIJ]
+    for label, u in rows:
+        values = " ".join(f"{float(u[i, j]):.5f}" for i, j in _UIJ_INDEX)
+        lines.append(f"{label} {values}")
+    return lines
 
 
 def write_cif(structure, number, path, title=None):

@@ -53,6 +53,9 @@ from diffpy.sgpredict.refine.plots import plot_fit
 
 __all__ = [
     "build_recipe",
+    "is_anisotropic",
+    "adp_parameter_counts",
+    "with_anisotropic_adps",
     "fit_structure",
     "refine_recipe",
     "RecipeSpec",
@@ -111,7 +114,11 @@ def build_recipe(fitdata, structure, number, calculator="auto"):
     recipe.qbroad.boundRange(0.0, 0.1)
     recipe.use_srreal = use_srreal
     recipe.sg_tags = {"scale", "profile", "qbroad"}
-    recipe.sg_tags.update(_structure_variables(recipe, gen.phase, number))
+    recipe.sg_tags.update(
+        _structure_variables(
+            recipe, gen.phase, number, is_anisotropic(structure)
+        )
+    )
     return recipe, gen
 
 
@@ -136,8 +143,12 @@ def _generator(fitdata, structure, use_srreal):
     return gen
 
 
-def _structure_variables(recipe, phase, number):
+def _structure_variables(recipe, phase, number, anisotropic=False):
     """Cell, ADP and coordinate variables allowed by the space group.
+
+    With ``anisotropic`` the ADPs are the anisotropic ``Uij`` that the
+    site symmetry of each orbit allows (``constrainAsSpaceGroup`` with
+    ``constrainadps``); otherwise one ``Uiso`` per orbit.
 
     Returns the tags (``lat``, ``adp``, ``xyz``) that got variables.
     """
@@ -145,7 +156,9 @@ def _structure_variables(recipe, phase, number):
     sgname = spacegroups.get(number).diffpy_name
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        sgpars = constrain_as_space_group(phase, sgname, constrainadps=False)
+        sgpars = constrain_as_space_group(
+            phase, sgname, constrainadps=anisotropic
+        )
     for par in sgpars.latpars:
         v = par.value
         if par.name in "abc":
@@ -153,7 +166,10 @@ def _structure_variables(recipe, phase, number):
         else:
             lo, hi = max(v - 25.0, 20.0), min(v + 25.0, 160.0)
         recipe.addVar(par, tag="lat").boundRange(lo, hi)
-    adppars = _isotropic_adps(recipe, phase, sgname)
+    if anisotropic:
+        adppars = _anisotropic_adps(recipe, sgpars.adppars)
+    else:
+        adppars = _isotropic_adps(recipe, phase, sgname)
     for par in sgpars.xyzpars:
         v = par.value
         recipe.addVar(par, tag="xyz").boundRange(v - 0.2, v + 0.2)
@@ -183,6 +199,75 @@ def _isotropic_adps(recipe, phase, sgname):
                 recipe.constrain(scatterers[j].Uiso, name)
         made.append(var)
     return made
+
+
+def _anisotropic_adps(recipe, adppars):
+    """Variables of the symmetry-allowed ``Uij`` (A^2): diagonal terms in
+    0.0005-0.1, off-diagonal ones in -0.05-0.05."""
+    made = []
+    for par in adppars:
+        var = recipe.addVar(par, tag="adp")
+        if par.name[1] == par.name[2]:
+            var.boundRange(0.0005, 0.1)
+        else:
+            var.boundRange(-0.05, 0.05)
+        made.append(var)
+    return made
+
+
+def is_anisotropic(structure):
+    """True when any atom of ``structure`` carries anisotropic ADPs (then
+    :func:`build_recipe` refines the ``Uij`` its site symmetry allows).
+
+    Examples
+    --------
+    >>> from diffpy.structure import Atom, Lattice, Structure
+    >>> s = Structure([Atom("Ni", [0, 0, 0])], lattice=Lattice())
+    >>> is_anisotropic(s), is_anisotropic(with_anisotropic_adps(s))
+    (False, True)
+    """
+    return any(bool(a.anisotropy) for a in structure)
+
+
+def adp_parameter_counts(structure, number):
+    """Numbers of ADP variables of a structure in space group ``number``:
+    isotropic (one per orbit) and anisotropic (the ``Uij`` that the site
+    symmetry of each orbit allows).
+
+    Examples
+    --------
+    >>> from diffpy.sgpredict.refine import settings
+    >>> ni = settings.expand([3.52] * 3 + [90] * 3, [("Ni", 0, 0, 0)], 225)
+    >>> adp_parameter_counts(ni, 225)      # cubic site: one either way
+    (1, 1)
+    >>> rutile = settings.expand([4.59, 4.59, 2.96, 90, 90, 90],
+    ...                          [("Ti", 0, 0, 0), ("O", 0.3, 0.3, 0)], 136)
+    >>> adp_parameter_counts(rutile, 136)
+    (2, 6)
+    """
+    sg = GetSpaceGroup(spacegroups.get(number).diffpy_name)
+    positions = [a.xyz for a in structure]
+    uijs = [numpy.eye(3) * 0.005 for _ in structure]
+    sym = SymmetryConstraints(sg, positions, uijs)
+    return len(sym.coremap), len(sym.Upars)
+
+
+def with_anisotropic_adps(structure):
+    """A copy of ``structure`` whose atoms hold their ADPs as anisotropic
+    tensors (the same isotropic values), for an anisotropic refinement.
+
+    Examples
+    --------
+    >>> from diffpy.structure import Atom, Lattice, Structure
+    >>> a = Atom("Ni", [0, 0, 0]); a.Uisoequiv = 0.005
+    >>> s = with_anisotropic_adps(Structure([a], lattice=Lattice()))
+    >>> s[0].anisotropy, round(float(s[0].U[2, 2]), 4)
+    (True, 0.005)
+    """
+    out = structure.copy()
+    for atom in out:
+        atom.anisotropy = True
+    return out
 
 
 def _rw(recipe):

@@ -34,7 +34,7 @@ def _recipe_variables(spec):
             tag = "scale"
         elif name in ("qdamp", "delta2", "qbroad"):
             tag = "profile"
-        elif name.startswith("Uiso"):
+        elif re.match(r"^U(iso|\d\d)_", name):
             tag = "adp"
         elif name in ("a", "b", "c", "alpha", "beta", "gamma"):
             tag = "lat"
@@ -50,8 +50,9 @@ def macro_text(spec, start, data_name, rstep=0.01):
     The variables and their starting values are those of the recipe
     that ``refine --fit`` and ``fit.py`` build from the same
     :class:`~diffpy.sgpredict.refine.fitting.RecipeSpec` (scale, cell,
-    one isotropic ADP per orbit, free coordinates, delta2, Qdamp,
-    Qbroad).
+    one isotropic ADP per orbit -- or the symmetry-allowed Uij when
+    ``start.cif`` holds anisotropic ADPs --, free coordinates, delta2,
+    Qdamp, Qbroad).
 
     Parameters
     ----------

@@ -25,8 +25,9 @@ import shutil
 from pathlib import Path
 
 from diffpy.sgpredict import spacegroups
+from diffpy.sgpredict.errors import InputError
 from diffpy.sgpredict.parallel import TaskStopped, run_killable
-from diffpy.sgpredict.refine.candidate_fit import fit_task
+from diffpy.sgpredict.refine.candidate_fit import ADP_MODES, fit_task
 from diffpy.sgpredict.refine.candidates import (
     as_candidates,
     folder_name,
@@ -35,7 +36,13 @@ from diffpy.sgpredict.refine.candidates import (
 )
 from diffpy.sgpredict.refine.fitdata import prepare_data
 from diffpy.sgpredict.refine.report import write_tables
-from diffpy.sgpredict.refine.score import independent_points, rank_rows
+from diffpy.sgpredict.refine.score import (
+    combined_score,
+    independent_points,
+    rank_rows,
+    iso_fit,
+)
+from diffpy.sgpredict.refine.templates import refresh_templates
 
 __all__ = ["fit_candidates"]
 
@@ -66,7 +73,8 @@ def _run_round(tasks, jobs, wall_limit, progress, labels):
 
 
 def _supergroup_tasks(rows, tasks):
-    """Second-round tasks: each candidate from its best supergroup."""
+    """Second-round tasks: each candidate from its best supergroup (one
+    whose isotropic fit is better with no more free parameters)."""
     out = []
     fitted = [r for r in rows if r.get("rw") is not None and r["structure"]]
     for row, task in zip(rows, tasks):
@@ -75,12 +83,12 @@ def _supergroup_tasks(rows, tasks):
             for r in fitted
             if r["number"] != row["number"]
             and spacegroups.is_subgroup(row["number"], r["number"])
-            and (row.get("nfree") is None or r["nfree"] <= row["nfree"])
-            and (row.get("rw") is None or r["rw"] < row["rw"])
+            and (row.get("nfree") is None or iso_fit(r)[1] <= iso_fit(row)[1])
+            and (row.get("rw") is None or iso_fit(r)[0] < iso_fit(row)[0])
         ]
         if not sups:
             continue
-        sup = min(sups, key=lambda r: r["rw"])
+        sup = min(sups, key=lambda r: iso_fit(r)[0])
         new = dict(task)
         new["supergroup"] = {
             "number": sup["number"],
@@ -104,6 +112,8 @@ def _row(cand, task, res, notes):
         "rw": res.get("rw"),
         "cell": res.get("cell"),
         "nfree": res.get("nfree"),
+        "rw_iso": res.get("rw_iso"),
+        "nfree_iso": res.get("nfree_iso"),
         "status": res.get("status"),
         "message": res.get("message", ""),
         "seconds": res.get("seconds"),
@@ -118,11 +128,14 @@ def _row(cand, task, res, notes):
     }
 
 
-def _adopt(row, res):
-    """Take a second-round result when it fits better."""
+def _adopt(row, res, n_eff):
+    """Take a second-round result when its score (fit and free
+    parameters, :func:`combined_score`) is better."""
     if not res or res.get("rw") is None:
         return
-    if row.get("rw") is not None and res["rw"] >= row["rw"]:
+    new = combined_score(res["rw"], res["nfree"], None, n_eff)
+    old = combined_score(row.get("rw"), row.get("nfree"), None, n_eff)
+    if old is not None and new >= old:
         row["tried"] = row["tried"] + (res.get("tried") or [])
         return
     sub = Path(row["folder"]) / "from-supergroup"
@@ -133,6 +146,8 @@ def _adopt(row, res):
         "rw",
         "cell",
         "nfree",
+        "rw_iso",
+        "nfree_iso",
         "variables",
         "calculator",
         "start",
@@ -164,7 +179,7 @@ def _make_tasks(data, candidates, outdir, composition, cif, library, opts):
     return tasks
 
 
-def _supergroup_round(rows, tasks, jobs, wall_limit, progress):
+def _supergroup_round(rows, tasks, jobs, wall_limit, progress, n_eff):
     """Refit each candidate from its best better-fitting supergroup and
     keep the better fit; return whether Ctrl-C stopped the round."""
     second = _supergroup_tasks(rows, tasks)
@@ -179,7 +194,7 @@ def _supergroup_round(rows, tasks, jobs, wall_limit, progress):
         [t for _, t in second], jobs, wall_limit, progress, labels
     )
     for (row, _), res in zip(second, results):
-        _adopt(row, res)
+        _adopt(row, res, n_eff)
     return stopped
 
 
@@ -198,6 +213,7 @@ def fit_candidates(
     calculator="auto",
     max_nfev=60,
     enumerate_budget=8.0,
+    adp="auto",
     supergroups=True,
     progress=None,
     wall_limit=None,
@@ -244,6 +260,11 @@ def fit_candidates(
         Function evaluations per refinement step.
     enumerate_budget : float
         Seconds of Wyckoff enumeration per candidate (0: none).
+    adp : {"auto", "iso", "aniso"}
+        ADP model (:data:`~diffpy.sgpredict.refine.candidate_fit.ADP_MODES`):
+        one Uiso per orbit; the Uij the site symmetry allows, refined
+        after the isotropic fit; or those only where they lower the
+        score.
     supergroups : bool
         Run the second round, in which a candidate is refined again from
         the refined structure of a better-fitting supergroup among the
@@ -298,6 +319,7 @@ def fit_candidates(
         "calculator": calculator,
         "max_nfev": max_nfev,
         "enumerate_budget": float(enumerate_budget),
+        "adp": _checked_adp(adp),
     }
     tasks = _make_tasks(
         data, candidates, outdir, composition, cif, library, opts
@@ -313,15 +335,29 @@ def fit_candidates(
         _row(cand, task, res, probe.notes)
         for cand, task, res in zip(candidates, tasks, results)
     ]
+    n_eff = independent_points(probe.r[0], probe.r[-1], probe.qmax)
     if supergroups and not stopped:
-        stopped = _supergroup_round(rows, tasks, jobs, wall_limit, progress)
+        stopped = _supergroup_round(
+            rows, tasks, jobs, wall_limit, progress, n_eff
+        )
     for row in rows:
         row["route"] = row.get("start_source")
         row["interrupted"] = stopped
-    n_eff = independent_points(probe.r[0], probe.r[-1], probe.qmax)
     rank_rows(rows, candidates, n_eff)
+    for row in rows:
+        refresh_templates(
+            row["folder"], row, probe, Path(data).name, rmin, rmax
+        )
     write_tables(rows, outdir)
     return rows
+
+
+def _checked_adp(adp):
+    if adp not in ADP_MODES:
+        raise InputError(
+            f"adp must be one of {', '.join(ADP_MODES)}, not {adp!r}"
+        )
+    return adp
 
 
 def _merge(first, second):

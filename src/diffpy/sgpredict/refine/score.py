@@ -26,6 +26,7 @@ __all__ = [
     "combined_score",
     "HAMILTON_ALPHA",
     "hamilton_significant",
+    "iso_fit",
     "family_rule",
     "icsd_prior",
     "rank_rows",
@@ -118,12 +119,37 @@ def hamilton_significant(
     return rw_head / rw_sub > crit
 
 
+def iso_fit(row):
+    """Rw and free parameters of a fitted row's isotropic-ADP fit.
+
+    When a fit kept anisotropic ADPs (``refine --adp``) the row holds
+    its isotropic fit as ``rw_iso`` and ``nfree_iso``.  The family rule
+    judges symmetry on these, with the same displacement model for the
+    head and the subgroup: anisotropic ADPs absorb correlated motion
+    and model error, and a subgroup's site symmetries allow more of
+    them than its head's, which is no evidence of lower symmetry.
+
+    Examples
+    --------
+    >>> iso_fit({"rw": 0.11, "nfree": 13, "rw_iso": 0.13, "nfree_iso": 9})
+    (0.13, 9)
+    >>> iso_fit({"rw": 0.11, "nfree": 9})
+    (0.11, 9)
+    """
+    rw = row.get("rw_iso")
+    if rw is None:
+        return row["rw"], row["nfree"]
+    return rw, row["nfree_iso"]
+
+
 def family_rule(rows, n_eff):
     """A subgroup ranks below its supergroup (the family head) unless
     Hamilton's test says the data demand the lower symmetry.
 
+    Heads and the test use the isotropic-ADP fits (:func:`iso_fit`).
     The rows (dicts with ``number``, ``symbol``, ``rw``, ``nfree``,
-    ``score``, ``notes``) are changed in place: a subgroup without a
+    ``score``, ``notes``, optionally ``rw_iso``, ``nfree_iso``) are
+    changed in place: a subgroup without a
     significant gain gets a score just above its head's, its
     ``family_head`` and a note; one with a significant gain a note.
 
@@ -143,15 +169,14 @@ def family_rule(rows, n_eff):
             g
             for g in fitted
             if g is not row
-            and g["nfree"] < row["nfree"]
+            and iso_fit(g)[1] < iso_fit(row)[1]
             and spacegroups.is_subgroup(row["number"], g["number"])
         ]
         if not heads:
             continue
         head = min(heads, key=lambda g: g["score"])
-        if hamilton_significant(
-            head["rw"], row["rw"], head["nfree"], row["nfree"], n_eff
-        ):
+        (rw_head, k_head), (rw_sub, k_sub) = iso_fit(head), iso_fit(row)
+        if hamilton_significant(rw_head, rw_sub, k_head, k_sub, n_eff):
             row["notes"] = row["notes"] + [
                 f"Hamilton test: fits significantly better than "
                 f"{head['symbol']} (level {HAMILTON_ALPHA:g})"
@@ -162,8 +187,8 @@ def family_rule(rows, n_eff):
         row["family_head"] = head["number"]
         row["notes"] = row["notes"] + [
             f"Hamilton test: no significant gain over {head['symbol']} "
-            f"(Rw {head['rw']:.4f} -> {row['rw']:.4f}, "
-            f"+{row['nfree'] - head['nfree']} parameters); ranked after it"
+            f"(isotropic fits: Rw {rw_head:.4f} -> {rw_sub:.4f}, "
+            f"{k_head} -> {k_sub} parameters); ranked after it"
         ]
 
 

@@ -46,6 +46,7 @@ from diffpy.sgpredict.version import __version__
 
 __all__ = [
     "write_templates",
+    "refresh_templates",
     "notable_notes",
     "templates_for_json",
 ]
@@ -335,6 +336,66 @@ def write_templates(
             folder, cand, rank, start, item["notes"], pdfgui_text, fmt
         )
     return out
+
+
+def refresh_templates(folder, row, fitdata, data_name, rmin, rmax):
+    """Rewrite ``fit.dp-in`` (and ``fit.ddp``) of a template folder for
+    the ``start.cif`` that ``--fit`` left there.
+
+    ``--fit`` rewrites ``start.cif`` with the start of its best route
+    (with anisotropic ADPs when those were kept); ``fit.py`` reads that
+    file, and the macro and the PDFgui project, whose variables are
+    written out, are made again from it here.  Folders without
+    ``fit.dp-in`` (no templates were written) are left alone.
+
+    Parameters
+    ----------
+    folder : str or path
+        The candidate's folder.
+    row : dict
+        Its ranking row (``number``, ``symbol``, ``start``, ``route``).
+    fitdata : FitData
+        The data settings (Qmax, Qmin, Qdamp, Qbroad, radiation).
+    data_name : str
+        File name of the data copy in the folder.
+    rmin, rmax : float
+        Fit range (A).
+
+    Returns
+    -------
+    bool
+        Whether the files were rewritten.
+    """
+    from diffpy.structure import loadStructure
+
+    from diffpy.sgpredict.refine.startmodel import StartingStructure
+
+    folder = Path(folder)
+    if not (folder / "fit.dp-in").exists() or row.get("rw") is None:
+        return False
+    start = StartingStructure(
+        row["number"],
+        row["symbol"],
+        loadStructure(str(folder / "start.cif")),
+        row.get("route") or "",
+        row.get("start") or "",
+    )
+    spec = RecipeSpec(
+        data=str(folder / data_name),
+        structure=str(folder / "start.cif"),
+        spacegroup=start.number,
+        qmax=float(fitdata.qmax),
+        qmin=float(fitdata.qmin),
+        qdamp=float(fitdata.qdamp),
+        qbroad=float(fitdata.qbroad),
+        scattering=fitdata.scattering,
+        rmin=float(rmin),
+        rmax=float(rmax),
+    )
+    (folder / "fit.dp-in").write_text(macro_text(spec, start, data_name))
+    if (folder / "fit.ddp").exists() and pdfgui_available():
+        write_pdfgui_project(spec, folder / "fit.ddp", start.symbol)
+    return True
 
 
 def _write_readme(folder, cand, rank, start, notes, pdfgui_text, fmt):

@@ -153,16 +153,32 @@ def _first_peak(fitdata):
 
 
 def _coordinate_grid(model, rng, draws):
-    """Free coordinates to try: a grid for one or two, else draws."""
+    """Free coordinates to try: a grid for one or two, else draws.
+
+    Coordinates made arbitrary by a floating origin
+    (``model.origin_params``: one z of P6_3mc, one y of P2_1) stay at 0
+    and do not count.
+    """
     n = model.nxyz
-    if n == 0:
-        return [numpy.zeros(0)]
-    if n == 1:
-        return [numpy.array([v]) for v in numpy.arange(0.025, 0.5, 0.05)]
-    if n == 2:
+    fixed = set(model.origin_params)
+    moving = [i for i in range(n) if i not in fixed]
+
+    def full(values):
+        out = numpy.zeros(n)
+        out[moving] = values
+        return out
+
+    if not moving:
+        return [numpy.zeros(n)]
+    if len(moving) == 1:
+        return [full([v]) for v in numpy.arange(0.025, 0.5, 0.05)]
+    if len(moving) == 2:
         g = numpy.arange(0.05, 1.0, 0.1)
-        return [numpy.array(v) for v in itertools.product(g, g)]
-    return [rng.uniform(0.0, 1.0, n) for _ in range(max(8, 4 * draws))]
+        return [full(v) for v in itertools.product(g, g)]
+    return [
+        full(rng.uniform(0.0, 1.0, len(moving)))
+        for _ in range(max(8, 4 * draws))
+    ]
 
 
 def _cell_for_contact(model, shape, xyz, r1):
@@ -310,7 +326,7 @@ def enumerate_starts(
         dict(zmax=zmax, max_atoms=max_atoms, max_sites=max_sites),
         draws,
         uiso + 0.2**2 / 2,
-        t0 + 0.55 * budget,
+        (t0 + 0.55 * budget, t0 + 0.8 * budget),
     )
     fitted = _fit_guesses(guesses, target, uiso, keep, t0 + float(budget))
     counted = f"{nassign} assignments, {nguess} guesses"
@@ -324,8 +340,11 @@ def enumerate_starts(
     return out
 
 
-def _screen_model(model, z, seen, screen, r1, rng, draws, screen_uiso):
-    """Screen every cell shape and coordinate guess of one assignment.
+def _screen_model(
+    model, z, seen, screen, r1, rng, draws, screen_uiso, stop_at=None
+):
+    """Screen every cell shape and coordinate guess of one assignment
+    (the shapes left when ``stop_at`` CPU seconds are passed are not).
 
     Returns the guesses ``(rw, model, cell, xyz, z)`` -- none when an
     equivalent assignment (2a/2b of I4/mmm, ...) gave the same
@@ -334,6 +353,8 @@ def _screen_model(model, z, seen, screen, r1, rng, draws, screen_uiso):
     """
     local, signature, nguess = [], [], 0
     for i, shape in enumerate(model.cell.shapes(rng)):
+        if local and stop_at is not None and _clock() > stop_at:
+            break
         for xyz in _coordinate_grid(model, rng, draws):
             cell = _cell_for_contact(model, shape, xyz, r1)
             if cell is None:
@@ -365,7 +386,9 @@ def _screen_assignments(
 ):
     """Screen the Wyckoff assignments of the composition in turn.
 
-    Stops after ``stop_at`` CPU seconds once three assignments are in.
+    ``stop_at`` holds two CPU-clock times: after the first, no new
+    assignment once three are in; after the second, no new cell shape
+    within an assignment either.
     Returns the two best guesses of each assignment, best first, the
     number of assignments and of PDFs computed.
     """
@@ -373,14 +396,16 @@ def _screen_assignments(
     for z, assignment in wyckoff_assignments(
         counts, number, limit=400, **limits
     ):
-        if nassign >= 3 and _clock() > stop_at:
+        if nassign >= 3 and _clock() > stop_at[0]:
             break
         model = AssignmentModel(
             number,
             site_models(number, [(el, p[1]) for el, p in assignment]),
             weights,
         )
-        local, n = _screen_model(model, z, seen, screen, r1, rng, draws, uiso)
+        local, n = _screen_model(
+            model, z, seen, screen, r1, rng, draws, uiso, stop_at[1]
+        )
         nguess += n
         if not local:
             continue

@@ -35,6 +35,8 @@ __all__ = [
     "pair_distances",
     "mixed_sites",
     "AssignmentModel",
+    "floating_origin",
+    "origin_parameters",
 ]
 
 #: Generic free coordinates that put a site at a general point of its
@@ -135,6 +137,68 @@ def site_models(number, sites):
             )
         out.append(SiteModel(element, letter, mult, mat, free, used))
     return out
+
+
+def floating_origin(number):
+    """Directions along which the origin of a space group is free.
+
+    In a polar group every rotation leaves some direction unchanged
+    (the c axis of P6_3mc, the b axis of P2_1), so shifting all atoms
+    along it gives the same crystal: one coordinate along it is
+    arbitrary.
+
+    Returns
+    -------
+    numpy.ndarray
+        Orthonormal rows (fractional-axis basis) spanning the directions
+        ``v`` with ``R v = v`` for every rotation ``R`` of the group;
+        shape ``(0, 3)`` for groups with a fixed origin.
+
+    Examples
+    --------
+    >>> floating_origin(186).round(6).tolist()       # P6_3mc: along c
+    [[0.0, 0.0, 1.0]]
+    >>> floating_origin(225).shape
+    (0, 3)
+    """
+    sg = _space_group(number)
+    stack = numpy.vstack(
+        [numpy.asarray(op.R, float) - numpy.eye(3) for op in sg.iter_symops()]
+    )
+    _, sing, vt = numpy.linalg.svd(stack)
+    rank = int((sing > 1e-8).sum())
+    basis = vt[rank:]
+    # sign convention: the largest component of each row is positive
+    signs = numpy.sign(basis[numpy.arange(len(basis)), abs(basis).argmax(1)])
+    return basis * signs[:, None]
+
+
+def origin_parameters(sites, basis):
+    """Indices (into the free coordinates of ``sites``, in order) that a
+    floating origin makes arbitrary: the first free coordinates that move
+    their site along ``basis`` (:func:`floating_origin`), one per
+    independent direction.
+
+    Examples
+    --------
+    >>> sites = site_models(186, [("Cd", "b"), ("Se", "b")])
+    >>> origin_parameters(sites, floating_origin(186))
+    [0]
+    """
+    fixed, dirs, i = [], [], 0
+    for site in sites:
+        for axis in site.free:
+            d = site.matrix[:, axis]
+            inside = len(basis) and numpy.allclose(
+                basis.T @ (basis @ d), d, atol=1e-8
+            )
+            if inside and len(dirs) < len(basis):
+                trial = numpy.array(dirs + [d])
+                if numpy.linalg.matrix_rank(trial) == len(trial):
+                    fixed.append(i)
+                    dirs.append(d)
+            i += 1
+    return fixed
 
 
 def _same(x, y, tol=1e-6):
@@ -313,6 +377,8 @@ class AssignmentModel:
         self.cell = CellModel(number)
         self.ncell = len(self.cell.names)
         self.nxyz = sum(len(s.free) for s in sites)
+        #: free coordinates made arbitrary by a floating (polar) origin
+        self.origin_params = origin_parameters(sites, floating_origin(number))
         self.weight = numpy.concatenate(
             [numpy.full(s.multiplicity, weights[s.element]) for s in sites]
         )
