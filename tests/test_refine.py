@@ -781,3 +781,35 @@ def test_auto_adps_kept_only_when_the_data_demand_them(tmp_path, aniso_data):
     macro = (folder / "fit.dp-in").read_text()
     assert "G1.U33_0:" in macro and "Uiso" not in macro
     check_macro(macro)
+
+
+def test_polar_group_enumeration_solves_wurtzite(tmp_path):
+    """P6_3mc floats along c: one of wurtzite's two z is arbitrary, and
+    the enumeration finds Cd 2b, Se 2b with the right cell and u."""
+    from diffpy.sgpredict.refine.fitdata import prepare_data
+    from diffpy.sgpredict.refine.wyckoff import enumerate_starts
+    from diffpy.sgpredict.refine.wyckoff_model import (
+        AssignmentModel,
+        site_models,
+    )
+
+    sites = site_models(186, [("Cd", "b"), ("Se", "b")])
+    model = AssignmentModel(186, sites, {"Cd": 48.0, "Se": 34.0})
+    assert model.nxyz == 2 and model.origin_params == [0]
+    wurtzite = settings.expand(
+        [4.30, 4.30, 7.01, 90, 90, 120],
+        [("Cd", 1 / 3, 2 / 3, 0.0), ("Se", 1 / 3, 2 / 3, 0.375)],
+        186,
+        uiso=0.008,
+    )
+    path = _simulated(tmp_path, wurtzite, "CdSe.gr", qmax=22.0)
+    data = prepare_data(path, 1.5, 20.0, 0.02)
+    best = enumerate_starts(186, "CdSe", data, budget=8, keep=1)[0]
+    assert "Cd2b" in best.name and "Se2b" in best.name
+    assert best.quick_rw < 0.1
+    lat = best.structure.lattice
+    assert lat.a == pytest.approx(4.30, abs=0.03)
+    assert lat.c == pytest.approx(7.01, abs=0.07)
+    z = {a.element: a.xyz[2] for a in best.structure}
+    u = (z["Se"] - z["Cd"]) % 0.5  # any pair of the orbits
+    assert min(abs(u - 0.375), abs(u - 0.125)) < 0.02
