@@ -813,3 +813,22 @@ def test_polar_group_enumeration_solves_wurtzite(tmp_path):
     z = {a.element: a.xyz[2] for a in best.structure}
     u = (z["Se"] - z["Cd"]) % 0.5  # any pair of the orbits
     assert min(abs(u - 0.375), abs(u - 0.125)) < 0.02
+
+
+def test_poor_best_fit_is_reported_not_passed_off(tmp_path, capsys):
+    """fcc Ni offered only the diamond group: the best Rw stays far above
+    a solved fit, and the command says so instead of a bare ranking."""
+    from diffpy.sgpredict.refine.score import POOR_FIT_RW
+    from diffpy.sgpredict.sgpredictapp import main
+
+    status = main(
+        ["refine", str(NI), "-o", str(tmp_path), "--groups", "227",
+         "--composition", "Ni", "--fit", "--json", "--rmax", "8",
+         "--jobs", "1", "--timeout", "10", "--enumerate", "2"]
+    )  # fmt: skip
+    captured = capsys.readouterr()
+    assert status == 0
+    (row,) = json.loads(captured.out)
+    assert row["rw"] > POOR_FIT_RW
+    assert "no candidate fits well" in captured.err
+    assert any("no candidate fits well" in n for n in row["notes"])

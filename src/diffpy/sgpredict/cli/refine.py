@@ -256,8 +256,12 @@ def _print_ranking(rows, args):
         format_table,
         rows_for_json,
     )
+    from diffpy.sgpredict.refine.score import poor_fit_note
     from diffpy.sgpredict.refine.starting import NO_COMPOSITION_NOTE
 
+    poor = poor_fit_note(rows)
+    if poor:
+        _say(f"warning: {poor}")
     for row in rows:
         if row["status"] not in ("ok",):
             _say(

@@ -29,6 +29,8 @@ __all__ = [
     "iso_fit",
     "family_rule",
     "icsd_prior",
+    "POOR_FIT_RW",
+    "poor_fit_note",
     "rank_rows",
 ]
 
@@ -220,6 +222,35 @@ def icsd_prior(candidates):
     return {k: v / total for k, v in values.items()}
 
 
+#: Rw above which even the best candidate is not taken as a solved
+#: structure.  Solved measured single-phase PDFs fit at 0.02-0.17 here
+#: (Ni, Si, NaCl, Ag, rutile, CdSe, the pnictide), computed ones at the
+#: noise level; fits of wrong structures end at 0.4-0.9.
+POOR_FIT_RW = 0.3
+
+
+def poor_fit_note(rows):
+    """The warning for a ranking whose best fit is still poor, or None.
+
+    Examples
+    --------
+    >>> poor_fit_note([{"rw": 0.05}, {"rw": 0.7}]) is None
+    True
+    >>> poor_fit_note([{"rw": 0.62}, {"rw": None}])[:38]
+    'no candidate fits well (best Rw 0.620 '
+    """
+    rws = [r["rw"] for r in rows if r.get("rw") is not None]
+    if not rws or min(rws) <= POOR_FIT_RW:
+        return None
+    return (
+        f"no candidate fits well (best Rw {min(rws):.3f} > "
+        f"{POOR_FIT_RW:g}): the ranking orders misfits, not solved "
+        "structures; give a structure (--cif, --library), more "
+        "--enumerate time, or check that the data are one crystalline "
+        "phase"
+    )
+
+
 def rank_rows(rows, candidates, n_eff):
     """Score the rows, apply the family rule, sort and number them.
 
@@ -237,7 +268,9 @@ def rank_rows(rows, candidates, n_eff):
     Returns
     -------
     list of dict
-        The rows, best score first, unfitted rows last.
+        The rows, best score first, unfitted rows last; when even the
+        best Rw exceeds :data:`POOR_FIT_RW` the first row's notes end
+        with :func:`poor_fit_note`'s warning.
 
     Examples
     --------
@@ -264,4 +297,7 @@ def rank_rows(rows, candidates, n_eff):
     )
     for i, row in enumerate(rows, 1):
         row["rank"] = i
+    note = poor_fit_note(rows)
+    if note:
+        rows[0]["notes"] = rows[0]["notes"] + [note]
     return rows
