@@ -832,3 +832,46 @@ def test_poor_best_fit_is_reported_not_passed_off(tmp_path, capsys):
     assert row["rw"] > POOR_FIT_RW
     assert "no candidate fits well" in captured.err
     assert any("no candidate fits well" in n for n in row["notes"])
+
+
+def test_second_round_refits_from_a_better_relative_either_way():
+    """fcc Ni: a good I4/mmm fit gives Fm-3m a symmetrized start (route
+    ``subgroup``), a good Fm-3m fit gives I4/mmm its exact start (route
+    ``supergroup``)."""
+    from diffpy.sgpredict.refine.candidate_fit import (
+        structure_from_dict,
+        structure_to_dict,
+        task_starts,
+    )
+    from diffpy.sgpredict.refine.ranking import second_round_tasks
+    from diffpy.sgpredict.refine.subgroups import to_subgroup
+
+    ni = settings.expand([3.52] * 3 + [90] * 3, [("Ni", 0, 0, 0)], 225)
+    tet = to_subgroup(ni, 225, 139)
+    tet[0].xyz = tet[0].xyz + [0.002, 0.0, 0.001]  # refined, not exact
+    other = settings.expand([3.1] * 3 + [90] * 3, [("Ni", 0, 0, 0)], 225)
+
+    def row(number, rw, nfree, stru):
+        return {"number": number, "rw": rw, "nfree": nfree,
+                "structure": structure_to_dict(stru)}  # fmt: skip
+
+    tasks = [{"number": 225, "folder": "a", "timeout": 20.0},
+             {"number": 139, "folder": "b", "timeout": 20.0}]  # fmt: skip
+    # the subgroup fits, the group did not find the structure
+    rows = [row(225, 0.60, 6, other), row(139, 0.02, 7, tet)]
+    ((r, task),) = second_round_tasks(rows, tasks)
+    assert r["number"] == 225 and task["folder"] == "a/from-subgroup"
+    assert task["subgroup"]["number"] == 139
+    assert task["subgroup"]["tolerance"] <= 0.05 and task["timeout"] == 10
+    std = structure_from_dict(task["subgroup"]["structure"])
+    assert len(std) == 4 and settings.spglib_group(std) == 225
+    assert std.lattice.a == pytest.approx(3.52, abs=0.01)
+    starts, _ = task_starts(task, None)
+    assert starts[0].source == "subgroup" and starts[0].number == 225
+    # the group fits, the subgroup did not: the exact way down
+    rows = [row(225, 0.02, 6, ni), row(139, 0.50, 7, tet)]
+    ((r, task),) = second_round_tasks(rows, tasks)
+    assert r["number"] == 139 and task["supergroup"]["number"] == 225
+    # both fit equally: nothing to refit
+    rows = [row(225, 0.02, 6, ni), row(139, 0.02, 7, tet)]
+    assert second_round_tasks(rows, tasks) == []

@@ -153,8 +153,30 @@ def _supergroup_start(task):
     )
 
 
+def _subgroup_start(task):
+    """The refined structure of a better-fitting subgroup, symmetrized
+    into the candidate's group (the ranking's second round)."""
+    sub = task["subgroup"]
+    info = spacegroups.get(task["number"])
+    note = (
+        f"refined {spacegroups.get(sub['number']).symbol} "
+        f"({sub['number']}) structure, Rw {sub['rw']:.4f}, has the "
+        f"symmetry of {info.symbol} within {sub['tolerance']:g} A "
+        "(spglib) and was symmetrized into it"
+    )
+    return StartingStructure(
+        task["number"],
+        info.symbol,
+        structure_from_dict(sub["structure"]),
+        "subgroup",
+        f"from {sub['number']}",
+        "refined",
+        notes=[note],
+    )
+
+
 def task_starts(task, data):
-    """Starting structures of a task: its routes or a supergroup's.
+    """Starting structures of a task: its routes or a relative's.
 
     Returns
     -------
@@ -164,6 +186,8 @@ def task_starts(task, data):
     """
     if task.get("supergroup"):
         return [_supergroup_start(task)], []
+    if task.get("subgroup"):
+        return [_subgroup_start(task)], []
     rng = numpy.random.default_rng(task.get("seed", 0))
     return starting_structures(
         task["number"],

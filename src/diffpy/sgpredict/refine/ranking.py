@@ -27,7 +27,12 @@ from pathlib import Path
 from diffpy.sgpredict import spacegroups
 from diffpy.sgpredict.errors import InputError
 from diffpy.sgpredict.parallel import TaskStopped, run_killable
-from diffpy.sgpredict.refine.candidate_fit import ADP_MODES, fit_task
+from diffpy.sgpredict.refine.candidate_fit import (
+    ADP_MODES,
+    fit_task,
+    structure_from_dict,
+    structure_to_dict,
+)
 from diffpy.sgpredict.refine.candidates import (
     as_candidates,
     folder_name,
@@ -39,12 +44,13 @@ from diffpy.sgpredict.refine.report import write_tables
 from diffpy.sgpredict.refine.score import (
     combined_score,
     independent_points,
-    rank_rows,
     iso_fit,
+    rank_rows,
 )
+from diffpy.sgpredict.refine.subgroups import to_supergroup
 from diffpy.sgpredict.refine.templates import refresh_templates
 
-__all__ = ["fit_candidates"]
+__all__ = ["second_round_tasks", "fit_candidates"]
 
 
 def _run_round(tasks, jobs, wall_limit, progress, labels):
@@ -72,31 +78,94 @@ def _run_round(tasks, jobs, wall_limit, progress, labels):
     return [as_row(r) for r in results], stopped
 
 
-def _supergroup_tasks(rows, tasks):
-    """Second-round tasks: each candidate from its best supergroup (one
-    whose isotropic fit is better with no more free parameters)."""
+def _symmetrized(structure, number):
+    """:func:`to_supergroup` of a row's refined structure (plain dict):
+    ``(dict, tolerance)`` or None."""
+    iso = {k: v for k, v in structure.items() if k != "U"}
+    found = to_supergroup(structure_from_dict(iso), number)
+    if found is None:
+        return None
+    return structure_to_dict(found[0]), found[1]
+
+
+def _source(row, fitted):
+    """The better-fitting relative a candidate is refitted from: a
+    supergroup (its structure written in the candidate's setting) or a
+    subgroup whose refined structure has the candidate's symmetry
+    within a tolerance; ``(kind, row, structure, tolerance)`` or None."""
+    better = [
+        r
+        for r in fitted
+        if r["number"] != row["number"]
+        and (row.get("rw") is None or iso_fit(r)[0] < iso_fit(row)[0])
+    ]
+    sups = [
+        r
+        for r in better
+        if spacegroups.is_subgroup(row["number"], r["number"])
+        and (row.get("nfree") is None or iso_fit(r)[1] <= iso_fit(row)[1])
+    ]
+    if sups:
+        sup = min(sups, key=lambda r: iso_fit(r)[0])
+        return "supergroup", sup, sup["structure"], None
+    subs = sorted(
+        (
+            r
+            for r in better
+            if spacegroups.is_subgroup(r["number"], row["number"])
+        ),
+        key=lambda r: iso_fit(r)[0],
+    )
+    for sub in subs[:2]:
+        found = _symmetrized(sub["structure"], row["number"])
+        if found is not None:
+            return "subgroup", sub, found[0], found[1]
+    return None
+
+
+def second_round_tasks(rows, tasks):
+    """Second-round tasks: each candidate refitted from a better-fitting
+    relative.
+
+    A candidate is refitted from its best-fitting supergroup among the
+    candidates when that fits better with no more free parameters (its
+    refined structure written exactly in the candidate's setting by the
+    worker), otherwise from a better-fitting subgroup whose refined
+    structure has the candidate's symmetry within a tolerance
+    (:func:`~diffpy.sgpredict.refine.subgroups.to_supergroup`, done
+    here).  Rw and free parameters are those of the isotropic fits.
+
+    Parameters
+    ----------
+    rows : list of dict
+        First-round rows (``number``, ``rw``, ``nfree``, ``structure``
+        as :func:`~diffpy.sgpredict.refine.candidate_fit.structure_to_dict`).
+    tasks : list of dict
+        Their tasks.
+
+    Returns
+    -------
+    list of (dict, dict)
+        Row and new task; the task holds ``supergroup`` or ``subgroup``
+        (``number``, ``rw``, ``structure``, ``tolerance``), half the
+        time and a ``from-supergroup`` / ``from-subgroup`` folder.
+    """
     out = []
     fitted = [r for r in rows if r.get("rw") is not None and r["structure"]]
     for row, task in zip(rows, tasks):
-        sups = [
-            r
-            for r in fitted
-            if r["number"] != row["number"]
-            and spacegroups.is_subgroup(row["number"], r["number"])
-            and (row.get("nfree") is None or iso_fit(r)[1] <= iso_fit(row)[1])
-            and (row.get("rw") is None or iso_fit(r)[0] < iso_fit(row)[0])
-        ]
-        if not sups:
+        found = _source(row, fitted)
+        if found is None:
             continue
-        sup = min(sups, key=lambda r: iso_fit(r)[0])
+        kind, rel, structure, tol = found
         new = dict(task)
-        new["supergroup"] = {
-            "number": sup["number"],
-            "rw": sup["rw"],
-            "structure": sup["structure"],
+        new[kind] = {
+            "number": rel["number"],
+            "rw": rel["rw"],
+            "structure": structure,
+            "tolerance": tol,
         }
-        new["folder"] = task["folder"] + "/from-supergroup"
-        # the start is the supergroup's optimum: half the time is plenty
+        new["folder"] = task["folder"] + f"/from-{kind}"
+        # the start is a relative's optimum: half the time is plenty
         new["timeout"] = task["timeout"] / 2.0
         out.append((row, new))
     return out
@@ -138,7 +207,7 @@ def _adopt(row, res, n_eff):
     if old is not None and new >= old:
         row["tried"] = row["tried"] + (res.get("tried") or [])
         return
-    sub = Path(row["folder"]) / "from-supergroup"
+    sub = Path(res["folder"])
     for name in ("start.cif", "refined.cif", "fit.png", "fit.dat"):
         if (sub / name).exists():
             shutil.copyfile(sub / name, Path(row["folder"]) / name)
@@ -182,18 +251,20 @@ def _make_tasks(data, candidates, outdir, composition, cif, library, opts):
 def _supergroup_round(rows, tasks, jobs, wall_limit, progress, n_eff):
     """Refit each candidate from its best better-fitting supergroup and
     keep the better fit; return whether Ctrl-C stopped the round."""
-    second = _supergroup_tasks(rows, tasks)
+    second = second_round_tasks(rows, tasks)
     if not second:
         return False
     labels = [
         f"{row['number']} {row['symbol']} from "
-        f"{task['supergroup']['number']}"
+        f"{(task.get('supergroup') or task.get('subgroup'))['number']}"
         for row, task in second
     ]
     results, stopped = _run_round(
         [t for _, t in second], jobs, wall_limit, progress, labels
     )
-    for (row, _), res in zip(second, results):
+    for (row, task), res in zip(second, results):
+        if res:
+            res["folder"] = task["folder"]
         _adopt(row, res, n_eff)
     return stopped
 

@@ -36,7 +36,16 @@ from diffpy.sgpredict.errors import InputError
 from diffpy.sgpredict.refine import settings
 from diffpy.sgpredict.wyckoff import setting_shift
 
-__all__ = ["subgroup_path", "to_subgroup", "has_symmetry"]
+__all__ = [
+    "subgroup_path",
+    "to_subgroup",
+    "has_symmetry",
+    "SYMMETRIZE_TOLERANCES",
+    "to_supergroup",
+]
+
+#: spglib tolerances (A) tried, smallest first, by :func:`to_supergroup`.
+SYMMETRIZE_TOLERANCES = (0.02, 0.05, 0.1, 0.2)
 
 
 @functools.lru_cache(maxsize=None)
@@ -307,3 +316,48 @@ def to_subgroup(structure, group, subgroup, uiso=None, seed=0, tries=6):
             f"transformed structure lacks the symmetry of {subgroup}"
         )
     return out
+
+
+def to_supergroup(structure, number, tolerances=SYMMETRIZE_TOLERANCES):
+    """Symmetrize a structure into a supergroup it nearly has.
+
+    The way back of :func:`to_subgroup`: a structure refined in a
+    subgroup H that has the symmetry of G within a tolerance (spglib,
+    smallest tolerance of ``tolerances`` that finds G) is written,
+    idealized, in diffpy's setting of G, so that G can be refined from
+    what H found.
+
+    Parameters
+    ----------
+    structure : diffpy.structure.Structure
+        All atoms of the cell (isotropic ADPs are kept as their mean).
+    number : int
+        The supergroup.
+    tolerances : sequence of float
+        spglib tolerances in A.
+
+    Returns
+    -------
+    (diffpy.structure.Structure, float) or None
+        The symmetrized structure and the tolerance that found G, or
+        None when none did.
+
+    Examples
+    --------
+    >>> ni = settings.expand([3.52] * 3 + [90] * 3, [("Ni", 0, 0, 0)], 225)
+    >>> sub = to_subgroup(ni, 225, 139)
+    >>> sub[0].xyz = sub[0].xyz + [0.004, 0.0, 0.003]  # a refined wobble
+    >>> std, tol = to_supergroup(sub, 225)
+    >>> len(std), tol, round(std.lattice.a, 2)
+    (4, 0.05, 3.52)
+    """
+    uiso = float(numpy.mean([a.Uisoequiv for a in structure]))
+    for tol in tolerances:
+        try:
+            std = settings.standardize(
+                structure, number, symprec=tol, uiso=uiso
+            )
+        except InputError:
+            continue
+        return std, tol
+    return None
