@@ -120,6 +120,10 @@ def test_bad_inputs_give_one_line_messages(tmp_path):
     with pytest.raises(InputError) as err:
         starting_structure(230, composition="NaCl7")
     assert "fits no Wyckoff combination" in str(err.value)
+    with pytest.raises(InputError) as err:
+        fit_candidates(NI, [225], tmp_path / "fits", adp="anisotropic")
+    assert "adp must be one of auto, iso, aniso" in str(err.value)
+    assert not (tmp_path / "fits" / "sg225_Fm-3m").exists()
 
 
 # --------------------------------------------------------------- templates
