@@ -149,6 +149,21 @@ def second_round_tasks(rows, tasks):
         Row and new task; the task holds ``supergroup`` or ``subgroup``
         (``number``, ``rw``, ``structure``, ``tolerance``), half the
         time and a ``from-supergroup`` / ``from-subgroup`` folder.
+
+    Examples
+    --------
+    >>> from diffpy.sgpredict.refine import settings
+    >>> from diffpy.sgpredict.refine.candidate_fit import structure_to_dict
+    >>> ni = settings.expand([3.52] * 3 + [90] * 3, [("Ni", 0, 0, 0)], 225)
+    >>> rows = [{"number": 225, "rw": 0.02, "nfree": 6,
+    ...          "structure": structure_to_dict(ni)},
+    ...         {"number": 139, "rw": 0.4, "nfree": 7,
+    ...          "structure": structure_to_dict(ni)}]
+    >>> tasks = [{"number": 225, "folder": "a", "timeout": 20.0},
+    ...          {"number": 139, "folder": "b", "timeout": 20.0}]
+    >>> [(t["number"], t["supergroup"]["number"], t["folder"])
+    ...  for _, t in second_round_tasks(rows, tasks)]
+    [(139, 225, 'b/from-supergroup')]
     """
     out = []
     fitted = [r for r in rows if r.get("rw") is not None and r["structure"]]

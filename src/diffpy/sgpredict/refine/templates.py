@@ -365,6 +365,13 @@ def refresh_templates(folder, row, fitdata, data_name, rmin, rmax):
     -------
     bool
         Whether the files were rewritten.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> refresh_templates("/no/such/folder", {"rw": 0.1},
+    ...                   SimpleNamespace(), "Ni.gr", 1.5, 20.0)
+    False
     """
     from diffpy.structure import loadStructure
 
