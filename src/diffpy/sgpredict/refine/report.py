@@ -122,6 +122,8 @@ JSON_KEYS = (
     "rw",
     "cell",
     "nfree",
+    "rw_iso",
+    "nfree_iso",
     "score",
     "route",
     "status",
