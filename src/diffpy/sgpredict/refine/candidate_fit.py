@@ -49,7 +49,6 @@ __all__ = [
     "pick_starts",
     "ADP_MODES",
     "MAX_EXTRA_ADPS",
-    "ANISO_SHARE",
     "FIT_ERRORS",
     "fit_task",
 ]
@@ -64,10 +63,6 @@ ADP_MODES = ("auto", "iso", "aniso")
 #: variables than this (large cells: slow, and rarely determined by a
 #: PDF).
 MAX_EXTRA_ADPS = 24
-
-#: CPU time of the anisotropic fit, on top of the isotropic fits' budget,
-#: as a share of that budget (at least what the isotropic fits left).
-ANISO_SHARE = 0.3
 
 #: What a single fit may raise (numerics, srfit, pyxtal, files); the row
 #: of that candidate reports it and the other candidates go on.
@@ -277,7 +272,8 @@ def _anisotropic_stage(task, data, start, res, c0, tried):
     (:func:`~diffpy.sgpredict.refine.score.combined_score`, the same
     rule that ranks the candidates), and it is skipped when the site
     symmetries allow no extra ADP variable or more than
-    :data:`MAX_EXTRA_ADPS`, or no CPU time is left.  The starting
+    :data:`MAX_EXTRA_ADPS`, or less than 2 s of the candidate's CPU
+    budget is left (it gets what the isotropic fits left).  The starting
     structure of an anisotropic fit (``start.cif``) is the refined
     isotropic one with its ADPs written as tensors.
     """
@@ -286,7 +282,8 @@ def _anisotropic_stage(task, data, start, res, c0, tried):
         return start, res
     n_iso, n_aniso = adp_parameter_counts(res["structure"], start.number)
     extra = n_aniso - n_iso
-    left = (1.0 + ANISO_SHARE) * task["timeout"] - (time.process_time() - c0)
+    # what the isotropic fits left of the candidate's CPU budget
+    left = task["timeout"] - (time.process_time() - c0) - 1.0
     if mode == "auto" and (extra <= 0 or extra > MAX_EXTRA_ADPS or left < 2):
         return start, res
     aniso = StartingStructure(
