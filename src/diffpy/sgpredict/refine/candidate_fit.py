@@ -213,6 +213,18 @@ def pick_starts(starts, limit):
     return (first + rest)[:limit]
 
 
+def _fit(task, data, start, seconds, max_nfev=None):
+    """:func:`fit_structure` with the task's engine, at least 1 s of CPU
+    and the task's function evaluations unless ``max_nfev`` is given."""
+    return fit_structure(
+        data,
+        start,
+        calculator=task["calculator"],
+        timeout=max(seconds, 1.0),
+        max_nfev=max_nfev or task["max_nfev"],
+    )
+
+
 def _refine_best(task, data, starts, c0):
     """Refine the starts within the task's CPU budget; keep the best.
 
@@ -236,13 +248,7 @@ def _refine_best(task, data, starts, c0):
         if left < 1.0 and best is not None:
             break
         start.initial = structure_to_dict(start.structure)
-        res = fit_structure(
-            data,
-            start,
-            calculator=task["calculator"],
-            timeout=max(left / 2, 1.0),
-            max_nfev=quick or task["max_nfev"],
-        )
+        res = _fit(task, data, start, left / 2, quick)
         tried.append(
             {"route": start.source, "start": start.name, "rw": res["rw"]}
         )
@@ -251,13 +257,7 @@ def _refine_best(task, data, starts, c0):
     start, res = best
     if quick:
         left = budget - (time.process_time() - c0) - 1.0
-        res2 = fit_structure(
-            data,
-            start,
-            calculator=task["calculator"],
-            timeout=max(left, 1.0),
-            max_nfev=task["max_nfev"],
-        )
+        res2 = _fit(task, data, start, left)
         if res2["rw"] <= res["rw"]:
             res = res2
     start, res = _anisotropic_stage(task, data, start, res, c0, tried)
@@ -297,13 +297,7 @@ def _anisotropic_stage(task, data, start, res, c0, tried):
         notes=list(start.notes),
     )
     aniso.initial = structure_to_dict(aniso.structure)
-    ares = fit_structure(
-        data,
-        aniso,
-        calculator=task["calculator"],
-        timeout=max(left, 1.0),
-        max_nfev=task["max_nfev"],
-    )
+    ares = _fit(task, data, aniso, left)
     tried.append({"route": "anisotropic ADPs", "start": start.name,
                   "rw": ares["rw"]})  # fmt: skip
     n_eff = independent_points(data.r[0], data.r[-1], data.qmax)
