@@ -879,3 +879,31 @@ def test_second_round_refits_from_a_better_relative_either_way():
     # both fit equally: nothing to refit
     rows = [row(225, 0.02, 6, ni), row(139, 0.02, 7, tet)]
     assert second_round_tasks(rows, tasks) == []
+
+
+def test_failed_anisotropic_fit_keeps_the_isotropic_one(monkeypatch):
+    """Whatever the Uij refinement raises, the candidate keeps its
+    isotropic fit and says why."""
+    from diffpy.sgpredict.refine import candidate_fit
+    from diffpy.sgpredict.refine.fitdata import prepare_data
+    from diffpy.sgpredict.refine.startmodel import StartingStructure
+
+    rutile = _rutile(aniso=False)
+    start = StartingStructure(136, "P4_2/mnm", rutile, "cif", "rutile")
+    res = {"rw": 0.2, "nfree": 9, "notes": [], "structure": rutile}
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("singular matrix")
+
+    monkeypatch.setattr(candidate_fit, "fit_structure", broken)
+    task = {"adp": "auto", "timeout": 1e9, "calculator": "builtin",
+            "max_nfev": 10}  # fmt: skip
+    data = prepare_data(NI, 1.5, 8.0, 0.02)
+    tried = []
+    got_start, got = candidate_fit._anisotropic_stage(
+        task, data, start, res, 0.0, tried
+    )
+    assert got_start is start and got is res and got["rw"] == 0.2
+    assert "anisotropic ADPs failed (RuntimeError: singular matrix)" in (
+        got["notes"][-1]
+    )

@@ -297,7 +297,14 @@ def _anisotropic_stage(task, data, start, res, c0, tried):
         notes=list(start.notes),
     )
     aniso.initial = structure_to_dict(aniso.structure)
-    ares = _fit(task, data, aniso, left)
+    try:
+        ares = _fit(task, data, aniso, left)
+    except FIT_ERRORS as exc:  # the isotropic fit stands
+        res["notes"] = res["notes"] + [
+            f"anisotropic ADPs failed ({type(exc).__name__}: {exc}); "
+            "isotropic fit kept"
+        ]
+        return start, res
     tried.append({"route": "anisotropic ADPs", "start": start.name,
                   "rw": ares["rw"]})  # fmt: skip
     n_eff = independent_points(data.r[0], data.r[-1], data.qmax)
