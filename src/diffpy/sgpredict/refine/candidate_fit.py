@@ -104,8 +104,19 @@ def structure_to_dict(structure):
     return out
 
 
-def structure_from_dict(data):
-    """Inverse of :func:`structure_to_dict`."""
+def structure_from_dict(data, isotropic=False):
+    """Inverse of :func:`structure_to_dict`; with ``isotropic`` the
+    anisotropic ADPs are dropped (each atom keeps its Uiso equivalent).
+
+    Examples
+    --------
+    >>> from diffpy.sgpredict.refine.fitting import with_anisotropic_adps
+    >>> from diffpy.sgpredict.refine import settings
+    >>> ni = settings.expand([3.5] * 3 + [90] * 3, [("Ni", 0, 0, 0)], 225)
+    >>> d = structure_to_dict(with_anisotropic_adps(ni))
+    >>> [structure_from_dict(d, iso)[0].anisotropy for iso in (False, True)]
+    [True, False]
+    """
     atoms = []
     for el, x, y, z, u in data["atoms"]:
         atom = Atom(el, [x, y, z])
@@ -114,7 +125,7 @@ def structure_from_dict(data):
     stru = Structure(atoms, lattice=Lattice(*data["lattice"]))
     for i, atom in enumerate(stru):
         atom.label = f"{atom.element}{i + 1}"
-        if "U" in data:
+        if "U" in data and not isotropic:
             atom.anisotropy = True
             atom.U = numpy.array(data["U"][i], float)
     return stru
@@ -125,9 +136,8 @@ def _supergroup_start(task):
     exactly in the candidate's setting."""
     sup = task["supergroup"]
     # isotropic: the anisotropic stage of the subgroup's task refines Uij
-    iso = {k: v for k, v in sup["structure"].items() if k != "U"}
     stru = to_subgroup(
-        structure_from_dict(iso),
+        structure_from_dict(sup["structure"], isotropic=True),
         sup["number"],
         task["number"],
     )

@@ -81,8 +81,9 @@ def _run_round(tasks, jobs, wall_limit, progress, labels):
 def _symmetrized(structure, number):
     """:func:`to_supergroup` of a row's refined structure (plain dict):
     ``(dict, tolerance)`` or None."""
-    iso = {k: v for k, v in structure.items() if k != "U"}
-    found = to_supergroup(structure_from_dict(iso), number)
+    found = to_supergroup(
+        structure_from_dict(structure, isotropic=True), number
+    )
     if found is None:
         return None
     return structure_to_dict(found[0]), found[1]
