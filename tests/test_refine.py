@@ -907,3 +907,188 @@ def test_failed_anisotropic_fit_keeps_the_isotropic_one(monkeypatch):
     assert "anisotropic ADPs failed (RuntimeError: singular matrix)" in (
         got["notes"][-1]
     )
+
+
+def _banio3():
+    """Hexagonal BaNiO3 (P6_3mc, Materials Project's cell)."""
+    return settings.expand(
+        [5.7226, 5.7226, 4.8272, 90, 90, 120],
+        [
+            ("Ba", 1 / 3, 2 / 3, 0.2498),
+            ("Ni", 0.0, 0.0, 0.4884),
+            ("O", 0.1463, 0.8537, 0.7381),
+        ],
+        186,
+        uiso=0.006,
+    )
+
+
+def test_nearest_neighbour_peak_of_a_heavy_light_compound(tmp_path):
+    """Ni-O (1.89 A) is the nearest neighbour of BaNiO3, but its X-ray
+    peak is a few per cent of the tallest: the composition's weights
+    lower the threshold so that it is found, not Ba-O at 2.9 A."""
+    from diffpy.sgpredict.pdfcalc.scattering import scattering_weight
+    from diffpy.sgpredict.refine.fitdata import prepare_data
+    from diffpy.sgpredict.refine.peaks import (
+        first_strong_peak,
+        nearest_neighbour_peak,
+    )
+
+    data = prepare_data(
+        _simulated(tmp_path, _banio3(), "BaNiO3.gr", qmax=21.0), 1.5, 20.0
+    )
+    weights = [scattering_weight(e, "xray") for e in ("Ba", "Ni", "O")]
+    assert first_strong_peak(data.r, data.g, fraction=0.15) > 2.7
+    assert nearest_neighbour_peak(data.r, data.g, weights) == pytest.approx(
+        1.89, abs=0.05
+    )
+    # one element, or similar weights: the 15 % threshold stands
+    assert nearest_neighbour_peak(data.r, data.g, [28.0]) > 2.7
+
+
+def test_orbits_of_an_assignment_give_the_calculators_pdf():
+    """The enumeration hands the calculator its sites as orbits; the PDF
+    is the one the calculator computes with its own orbit search."""
+    from diffpy.sgpredict.pdfcalc import builtin
+    from diffpy.sgpredict.refine.wyckoff_model import (
+        AssignmentModel,
+        site_models,
+    )
+
+    rng = numpy.random.default_rng(3)
+    cases = [
+        (
+            63,
+            [("Ti", "c"), ("Ti", "f"), ("O", "c"), ("O", "f")],
+            [3.8, 9.5, 9.7],
+        ),
+        (186, [("Ba", "b"), ("Ni", "a"), ("O", "c")], [5.72, 4.83]),
+        (14, [("Mn", "a"), ("F", "e"), ("F", "e")], [5.4, 4.6, 5.7, 113.0]),
+    ]
+    weights = {"Ti": 22.0, "O": 8.0, "Ba": 56.0, "Ni": 28.0, "Mn": 25.0}
+    weights["F"] = 9.0
+    for number, sites, cell in cases:
+        model = AssignmentModel(number, site_models(number, sites), weights)
+        for _ in range(2):
+            arrays = model.arrays(cell, rng.uniform(0, 1, model.nxyz), 0.01)
+            searched = dict(arrays, orbit=None)
+            _, g1 = builtin.pdf_from_arrays(arrays, rmax=10.0, qmax=22.0)
+            _, g2 = builtin.pdf_from_arrays(searched, rmax=10.0, qmax=22.0)
+            assert numpy.abs(g1).max() > 1.0
+            numpy.testing.assert_allclose(g1, g2, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "number, ratios",
+    [
+        (160, (5.81,)),  # 3R-MoS2, layered
+        (87, (0.29,)),  # hollandite MnO2, needle-like
+        (63, (2.53, 2.59)),  # Ti3O5, Cmcm
+        (61, (0.52, 0.51)),  # MnF2 in Pbca
+    ],
+)
+def test_cell_shapes_reach_real_cells(number, ratios):
+    """The enumeration's cell shapes come within the quick fit's reach
+    of real cells (c/a within 7 %, b/a and c/a within 30 %)."""
+    from diffpy.sgpredict.refine.wyckoff_model import CellModel
+
+    shapes = numpy.array(CellModel(number).shapes(None))
+    if len(ratios) == 1:
+        assert numpy.abs(numpy.log(shapes[:, 1] / ratios[0])).min() < 0.07
+    else:
+        off = numpy.abs(numpy.log(shapes[:, 1:3] / ratios)).max(axis=1)
+        assert off.min() < numpy.log(1.3)
+
+
+def _cdse_rows():
+    """Measured bulk CdSe (``exp_pdfs``): wurtzite in P6_3mc against two
+    P6_3/mmc models with twice its atoms in the same cell, one with Cd
+    and Se on one spot (what the enumeration once found: Rw 0.168) and
+    one with them as far apart as 4f allows (1.75 A)."""
+    from diffpy.sgpredict.refine.candidate_fit import structure_to_dict
+
+    hexagonal = [4.299, 4.299, 7.013, 90, 90, 120]
+    wurtzite = settings.expand(
+        hexagonal,
+        [("Cd", 1 / 3, 2 / 3, 0.0), ("Se", 1 / 3, 2 / 3, 0.375)],
+        186,
+        uiso=0.01,
+    )
+    merged = settings.expand(
+        hexagonal,
+        [("Cd", 1 / 3, 2 / 3, 0.062), ("Se", 1 / 3, 2 / 3, 0.062)],
+        194,
+        uiso=0.02,
+    )
+    apart = settings.expand(
+        hexagonal,
+        [("Cd", 1 / 3, 2 / 3, 0.125), ("Se", 1 / 3, 2 / 3, 0.625)],
+        194,
+        uiso=0.02,
+    )
+    rows = []
+    for number, symbol, stru, rw, k in [
+        (186, "P63mc", wurtzite, 0.156, 10),
+        (194, "P63/mmc", merged, 0.168, 9),
+        (194, "P63/mmc", apart, 0.168, 9),
+    ]:
+        rows.append(
+            {
+                "number": number,
+                "symbol": symbol,
+                "probability": None,
+                "rw": rw,
+                "nfree": k,
+                "notes": [],
+                "status": "ok",
+                "structure": structure_to_dict(stru),
+            }
+        )
+    return rows
+
+
+def test_density_prior_and_overlap_rank_wurtzite_first():
+    from diffpy.sgpredict.refine.score import (
+        density_penalty,
+        rank_rows,
+    )
+    from diffpy.sgpredict.refine.score import (
+        structure_shortest_distance as shortest_distance,
+    )
+
+    wurtzite, merged, apart = _cdse_rows()
+    assert shortest_distance(merged["structure"]) < 0.01
+    assert shortest_distance(apart["structure"]) > 1.5
+    pw, ratio_w = density_penalty(wurtzite["structure"])
+    pa, ratio_a = density_penalty(apart["structure"])
+    assert ratio_w == pytest.approx(1.07, abs=0.03) and pw < 1
+    assert ratio_a == pytest.approx(ratio_w / 2, rel=1e-6) and pa > 25
+    # without the prior the doubled cells would win: 9 parameters
+    # against 10 and a small Rw difference
+    for bad in (merged, apart):
+        ranked = rank_rows([dict(wurtzite), dict(bad)], [], 147.2)
+        assert [r["number"] for r in ranked] == [186, 194]
+    ranked = rank_rows([dict(wurtzite), dict(merged)], [], 147.2)
+    assert ranked[1]["status"] == "overlap" and ranked[1]["score"] is None
+    ranked = rank_rows([dict(wurtzite), dict(apart)], [], 147.2)
+    # the doubled cell is not wurtzite's family head: other density
+    assert "family_head" not in ranked[0]
+    assert any("density" in n for n in ranked[1]["notes"])
+
+
+@pytest.mark.parametrize(
+    "formula, volume",
+    [  # measured cell volumes per formula unit (A^3)
+        ("NaCl", 44.86),  # a = 5.640
+        ("Si", 20.02),  # a = 5.431
+        ("TiO2", 31.21),  # rutile
+        ("BaTiO3", 64.41),  # cubic, a = 4.009
+        ("CdSe", 56.11),  # wurtzite
+        ("SrFe2As2", 94.52),  # a = 3.92, c = 12.3, Z = 2
+    ],
+)
+def test_expected_volume_of_known_compounds(formula, volume):
+    from diffpy.sgpredict.chemistry import expected_volume, volume_spread
+
+    ratio = volume / expected_volume(formula)
+    assert abs(numpy.log(ratio)) < 2 * volume_spread()

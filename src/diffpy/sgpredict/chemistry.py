@@ -11,6 +11,9 @@ chemistry:
   structure tables do (for display); :func:`formula_key` and
   :func:`formula_group_key` give the order-independent key by which
   training rows, evaluation structures and libraries are matched;
+* :func:`expected_volume` estimates the volume a composition fills
+  from atomic volumes (volume additivity), with
+  :func:`volume_spread` the spread of that estimate;
 
 Whether, and how, the Wyckoff positions of a space group hold a
 composition is :mod:`diffpy.sgpredict.wyckoff`.
@@ -42,10 +45,13 @@ Examples
 'As2Fe2Sr'
 """
 
+import csv
+import functools
 import math
 import re
 import warnings
 from collections import Counter
+from importlib import resources
 
 from diffpy.sgpredict.errors import InputError
 
@@ -57,6 +63,9 @@ __all__ = [
     "reduced_formula",
     "formula_key",
     "formula_group_key",
+    "atomic_volumes",
+    "expected_volume",
+    "volume_spread",
 ]
 
 #: Element symbols H to Cf, in order of atomic number.
@@ -391,3 +400,84 @@ def formula_group_key(species, group):
     True
     """
     return formula_key(species), int(group)
+
+
+@functools.lru_cache(maxsize=1)
+def _volume_table():
+    ref = resources.files("diffpy.sgpredict").joinpath(
+        "data", "volumes", "element_volumes.csv"
+    )
+    text = ref.read_text(encoding="utf-8")
+    spread = None
+    for line in text.splitlines():
+        if line.startswith("# robust spread"):
+            spread = float(line.rsplit(":", 1)[1])
+    rows = csv.DictReader(ln for ln in text.splitlines() if ln[:1] != "#")
+    return {r["element"]: float(r["volume"]) for r in rows}, spread
+
+
+def atomic_volumes():
+    """Atomic volumes (A^3) of the elements, from the bundled table.
+
+    Fitted by ``scripts/build_element_volumes.py`` to the cell volumes
+    of the experimental structures of the Materials Project table (CC BY
+    4.0), :math:`V = \\sum_e n_e v_e`; elements in fewer than 20 of
+    them are not in it.
+
+    Examples
+    --------
+    >>> v = atomic_volumes()
+    >>> 9.0 < v["O"] < 12.0, "Cf" in v
+    (True, False)
+    """
+    return dict(_volume_table()[0])
+
+
+def volume_spread():
+    """Spread (robust standard deviation) of :math:`\\ln(V / V_e)`
+    over the structures the atomic volumes were fitted to: how far a
+    real cell volume :math:`V` strays from :func:`expected_volume`.
+
+    Examples
+    --------
+    >>> 0.05 < volume_spread() < 0.2
+    True
+    """
+    return _volume_table()[1]
+
+
+def expected_volume(composition):
+    """Volume (A^3) that the given amounts of elements fill.
+
+    .. math::
+
+        V_e = \\sum_e n_e v_e
+
+    with the atomic volumes :math:`v_e` of :func:`atomic_volumes`
+    (Biltz's volume increments, fitted to relaxed structures, whose
+    cells are a few per cent larger than measured ones).
+
+    Parameters
+    ----------
+    composition : str or dict
+        Formula or element amounts (per formula unit, or per cell).
+
+    Returns
+    -------
+    float or None
+        None when an element has no atomic volume.
+
+    Examples
+    --------
+    >>> round(expected_volume("CdSe"), 1)   # wurtzite: 56.1 A^3
+    52.3
+    >>> expected_volume({"Cf": 1.0}) is None
+    True
+    """
+    table = _volume_table()[0]
+    total = 0.0
+    for label, amount in parse_composition(composition).items():
+        if label not in table:
+            return None
+        total += float(amount) * table[label]
+    return total

@@ -222,7 +222,10 @@ def structure_arrays(
         fractional coordinates), ``occ``, ``weight`` (scattering
         weights), ``uiso`` (N mean-square displacements for isotropic
         atoms), ``ucart`` (N x 3 x 3 Cartesian U, or None when all atoms
-        are isotropic) and ``labels``.
+        are isotropic) and ``labels``.  Callers that build a structure
+        from symmetry orbits may add ``orbit`` (N integers, one per set
+        of symmetry-equivalent atoms of equal weight, occupancy and
+        ADP): the calculator then skips its own search for them.
 
     Raises
     ------

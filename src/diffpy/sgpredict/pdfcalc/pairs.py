@@ -146,7 +146,12 @@ def _atoms_by_orbit(arrays):
     u = arrays["uiso"]
     ucart = arrays["ucart"]
     cart = frac @ base
-    if ucart is None:
+    if ucart is None and arrays.get("orbit") is not None:
+        # given by a caller that built the atoms from symmetry orbits
+        # (one index per symmetry-equivalent set, equal amplitudes and
+        # msd within a set)
+        orbit = numpy.asarray(arrays["orbit"], dtype=int)
+    elif ucart is None:
         sig = numpy.stack([a, u], axis=1).round(12)
         _, kinds = numpy.unique(sig, axis=0, return_inverse=True)
         orbit = symmetry_orbits(base, frac, kinds.reshape(-1))

@@ -21,6 +21,8 @@ from diffpy.sgpredict.pdfcalc import calculate_pdf
 
 __all__ = [
     "first_strong_peak",
+    "nearest_neighbour_peak",
+    "weakest_pair_fraction",
     "model_first_peak",
     "weighted_first_peak",
     "scale_to_peak",
@@ -70,6 +72,79 @@ def first_strong_peak(r, g, rmin=1.0, fraction=0.3):
             shift = 0.5 * (y0 - y2) / den if den != 0 else 0.0
             return float(r[i] + shift * (r[i + 1] - r[i - 1]) / 2)
     return None
+
+
+def weakest_pair_fraction(weights):
+    """Height of the weakest pair's peak relative to the strongest.
+
+    A peak of pairs i-j has an area proportional to :math:`w_i w_j`, so
+    with scattering weights :math:`w` the nearest-neighbour peak of the
+    weakest pair can be as low as
+
+    .. math::
+
+        f = \\min_{i \\ne j} |w_i w_j| \\,/\\, \\max_i w_i^2
+
+    of a peak of the strongest scatterers at the same coordination
+    (the product of the two smallest weights over the largest squared).
+
+    Parameters
+    ----------
+    weights : iterable of float
+        Scattering weights of the elements (X-ray f(0) or neutron b).
+
+    Returns
+    -------
+    float
+        1 for one element or equal weights.
+
+    Examples
+    --------
+    >>> round(weakest_pair_fraction([56.0, 28.0, 8.0]), 3)   # Ba, Ni, O
+    0.071
+    """
+    w = numpy.abs(numpy.asarray(list(weights), dtype=float))
+    if not len(w) or w.max() <= 0:
+        return 1.0
+    return float(w.min() * numpy.sort(w)[min(1, len(w) - 1)] / w.max() ** 2)
+
+
+def nearest_neighbour_peak(r, g, weights=()):
+    """Return the nearest-neighbour distance of a PDF: its first peak.
+
+    The nearest-neighbour peak can be weaker than 30 % of the tallest
+    (SrFe2As2: Fe-As at 2.39 A against the As-As/Sr-As peaks near
+    6.5 A), so a peak counts from 15 % of the tallest; with strong and
+    weak scatterers together from 0.4 of the weakest pair's relative
+    height (:func:`weakest_pair_fraction`), but not below 3 % (noise).
+    BaNiO3's Ni-O peak at 1.9 A is 4 % of the tallest in X-rays; the
+    Ba-O peak at 2.9 A, taken instead, made every cell of the Wyckoff
+    enumeration 1.5 times too large.
+
+    Parameters
+    ----------
+    r, g : array_like
+        The PDF.
+    weights : iterable of float, optional
+        Scattering weights of the sample's elements.
+
+    Returns
+    -------
+    float or None
+
+    Examples
+    --------
+    >>> r = numpy.linspace(0, 10, 1001)
+    >>> g = 0.04 * numpy.exp(-((r - 1.9) ** 2) / 0.01) + numpy.exp(
+    ...     -((r - 2.9) ** 2) / 0.01)
+    >>> round(nearest_neighbour_peak(r, g), 2)
+    2.9
+    >>> round(nearest_neighbour_peak(r, g, [56.0, 28.0, 8.0]), 2)
+    1.9
+    """
+    w = list(weights)
+    fraction = min(0.15, max(0.03, 0.4 * weakest_pair_fraction(w)))
+    return first_strong_peak(r, g, fraction=fraction)
 
 
 def model_first_peak(structure):

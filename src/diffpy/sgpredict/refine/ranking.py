@@ -42,10 +42,12 @@ from diffpy.sgpredict.refine.candidates import (
 from diffpy.sgpredict.refine.fitdata import prepare_data
 from diffpy.sgpredict.refine.report import write_tables
 from diffpy.sgpredict.refine.score import (
+    OVERLAP,
     combined_score,
     independent_points,
     iso_fit,
     rank_rows,
+    structure_shortest_distance,
 )
 from diffpy.sgpredict.refine.subgroups import to_supergroup
 from diffpy.sgpredict.refine.templates import refresh_templates
@@ -167,7 +169,13 @@ def second_round_tasks(rows, tasks):
     [(139, 225, 'b/from-supergroup')]
     """
     out = []
-    fitted = [r for r in rows if r.get("rw") is not None and r["structure"]]
+    fitted = [
+        r
+        for r in rows
+        if r.get("rw") is not None
+        and r["structure"]
+        and not _overlapping(r["structure"])
+    ]
     for row, task in zip(rows, tasks):
         found = _source(row, fitted)
         if found is None:
@@ -185,6 +193,12 @@ def second_round_tasks(rows, tasks):
         new["timeout"] = task["timeout"] / 2.0
         out.append((row, new))
     return out
+
+
+def _overlapping(structure):
+    """Whether a refined structure has overlapping atoms (no structure
+    to start a relative from)."""
+    return structure_shortest_distance(structure) < OVERLAP
 
 
 def _row(cand, task, res, notes):

@@ -28,7 +28,8 @@ __all__ = [
 
 #: One line saying how the score column is made.
 SCORE_LEGEND = (
-    "score = n_eff ln(Rw^2) + nfree ln(n_eff) - 2 ln(prob); lower is better"
+    "score = n_eff ln(Rw^2) + nfree ln(n_eff) - 2 ln(prob) + density "
+    "prior; lower is better"
 )
 
 
@@ -163,8 +164,9 @@ def write_tables(rows, outdir):
     text = format_table(rows)
     if rows and rows[0].get("n_eff"):
         text += (
-            "\n# score = n_eff ln(Rw^2) + nfree ln(n_eff) - 2 ln(prob), "
-            f"n_eff = {rows[0]['n_eff']:.0f}; lower is better"
+            "\n# score = n_eff ln(Rw^2) + nfree ln(n_eff) - 2 ln(prob) "
+            f"+ density prior, n_eff = {rows[0]['n_eff']:.0f}; lower is "
+            "better"
         )
     (outdir / "ranking.txt").write_text(text + "\n")
     (outdir / "ranking.json").write_text(

@@ -6,20 +6,34 @@ to Wyckoff positions whose multiplicities add up to the composition
 structure.  :func:`enumerate_starts` builds each one, fits it quickly to
 the measured PDF with the builtin calculator and keeps the best few:
 
-1. *lattice guess*: the first strong peak :math:`r_1` of the data is the
-   nearest-neighbour distance; the cell volume starts at
-   :math:`V = f\\, N r_1^3` with :math:`f` in 0.9, 1.25, 1.6 (close
-   packing has :math:`f = 1/\\sqrt 2`, open covalent frameworks up to
-   1.6); tetragonal, hexagonal and trigonal cells try several c/a,
-   orthorhombic and lower ones a few axis ratios;
-2. *free coordinates*: a few random draws (from a seeded
-   :class:`numpy.random.Generator`), drawn again when two atoms come
-   closer than :math:`0.6\\, r_1`;
-3. *screening*: one PDF per guess, with the best linear scale, ranks the
-   guesses by Rw between 1.5 and 10 A;
-4. *quick fit*: the best guesses are refined with
+1. *lattice guess*: the first peak :math:`r_1` of the data is the
+   nearest-neighbour distance (from 15 % of the tallest peak, lower
+   for compounds of strong and weak scatterers:
+   :func:`~diffpy.sgpredict.refine.peaks.nearest_neighbour_peak`);
+   each guess is scaled so that its shortest distance is :math:`r_1`,
+   and kept when its volume per atom lies between :math:`0.5\\, r_1^3`
+   and :math:`3\\, r_1^3` and near the volume its atoms fill
+   (:func:`contact_for`); tetragonal, hexagonal and trigonal cells try
+   30 ratios c/a from 0.28 to 8 (12 % steps), orthorhombic and
+   monoclinic cells the pairs of axis ratios b/a, c/a in
+   :data:`~diffpy.sgpredict.refine.wyckoff_model.AXIS_RATIOS`, the
+   most common shapes first;
+2. *free coordinates*: a grid for one or two, else a few random draws
+   (from a seeded :class:`numpy.random.Generator`);
+3. *screening*: one PDF per guess at five cell scales, with the best
+   linear scale, ranks the guesses by Rw against the data smoothed by
+   0.2 A between 1.5 and 7 A;
+4. *polish*: the best dozen guesses are refined briefly on that
+   smoothed curve, whose wide minima let cell and coordinates move
+   further than the sharp data allow, and ranked with the unpolished
+   guesses by their Rw on the data (1.5-10 A);
+5. *quick fit*: the best are refined with
    :func:`scipy.optimize.least_squares`: cell, free coordinates, one
    isotropic ADP, with the scale solved linearly at every step.
+
+The atoms of a site are one symmetry orbit, so the builtin calculator
+is told the orbits and skips its own search for them (about 1.7 times
+faster per guess).
 
 Equivalent assignments (the same structure under a change of origin,
 such as 2a and 2b of I4/mmm) are recognised by their pair-distance lists
@@ -51,22 +65,34 @@ from scipy.ndimage import gaussian_filter1d
 from scipy.optimize import least_squares
 
 from diffpy.sgpredict import spacegroups
-from diffpy.sgpredict.chemistry import parse_composition
+from diffpy.sgpredict.chemistry import (
+    element_symbol,
+    expected_volume,
+    parse_composition,
+    volume_spread,
+)
 from diffpy.sgpredict.errors import InputError
 from diffpy.sgpredict.pdfcalc import builtin
 from diffpy.sgpredict.pdfcalc.scattering import scattering_weight
 from diffpy.sgpredict.refine import settings
-from diffpy.sgpredict.refine.peaks import first_strong_peak
+from diffpy.sgpredict.refine.peaks import nearest_neighbour_peak
+from diffpy.sgpredict.refine.score import OVERLAP
 from diffpy.sgpredict.refine.wyckoff_model import (
     AssignmentModel,
     cell_base,
     mixed_sites,
-    pair_distances,
+    shortest_distance,
     site_models,
 )
 from diffpy.sgpredict.wyckoff import wyckoff_assignments
 
-__all__ = ["Enumerated", "ScreenTarget", "enumerate_starts"]
+__all__ = [
+    "Enumerated",
+    "ScreenTarget",
+    "Contact",
+    "contact_for",
+    "enumerate_starts",
+]
 
 #: Cell scale factors tried around the contact-scaled guess.
 _SCALES = (0.92, 0.96, 1.0, 1.04, 1.08)
@@ -146,10 +172,9 @@ def _clock():
     return time.process_time()
 
 
-def _first_peak(fitdata):
-    # the nearest-neighbour peak can be weaker than 30 % of the tallest
-    # (SrFe2As2: Fe-As at 2.39 A against the As-As/Sr-As peaks near 6.5)
-    return first_strong_peak(fitdata.r, fitdata.g, fraction=0.15) or 2.5
+def _first_peak(fitdata, weights=()):
+    found = nearest_neighbour_peak(fitdata.r, fitdata.g, weights)
+    return found or 2.5
 
 
 def _coordinate_grid(model, rng, draws):
@@ -181,24 +206,81 @@ def _coordinate_grid(model, rng, draws):
     ]
 
 
-def _cell_for_contact(model, shape, xyz, r1):
-    """Scale a cell shape so that the shortest distance is ``r1``.
+@dataclass(frozen=True)
+class Contact:
+    """How a guess is scaled: its shortest distance becomes ``r1`` (A),
+    and it is kept when its volume per atom lies in ``vmin``-``vmax``
+    (A^3)."""
 
-    Returns None when the volume per atom would leave 0.5 to 3 r1^3,
-    the range of real structures, from close packing to open frameworks.
+    r1: float
+    vmin: float
+    vmax: float
+
+
+def contact_for(fitdata, counts, weights):
+    """The :class:`Contact` of a composition's data.
+
+    ``r1`` is the data's nearest-neighbour peak
+    (:func:`~diffpy.sgpredict.refine.peaks.nearest_neighbour_peak`).
+    The volume per atom may lie between :math:`0.5\\, r_1^3` (close
+    packing) and :math:`3\\, r_1^3` (open frameworks) and, when the
+    atomic volumes know every element, between :math:`e^{-3\\sigma}`
+    and :math:`e^{2\\sigma}` times the volume its atoms fill
+    (:func:`~diffpy.sgpredict.chemistry.expected_volume`; relaxed
+    volumes run a few per cent large, hence the asymmetric window).
+    """
+    r1 = _first_peak(fitdata, weights.values())
+    lo, hi = 0.5 * r1**3, 3.0 * r1**3
+    try:
+        per_atom = expected_volume(
+            {element_symbol(el): n for el, n in counts.items()}
+        )
+    except InputError:
+        per_atom = None
+    if per_atom:
+        per_atom /= sum(counts.values())
+        sigma = volume_spread()
+        lo2, hi2 = per_atom * math.exp(-3 * sigma), per_atom * math.exp(
+            2 * sigma
+        )
+        if max(lo, lo2) < min(hi, hi2):
+            lo, hi = max(lo, lo2), min(hi, hi2)
+    return Contact(r1, lo, hi)
+
+
+def _cell_for_contact(model, shape, xyz, contact):
+    """Scale a cell shape so that the shortest distance is
+    ``contact.r1`` and the volume per atom lies in the contact's window.
+
+    A cell that contact makes too large (random coordinates put two
+    atoms close, and the scaling blows the cell up) is shrunk to the
+    window's top; None when its shortest distance would then fall below
+    0.7 ``r1``.  A cell too small is enlarged to the window's bottom.
     """
     base = cell_base(model.cell.expand(shape))
-    dist = pair_distances(base, model.frac(xyz), 1.5)
-    if not len(dist) or dist[0] < 1e-3:
+    # atoms of two sites on one spot count (distance 0: no guess)
+    dmin = shortest_distance(base, model.frac(xyz))
+    if dmin < 1e-3:
         return None
-    f = r1 / dist[0]
+    f = contact.r1 / dmin
     vol = abs(float(numpy.linalg.det(base))) * f**3 / model.natoms
-    if not 0.5 * r1**3 <= vol <= 3.0 * r1**3:
-        return None
+    if vol > contact.vmax:
+        f *= (contact.vmax / vol) ** (1.0 / 3.0)
+        if f * dmin < 0.7 * contact.r1:
+            return None
+    elif vol < contact.vmin:
+        f *= (contact.vmin / vol) ** (1.0 / 3.0)
     return [
         v * f if name in "abc" else v
         for v, name in zip(shape, model.cell.names)
     ]
+
+
+def _merged(model, cell, xyz):
+    """Whether two atoms of a guess overlap (closer than
+    :data:`~diffpy.sgpredict.refine.score.OVERLAP`)."""
+    base = cell_base(model.cell.expand(cell))
+    return shortest_distance(base, model.frac(xyz)) < OVERLAP
 
 
 def _quick_fit(
@@ -239,7 +321,7 @@ def _quick_fit(
         g = target.calc(model.arrays(c, x, p[-1]))
         res = target.residual(g)
         rw = math.sqrt(float(numpy.dot(res, res)) / target.norm)
-        if rw < best["rw"]:
+        if rw < best["rw"] and not _merged(model, c, x):
             best.update(rw=rw, p=numpy.array(p))
         return res
 
@@ -316,35 +398,46 @@ def enumerate_starts(
     weights = {el: scattering_weight(el, fitdata.scattering) for el in counts}
     target = ScreenTarget(fitdata)
     screen = ScreenTarget(fitdata, rmax=7.0, rstep=0.05, smooth=0.2)
-    guesses, nassign, nguess = _screen_assignments(
+    guesses, (ntried, nassign), nguess = _screen_assignments(
         number,
         counts,
         weights,
         screen,
-        _first_peak(fitdata),
+        contact_for(fitdata, counts, weights),
         rng,
         dict(zmax=zmax, max_atoms=max_atoms, max_sites=max_sites),
         draws,
         uiso + 0.2**2 / 2,
-        (t0 + 0.55 * budget, t0 + 0.8 * budget),
+        (t0 + 0.4 * budget, t0 + 0.55 * budget, t0 + 0.65 * budget),
     )
+    guesses = _polish_guesses(guesses, screen, target, uiso, t0 + 0.7 * budget)
     fitted = _fit_guesses(guesses, target, uiso, keep, t0 + float(budget))
     counted = f"{nassign} assignments, {nguess} guesses"
     out = _as_enumerated(fitted, number, keep, notes, counted, t0)
-    if not out:
+    if not out and not ntried:
         raise InputError(
             f"no Wyckoff assignment of space group {number} holds the "
             f"composition with at most {max_atoms} atoms and {max_sites} "
             "sites"
         )
+    if not out:
+        raise InputError(
+            f"no structure of space group {number} found in "
+            f"{budget:g} s of CPU time ({ntried} Wyckoff assignments "
+            "tried, every guess too dense, too open or with atoms on "
+            "one spot); a longer --enumerate may find one"
+        )
     return out
 
 
 def _screen_model(
-    model, z, seen, screen, r1, rng, draws, screen_uiso, stop_at=None
+    model, z, seen, screen, contact, rng, draws, screen_uiso, stop_at=None
 ):
-    """Screen every cell shape and coordinate guess of one assignment
-    (the shapes left when ``stop_at`` CPU seconds are passed are not).
+    """Screen every cell shape and coordinate guess of one assignment.
+
+    ``stop_at`` holds two CPU-clock times: the shapes left after the
+    first are not screened once a guess is in, those left after the
+    second not at all.
 
     Returns the guesses ``(rw, model, cell, xyz, z)`` -- none when an
     equivalent assignment (2a/2b of I4/mmm, ...) gave the same
@@ -353,10 +446,10 @@ def _screen_model(
     """
     local, signature, nguess = [], [], 0
     for i, shape in enumerate(model.cell.shapes(rng)):
-        if local and stop_at is not None and _clock() > stop_at:
+        if stop_at is not None and _clock() > stop_at[1 - bool(local)]:
             break
         for xyz in _coordinate_grid(model, rng, draws):
-            cell = _cell_for_contact(model, shape, xyz, r1)
+            cell = _cell_for_contact(model, shape, xyz, contact)
             if cell is None:
                 continue
             best = None
@@ -382,29 +475,33 @@ def _screen_model(
 
 
 def _screen_assignments(
-    number, counts, weights, screen, r1, rng, limits, draws, uiso, stop_at
+    number, counts, weights, screen, contact, rng, limits, draws, uiso, stop_at
 ):
     """Screen the Wyckoff assignments of the composition in turn.
 
-    ``stop_at`` holds two CPU-clock times: after the first, no new
+    ``stop_at`` holds three CPU-clock times: after the first, no new
     assignment once three are in; after the second, no new cell shape
-    within an assignment either.
+    within an assignment once it has a guess; after the third, nothing
+    new at all (when few guesses fit the volume window, so that the
+    budget holds).
     Returns the two best guesses of each assignment, best first, the
-    number of assignments and of PDFs computed.
+    numbers of assignments tried and of those with guesses, and the
+    number of PDFs computed.
     """
-    seen, guesses, nassign, nguess = set(), [], 0, 0
+    seen, guesses, nassign, nguess, ntried = set(), [], 0, 0, 0
     for z, assignment in wyckoff_assignments(
         counts, number, limit=400, **limits
     ):
-        if nassign >= 3 and _clock() > stop_at[0]:
+        if (nassign >= 3 and _clock() > stop_at[0]) or _clock() > stop_at[2]:
             break
+        ntried += 1
         model = AssignmentModel(
             number,
             site_models(number, [(el, p[1]) for el, p in assignment]),
             weights,
         )
         local, n = _screen_model(
-            model, z, seen, screen, r1, rng, draws, uiso, stop_at[1]
+            model, z, seen, screen, contact, rng, draws, uiso, stop_at[1:]
         )
         nguess += n
         if not local:
@@ -413,7 +510,31 @@ def _screen_assignments(
         local.sort(key=lambda g: g[0])
         guesses.extend(local[:2])
     guesses.sort(key=lambda g: g[0])
-    return guesses, nassign, nguess
+    return guesses, (ntried, nassign), nguess
+
+
+def _polish_guesses(guesses, screen, target, uiso, deadline, count=12):
+    """Refine the best ``count`` screening guesses briefly on the
+    smoothed screening curve, whose wide minima let cell and coordinates
+    move further than the sharp data allow, until ``deadline`` (CPU
+    seconds); then rank them by their Rw on the data (``target``).
+    Returns the guesses, best first; those not polished follow in their
+    screening order."""
+    polished, rest = [], []
+    wide = uiso + screen.smooth**2 / 2
+    for k, (rw, model, cell, xyz, z) in enumerate(guesses):
+        if k >= count or _clock() > deadline:
+            rest.append((rw, model, cell, xyz, z))
+            continue
+        _, p = _quick_fit(
+            model, screen, cell, xyz, wide, deadline, max_nfev=40
+        )
+        # the guess itself stays when it fits the data better
+        for c, x in ((cell, xyz), model.split(p)):
+            rw = target.rw(target.calc(model.arrays(c, x, uiso)))
+            polished.append((rw, model, numpy.asarray(c), x, z))
+    polished.sort(key=lambda g: g[0])
+    return polished + rest
 
 
 def _fit_guesses(guesses, target, uiso, keep, deadline):
@@ -441,7 +562,9 @@ def _as_enumerated(fitted, number, keep, notes, counted, t0):
     info = spacegroups.get(number)
     done = []
     for rw, model, p, z in fitted:
-        cell = model.split(p)[0]
+        cell, xyz = model.split(p)
+        if _merged(model, cell, xyz):
+            continue  # two atoms on one spot: no structure
         if any(
             abs(rw - r) < 1e-4 and numpy.allclose(cell, c, rtol=1e-3)
             for r, c in done

@@ -33,6 +33,7 @@ __all__ = [
     "CellModel",
     "cell_base",
     "pair_distances",
+    "shortest_distance",
     "mixed_sites",
     "AssignmentModel",
     "floating_origin",
@@ -43,8 +44,15 @@ __all__ = [
 #: Wyckoff position (to count its orbit).
 PROBE = numpy.array([0.1234, 0.2345, 0.3456])
 
-#: Ratios c/a tried for tetragonal, hexagonal and trigonal cells.
-C_OVER_A = numpy.geomspace(0.55, 5.0, 20)
+#: Axis ratios b/a and c/a tried for orthorhombic and monoclinic cells
+#: (each pair; the quick fit reaches +-30 % around them): anatase-like
+#: TiO2 and MnF2 in Pbca have 0.5 and 0.59, Ti3O5 in Cmcm 2.5 and 2.6.
+AXIS_RATIOS = (0.5, 0.7, 1.0, 1.4, 2.0, 2.8)
+
+#: Ratios c/a tried for tetragonal, hexagonal and trigonal cells: steps
+#: of 12 % from needle-like cells (hollandite MnO2, c/a 0.29) to
+#: layered ones (3R-MoS2, c/a 5.8), the most common ratios first.
+C_OVER_A = numpy.geomspace(0.28, 8.0, 30)
 
 
 @dataclass
@@ -256,16 +264,16 @@ class CellModel:
         if s == "cubic":
             return [[1.0]]
         if s in ("tetragonal", "hexagonal", "trigonal"):
-            return [[1.0, float(q)] for q in C_OVER_A]
-        ratios = (0.7, 1.0, 1.4)
+            ratios = sorted(C_OVER_A, key=lambda q: abs(numpy.log(q / 1.4)))
+            return [[1.0, float(q)] for q in ratios]
+        pairs = sorted(
+            itertools.product(AXIS_RATIOS, AXIS_RATIOS),
+            key=lambda bc: abs(numpy.log(bc)).sum(),
+        )
         if s == "orthorhombic":
-            return [[1.0, b, c] for b, c in itertools.product(ratios, ratios)]
+            return [[1.0, b, c] for b, c in pairs]
         if s == "monoclinic":
-            out = [
-                [1.0, b, c, 100.0]
-                for b, c in itertools.product(ratios, ratios)
-            ]
-            return out
+            return [[1.0, b, c, 100.0] for b, c in pairs]
         out = [[1.0, 1.0, 1.0, 90.0, 90.0, 90.0]]
         for _ in range(count - 1):
             out.append(
@@ -311,6 +319,33 @@ def pair_distances(base, frac, rmax, reach=1):
     d = diff[:, None, :] + images[None, :, :]
     dist = numpy.sqrt(numpy.einsum("ijk,ijk->ij", d, d)).ravel()
     return numpy.sort(dist[(dist > 1e-6) & (dist < rmax)])
+
+
+def shortest_distance(base, frac):
+    """Shortest distance (A) between two atoms of a cell, counting
+    atoms on the same spot (distance 0) and an atom's own images.
+
+    Only translations of up to one cell along each axis are searched
+    (:func:`pair_distances`).
+
+    Examples
+    --------
+    >>> base = cell_base([3.0, 3.0, 3.0, 90, 90, 90])
+    >>> shortest_distance(base, [[0, 0, 0], [0.5, 0, 0]])
+    1.5
+    >>> shortest_distance(base, [[0, 0, 0], [0, 0, 0]])
+    0.0
+    """
+    frac = numpy.asarray(frac, dtype=float).reshape(-1, 3)
+    cart = (frac % 1.0) @ base
+    images = _IMAGES @ base
+    lengths = numpy.sqrt((images**2).sum(axis=1))
+    best = float(lengths[lengths > 1e-9].min())
+    if len(cart) > 1:
+        i, j = numpy.triu_indices(len(cart), k=1)
+        d = (cart[i] - cart[j])[:, None, :] + images[None, :, :]
+        best = min(best, float(numpy.sqrt((d * d).sum(axis=2)).min()))
+    return round(best, 6)
 
 
 def mixed_sites(composition):
@@ -383,6 +418,11 @@ class AssignmentModel:
             [numpy.full(s.multiplicity, weights[s.element]) for s in sites]
         )
         self.natoms = len(self.weight)
+        #: the orbit of every atom: a site's atoms are equivalent by the
+        #: group's operations, so the calculator need not search for them
+        self.orbit = numpy.concatenate(
+            [numpy.full(s.multiplicity, k) for k, s in enumerate(sites)]
+        )
 
     def split(self, p):
         cell = p[: self.ncell]
@@ -407,6 +447,7 @@ class AssignmentModel:
             "uiso": numpy.full(n, float(uiso)),
             "ucart": None,
             "labels": [],
+            "orbit": self.orbit,
         }
 
     def asymmetric_unit(self, xyz):
