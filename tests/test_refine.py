@@ -1092,3 +1092,30 @@ def test_expected_volume_of_known_compounds(formula, volume):
 
     ratio = volume / expected_volume(formula)
     assert abs(numpy.log(ratio)) < 2 * volume_spread()
+
+
+def test_contact_of_a_heavy_light_compound(tmp_path):
+    """The enumeration scales BaNiO3's guesses to the Ni-O distance and
+    to a volume window around what its atoms fill, which holds the real
+    cell's 13.7 A^3 per atom."""
+    from diffpy.sgpredict.pdfcalc.scattering import scattering_weight
+    from diffpy.sgpredict.refine.fitdata import prepare_data
+    from diffpy.sgpredict.refine.wyckoff import contact_for
+
+    stru = _banio3()
+    data = prepare_data(
+        _simulated(tmp_path, stru, "BaNiO3.gr", qmax=21.0), 1.5, 20.0
+    )
+    counts = {"Ba": 1.0, "Ni": 1.0, "O": 3.0}
+    weights = {e: scattering_weight(e, "xray") for e in counts}
+    contact = contact_for(data, counts, weights)
+    per_atom = stru.lattice.volume / len(stru)
+    assert per_atom == pytest.approx(13.7, abs=0.1)
+    assert contact.r1 == pytest.approx(1.89, abs=0.05)
+    assert contact.vmin < per_atom < contact.vmax
+    assert contact.vmax / contact.vmin < 2.0  # narrower than 0.5-3 r1^3
+    # an element: atomic volumes are those of compounds, so only the
+    # contact window (Ti metal fills a third more than Ti in oxides)
+    ti = contact_for(data, {"Ti": 1.0}, {"Ti": 22.0})
+    assert ti.vmin == pytest.approx(0.5 * ti.r1**3)
+    assert ti.vmax == pytest.approx(3.0 * ti.r1**3)
