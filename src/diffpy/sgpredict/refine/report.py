@@ -126,6 +126,7 @@ JSON_KEYS = (
     "rw_iso",
     "nfree_iso",
     "score",
+    "density_penalty",
     "route",
     "status",
     "message",
