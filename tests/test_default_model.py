@@ -74,3 +74,29 @@ def test_neutron_pdf_is_read_as_neutron(predictor):
     assert [c.number for c in x.candidates].index(136) == 0
     assert [c.number for c in n.candidates].index(136) < 15
     assert not numpy.allclose(x.probabilities, n.probabilities, atol=0.02)
+
+
+def test_fused_network_gives_the_trained_networks_probabilities(ni_xray):
+    # the predictor folds batch normalisation into the convolutions; the
+    # probabilities must be those of the network as trained
+    import torch
+
+    from diffpy.sgpredict.card import load_model
+    from diffpy.sgpredict.models import fuse_batchnorm
+
+    net, _ = load_model()
+    fused = fuse_batchnorm(net)
+    assert not any(
+        isinstance(m, torch.nn.BatchNorm1d) for m in fused.modules()
+    )
+    assert any(isinstance(m, torch.nn.BatchNorm1d) for m in net.modules())
+    rng = numpy.random.default_rng(3)
+    x = torch.from_numpy(rng.random((64, 209)).astype(numpy.float32))
+    with torch.inference_mode():
+        for radiation in (0.0, 1.0, None):
+            want = torch.softmax(net(x, radiation), -1)
+            got = torch.softmax(fused(x, radiation), -1)
+            assert torch.allclose(want, got, atol=1e-5)
+            assert float(want.max()) > 0.1  # real, non-uniform outputs
+    with pytest.raises(ValueError, match="evaluation mode"):
+        fuse_batchnorm(net.train())

@@ -76,6 +76,7 @@ from diffpy.sgpredict.errors import InputError, ModelError
 from diffpy.sgpredict.grid import MIN_RMAX, MODEL_GRID, RGrid, to_model_input
 from diffpy.sgpredict.io import check_pdf, load_pdf
 from diffpy.sgpredict.metrics import prior_log_shift
+from diffpy.sgpredict.models import fuse_batchnorm
 from diffpy.sgpredict.paths import expand_inputs
 from diffpy.sgpredict.results import PredictionResult
 from diffpy.sgpredict.runtime import (
@@ -129,7 +130,8 @@ class Predictor:
     def __init__(self, model=None, prior="icsd", device="cpu", threads=None):
         self.threads = check_threads(threads)
         with torch_threads(self.threads or default_threads(1)):
-            self.net, self.card = load_model(model)
+            net, self.card = load_model(model)
+            self.net = fuse_batchnorm(net)
         self.device = torch.device(device)
         self.net.to(self.device)
         inp = self.card["input"]

@@ -10,13 +10,15 @@ Examples
 ...                             "hidden": 16})  # doctest: +SKIP
 """
 
+import copy
+
 import torch
 
 from diffpy.sgpredict.models.cnn import SpaceGroupCNN
 from diffpy.sgpredict.models.logreg import LogisticRegression
 from diffpy.sgpredict.models.resnet import ResNet1D
 
-__all__ = ["ARCHITECTURES", "build_model", "Ensemble"]
+__all__ = ["ARCHITECTURES", "build_model", "Ensemble", "fuse_batchnorm"]
 
 
 #: Architecture name -> the module class it builds.
@@ -52,6 +54,63 @@ def build_model(architecture, config=None):
             f"{', '.join(sorted(ARCHITECTURES))}"
         ) from None
     return factory(**dict(config or {}))
+
+
+def fuse_batchnorm(model):
+    """Return a copy of an evaluation-mode network for inference only.
+
+    Every convolution directly followed by batch normalisation (adjacent
+    in a ``Sequential``, or named in a module's ``conv_bn_pairs``) becomes
+    one convolution: in evaluation mode the normalisation is the affine
+    map ``y = gamma (x - mu) / sqrt(var + eps) + beta``, so it folds
+    into the convolution's weights ``w' = w gamma / sqrt(var + eps)``
+    and bias ``b' = (b - mu) gamma / sqrt(var + eps) + beta``.  The
+    outputs agree to float32 rounding; the residual networks run about
+    1.4 times faster on two CPU cores (``benchmarks/predict.py``).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A network in evaluation mode; it is not changed.
+
+    Returns
+    -------
+    torch.nn.Module
+        The fused copy, in evaluation mode; not for training (its
+        normalisation statistics are gone).
+
+    Examples
+    --------
+    >>> net = build_model("resnet", {"channels": [8, 16], "hidden": 16})
+    >>> net = net.eval()
+    >>> x = torch.rand(4, 209)
+    >>> fused = fuse_batchnorm(net)
+    >>> bool(torch.allclose(net(x, 0.0), fused(x, 0.0), atol=1e-5))
+    True
+    >>> any(isinstance(m, torch.nn.BatchNorm1d) for m in fused.modules())
+    False
+    """
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    if model.training:
+        raise ValueError("fuse_batchnorm needs a model in evaluation mode")
+    fused = copy.deepcopy(model)
+    for module in fused.modules():
+        if isinstance(module, torch.nn.Sequential):
+            names = [name for name, _ in module.named_children()]
+            pairs = zip(names, names[1:])
+        else:
+            # other modules name the pairs their forward applies in turn
+            pairs = getattr(module, "conv_bn_pairs", ())
+        for first, second in pairs:
+            conv = getattr(module, first)
+            norm = getattr(module, second)
+            if isinstance(conv, torch.nn.Conv1d) and isinstance(
+                norm, torch.nn.BatchNorm1d
+            ):
+                setattr(module, first, fuse_conv_bn_eval(conv, norm))
+                setattr(module, second, torch.nn.Identity())
+    return fused.eval()
 
 
 class Ensemble(torch.nn.Module):

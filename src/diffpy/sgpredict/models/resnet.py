@@ -63,6 +63,10 @@ class RadiationMixin:
 
 
 class _Block(nn.Module):
+    #: convolutions whose output goes straight into a normalisation
+    #: (:func:`diffpy.sgpredict.models.fuse_batchnorm` folds them)
+    conv_bn_pairs = (("conv1", "bn1"), ("conv2", "bn2"))
+
     def __init__(self, cin, cout, kernel):
         super().__init__()
         pad = kernel // 2
