@@ -96,6 +96,10 @@ def test_no_command_prints_help(capsys):
         ("", "file is empty"),
         ("r G\n" + "a b\n" * 20, "no block of numeric rows"),
         ("".join(f"{0.1 * i}\n" for i in range(40)), "one column"),
+        (
+            "".join(f"{0.1 * i - 2} {i % 3 - 1}\n" for i in range(40)),
+            "r starts at -2 A, but distances cannot be negative",
+        ),
     ],
 )
 def test_console_script_bad_input_exit_2(tmp_path, content, message):

@@ -126,18 +126,49 @@ def test_bad_inputs_give_one_line_messages(tmp_path):
     assert not (tmp_path / "fits" / "sg225_Fm-3m").exists()
 
 
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"composition": "Xx2"}, "unknown element 'Xx' (--composition)"),
+        ({"composition": "Ni0"}, "holds no atoms"),
+        ({"cif": "no-such.cif"}, "no-such.cif: file not found"),
+        ({"library": "no-such-folder"}, "no-such-folder: no such folder"),
+        ({"rmin": 20.0, "rmax": 5.0}, "rmin must be below rmax"),
+        ({"rmin": -1.0}, "rmin must not be negative"),
+        ({"qmax": -5.0}, "--qmax must be positive"),
+        ({"timeout": -3.0}, "--timeout must be a positive number"),
+        ({"timeout": float("nan")}, "--timeout must be a finite number"),
+        ({"jobs": 0}, "--jobs must be at least 1"),
+        ({"enumerate_budget": -2.0}, "--enumerate must be 0 (off)"),
+    ],
+)
+def test_refine_options_are_checked_before_any_work(
+    tmp_path, options, message
+):
+    with pytest.raises(InputError) as err:
+        fit_candidates(NI, [225], tmp_path / "fits", **options)
+    assert message in str(err.value) and "\n" not in str(err.value)
+    assert not (tmp_path / "fits").exists()
+
+
 # --------------------------------------------------------------- templates
 
 
 def test_templates_written_and_bad_inputs_reported(tmp_path):
     bad = tmp_path / "bad.cif"
     bad.write_text("this is not a CIF\n")
+    # a CIF the user names but that cannot be read stops everything: it
+    # is not silently replaced by prototypes
+    with pytest.raises(InputError, match="bad.cif: not a readable CIF"):
+        write_templates(
+            _headerless(tmp_path), [225], tmp_path / "fits", cif=bad
+        )
+    assert not (tmp_path / "fits").exists()
     out = write_templates(
         _headerless(tmp_path),
         [225, 230],
         tmp_path / "fits",
         composition="NaCl7",
-        cif=bad,
         rmax=10,
     )
     by_group = {o["number"]: o for o in out}
@@ -146,7 +177,7 @@ def test_templates_written_and_bad_inputs_reported(tmp_path):
     good = by_group[225]
     assert good["folder"] is not None
     notes = " ".join(good["notes"])
-    assert "bad.cif" in notes and "Qmax not in the data header" in notes
+    assert "Qmax not in the data header" in notes
     assert "25" in notes
     files = {p.name for p in Path(good["folder"]).iterdir()}
     assert {"start.cif", "fit.py", "fit.dp-in", "README.md"} <= files
@@ -266,6 +297,36 @@ def test_cli_json(tmp_path, capsys):
     status = main(["refine", str(NI), "-o", str(tmp_path), "--groups", "3"])
     assert status == 2
     assert "not one of the 45" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--cif", "{tmp}/bad.cif"], "bad.cif: not a readable CIF"),
+        (["--library", "{tmp}/none"], "none: no such folder"),
+        (["--composition", "Xx2"], "unknown element 'Xx'"),
+        (["--timeout", "-3", "--fit"], "--timeout must be a positive"),
+        (["--jobs", "0", "--fit"], "--jobs must be at least 1"),
+        (["--enumerate", "-2", "--fit"], "--enumerate must be 0 (off)"),
+        (["--qmax", "-5"], "--qmax must be positive"),
+        (["--rmin", "20", "--rmax", "5"], "rmin must be below rmax"),
+    ],
+)
+def test_cli_refine_mistakes_are_one_line_errors(
+    tmp_path, capsys, extra, message
+):
+    from diffpy.sgpredict.sgpredictapp import main
+
+    (tmp_path / "bad.cif").write_text("this is not a CIF\n")
+    extra = [e.replace("{tmp}", str(tmp_path)) for e in extra]
+    out = tmp_path / "fits"
+    status = main(
+        ["refine", str(NI), "-o", str(out), "--groups", "225"] + extra
+    )
+    err = capsys.readouterr().err
+    assert status == 2
+    assert message in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists()
 
 
 @pytest.mark.slow

@@ -267,6 +267,11 @@ def check_pdf(r, g, path=None):
             f"after r[{first}] = {r[first]:g}); sort the data or check the "
             "column order"
         )
+    if r[0] < -1e-6:
+        raise InputError(
+            f"{name}: r starts at {r[0]:g} A, but distances cannot be "
+            "negative; check the column order (r first, then G(r))"
+        )
     return r, g
 
 

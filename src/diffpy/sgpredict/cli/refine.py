@@ -153,11 +153,22 @@ def run(args):
     # start-up and refine pulls in scipy and diffpy.srfit
     from diffpy.sgpredict.errors import InputError
     from diffpy.sgpredict.refine import fit_candidates, write_templates
+    from diffpy.sgpredict.refine.candidates import check_options
     from diffpy.sgpredict.refine.templates import notable_notes
 
     if args.top < 1:
         raise InputError("--top must be at least 1")
-    args.cif = _readable_cif(args.cif)
+    check_options(
+        composition=args.composition,
+        cif=args.cif,
+        library=args.library,
+        rmin=args.rmin,
+        rmax=args.rmax,
+        qmax=args.qmax,
+        timeout=args.timeout,
+        jobs=args.jobs,
+        enumerate_budget=args.enumerate,
+    )
     candidates = _candidates(args)
     written = write_templates(
         args.data,
@@ -202,21 +213,6 @@ def _say(text):
     import sys
 
     print(f"diffpy.sgpredict refine: {text}", file=sys.stderr, flush=True)
-
-
-def _readable_cif(cif):
-    """The --cif path, or None (with a message) when it cannot be read."""
-    from diffpy.sgpredict.errors import InputError
-    from diffpy.sgpredict.refine.usercifs import read_cif
-
-    if cif is None:
-        return None
-    try:
-        read_cif(cif)
-    except InputError as exc:
-        _say(str(exc))
-        return None
-    return cif
 
 
 def _print_templates(written, as_json):

@@ -8,10 +8,13 @@ Examples
 (225, 'sg014_P21_c')
 """
 
+import math
 import re
+from pathlib import Path
 
 from diffpy.sgpredict import spacegroups
-from diffpy.sgpredict.errors import SgpredictError
+from diffpy.sgpredict.chemistry import parse_composition
+from diffpy.sgpredict.errors import InputError, SgpredictError
 from diffpy.sgpredict.io import load_pdf
 from diffpy.sgpredict.refine.usercifs import read_cif
 from diffpy.sgpredict.results import Candidate
@@ -19,7 +22,7 @@ from diffpy.sgpredict.results import Candidate
 __all__ = [
     "as_candidates",
     "folder_name",
-    "usable_cif",
+    "check_options",
     "header_composition",
 ]
 
@@ -64,21 +67,80 @@ def folder_name(candidate):
     return f"sg{info.number:03d}_{safe}"
 
 
-def usable_cif(cif):
-    """Return ``(cif, None)`` or ``(None, message)`` for a bad CIF.
+def check_options(
+    composition=None,
+    cif=None,
+    library=None,
+    rmin=1.5,
+    rmax=20.0,
+    qmax=None,
+    timeout=25.0,
+    jobs=None,
+    enumerate_budget=0.0,
+):
+    """Raise a one-line InputError for the first option that cannot work.
+
+    The options of :func:`~diffpy.sgpredict.refine.fit_candidates` and
+    :func:`~diffpy.sgpredict.refine.write_templates`, checked before any
+    folder is written or fit started: a composition that names unknown
+    elements, a CIF (``--cif``) that cannot be read, a library folder
+    that does not exist, a fit range with ``rmin >= rmax`` or below 0,
+    a non-positive Qmax or CPU budget, fewer than one job, a negative
+    enumeration budget.
+
+    Raises
+    ------
+    InputError
 
     Examples
     --------
-    >>> usable_cif(None)
-    (None, None)
+    >>> check_options(composition="SrFe2As2", rmin=1.5, rmax=20)
+    >>> check_options(rmin=20, rmax=5)
+    Traceback (most recent call last):
+    ...
+    diffpy.sgpredict.errors.InputError: fit range 20 to 5 A: rmin must \
+be below rmax (--rmin, --rmax)
     """
-    if cif is None:
-        return None, None
-    try:
+    if composition is not None:
+        try:
+            parse_composition(str(composition))
+        except (InputError, ValueError) as exc:
+            raise InputError(f"{exc} (--composition)") from None
+    if cif is not None:
         read_cif(cif)
-    except SgpredictError as exc:
-        return None, f"{exc}; prototypes are used instead"
-    return cif, None
+    if library is not None and not Path(str(library)).is_dir():
+        raise InputError(
+            f"{library}: no such folder; give a folder of CIFs (--library)"
+        )
+    numbers = {"rmin": rmin, "rmax": rmax, "timeout": timeout}
+    numbers["enumerate"] = enumerate_budget
+    if qmax is not None:
+        numbers["qmax"] = qmax
+    for name, value in numbers.items():
+        if not math.isfinite(float(value)):
+            raise InputError(f"--{name} must be a finite number, not {value}")
+    if not 0 <= rmin < rmax:
+        raise InputError(
+            f"fit range {rmin:g} to {rmax:g} A: rmin must be below rmax "
+            "(--rmin, --rmax)"
+            if rmin >= rmax
+            else f"fit range {rmin:g} to {rmax:g} A: rmin must not be "
+            "negative (--rmin)"
+        )
+    if qmax is not None and qmax <= 0:
+        raise InputError(f"--qmax must be positive (1/A), not {qmax:g}")
+    if timeout <= 0:
+        raise InputError(
+            f"--timeout must be a positive number of CPU seconds, not "
+            f"{timeout:g}"
+        )
+    if enumerate_budget < 0:
+        raise InputError(
+            f"--enumerate must be 0 (off) or a positive number of "
+            f"seconds, not {enumerate_budget:g}"
+        )
+    if jobs is not None and int(jobs) < 1:
+        raise InputError(f"--jobs must be at least 1, not {jobs}")
 
 
 def header_composition(data):

@@ -35,9 +35,9 @@ from diffpy.sgpredict.refine.candidate_fit import (
 )
 from diffpy.sgpredict.refine.candidates import (
     as_candidates,
+    check_options,
     folder_name,
     header_composition,
-    usable_cif,
 )
 from diffpy.sgpredict.refine.fitdata import prepare_data
 from diffpy.sgpredict.refine.report import write_tables
@@ -398,13 +398,21 @@ def fit_candidates(
     >>> [r["number"] for r in rows][:1]      # doctest: +SKIP
     [225]
     """
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
+    check_options(
+        composition=composition,
+        cif=cif,
+        library=library,
+        rmin=rmin,
+        rmax=rmax,
+        qmax=qmax,
+        timeout=timeout,
+        jobs=jobs,
+        enumerate_budget=enumerate_budget,
+    )
     candidates = as_candidates(groups)
     probe = prepare_data(data, rmin, rmax, rstep, qmax)  # fail early
-    cif, cif_note = usable_cif(cif)
-    if cif_note:
-        probe.notes.append(cif_note)
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
     if composition is None:
         composition = header_composition(data)
         if composition is not None:

@@ -28,9 +28,9 @@ from pathlib import Path
 from diffpy.sgpredict.errors import SgpredictError
 from diffpy.sgpredict.refine.candidates import (
     as_candidates,
+    check_options,
     folder_name,
     header_composition,
-    usable_cif,
 )
 from diffpy.sgpredict.refine.cifout import write_cif
 from diffpy.sgpredict.refine.fitdata import DEFAULT_QMAX, prepare_data
@@ -282,9 +282,17 @@ def write_templates(
     ... # doctest: +SKIP
     ['Ni.gr', 'README.md', 'fit.dp-in', 'fit.py', 'start.cif']
     """
+    check_options(
+        composition=composition,
+        cif=cif,
+        library=library,
+        rmin=rmin,
+        rmax=rmax,
+        qmax=qmax,
+    )
+    fitdata = prepare_data(data_path, rmin, rmax, 0.01, qmax)
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    fitdata = prepare_data(data_path, rmin, rmax, 0.01, qmax)
     if composition is None:
         composition = header_composition(data_path)
     r1 = first_strong_peak(fitdata.r, fitdata.g)
@@ -301,8 +309,7 @@ def write_templates(
         rmin=float(rmin),
         rmax=float(rmax),
     )
-    cif, cif_note = usable_cif(cif)
-    notes = list(fitdata.notes) + ([cif_note] if cif_note else [])
+    notes = list(fitdata.notes)
     out = []
     for rank, cand in enumerate(as_candidates(candidates), 1):
         item = {
