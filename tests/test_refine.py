@@ -1180,3 +1180,58 @@ def test_contact_of_a_heavy_light_compound(tmp_path):
     ti = contact_for(data, {"Ti": 1.0}, {"Ti": 22.0})
     assert ti.vmin == pytest.approx(0.5 * ti.r1**3)
     assert ti.vmax == pytest.approx(3.0 * ti.r1**3)
+
+
+def test_neutron_data_are_fitted_as_neutron_data(tmp_path):
+    # rutile as a neutron PDF: Ti scatters with a negative length, so its
+    # Ti-O peaks point down.  A bare two-column file says nothing of the
+    # radiation: fitted as X-ray data (the default, with a note) no
+    # rutile model can fit it; told --radiation neutron, the fit is
+    # near-perfect and the templates compute neutron PDFs.
+    from _structures import rutile
+    from diffpy.structure import loadStructure
+
+    from diffpy.sgpredict.pdfcalc import calculate_pdf
+
+    r, g = calculate_pdf(
+        rutile().to_diffpy(uiso=0.006),
+        rmin=0.5,
+        rmax=12.0,
+        rstep=0.01,
+        qmax=25.0,
+        qdamp=0.03,
+        scattering="neutron",
+    )
+    path = tmp_path / "rutile_n.gr"
+    numpy.savetxt(path, numpy.column_stack([r, g]), fmt="%.6g")
+    rows = {}
+    for radiation in (None, "neutron"):
+        out = tmp_path / str(radiation)
+        rows[radiation] = fit_candidates(
+            path,
+            [136],
+            out,
+            composition="TiO2",
+            radiation=radiation,
+            rmax=12.0,
+            timeout=15,
+            enumerate_budget=0,
+            jobs=1,
+            supergroups=False,
+        )[0]
+    guess, told = rows[None], rows["neutron"]
+    assert any("radiation not in the data header" in n for n in guess["notes"])
+    assert not any("radiation not" in n for n in told["notes"])
+    assert told["rw"] < 0.05
+    assert guess["rw"] > 0.3
+    (item,) = write_templates(
+        path, [136], tmp_path / "t", composition="TiO2", radiation="neutron"
+    )
+    fit_py = (Path(item["folder"]) / "fit.py").read_text()
+    assert 'scattering="neutron"' in fit_py
+    # the start is scaled to the data's first positive peak (O-O) by the
+    # model's neutron PDF: rutile's a = 4.59 A, not 1.3 times that
+    start = loadStructure(str(Path(item["folder"]) / "start.cif"))
+    assert start.lattice.a == pytest.approx(4.59, rel=0.05)
+    with pytest.raises(InputError, match="--radiation must be one of"):
+        fit_candidates(path, [136], tmp_path / "x", radiation="electron")

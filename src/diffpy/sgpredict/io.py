@@ -23,6 +23,7 @@ __all__ = [
     "load_pdf",
     "write_gr",
     "check_pdf",
+    "header_radiation",
 ]
 
 #: Header keys kept in :attr:`PDFData.meta` (lower case) and their types.
@@ -127,7 +128,7 @@ def _read_meta(path, header):
         comp = _pdfgetn_composition(header)
         if comp:
             meta["composition"] = comp
-    radiation = _radiation(header, meta)
+    radiation = header_radiation(header, meta)
     if radiation:
         meta["radiation"] = radiation
     if "temperature" not in meta:
@@ -168,16 +169,30 @@ def _pdfgetn_composition(header):
     return " ".join(parts) or None
 
 
-def _radiation(header, meta):
-    """Return 'xray', 'neutron' or None from what the header says.
+def header_radiation(header, meta):
+    """Return 'xray', 'neutron' or None from what a file header says.
+
+    The one reader of the radiation in headers: the ``mode`` or
+    ``stype`` keys (PDFgetX3, xPDFsuite, PDFgui), the word "neutron" or
+    "x-ray", or PDFgetN's vanadium section.  :func:`load_pdf` stores the
+    answer as ``meta["radiation"]``.
+
+    Parameters
+    ----------
+    header : str
+        The header text ("" when only the keys are known).
+    meta : dict
+        Keys read from the header.
 
     Examples
     --------
-    >>> _radiation("", {"mode": "xray"}), _radiation("", {"stype": "N"})
-    ('xray', 'neutron')
-    >>> _radiation("##### Vanadium  runCorrection=T\\n", {})
+    >>> header_radiation("", {"mode": "xray"})
+    'xray'
+    >>> header_radiation("", {"stype": "N"})
     'neutron'
-    >>> _radiation("title=RAPDF", {}) is None
+    >>> header_radiation("##### Vanadium  runCorrection=T\\n", {})
+    'neutron'
+    >>> header_radiation("title=RAPDF", {}) is None
     True
     """
     for key in ("mode", "stype"):

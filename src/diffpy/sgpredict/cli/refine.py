@@ -100,6 +100,12 @@ def register(subparsers):
         "composition is known (default 8; 0 switches it off)",
     )
     parser.add_argument(
+        "--radiation",
+        choices=("xray", "neutron"),
+        help="radiation of the data when the header does not say "
+        "(default: the header's, else X-rays with a note)",
+    )
+    parser.add_argument(
         "--adp",
         choices=("auto", "iso", "aniso"),
         default="auto",
@@ -139,7 +145,12 @@ def _candidates(args):
     from diffpy.sgpredict.errors import ModelError
 
     try:
-        result = predict(args.data, top=args.top)
+        result = predict(
+            args.data,
+            top=args.top,
+            radiation=args.radiation,
+            composition=args.composition,
+        )
     except ModelError as exc:
         raise ModelError(
             f"{exc}; or name the candidates with --groups N [N ...]"
@@ -168,6 +179,7 @@ def run(args):
         timeout=args.timeout,
         jobs=args.jobs,
         enumerate_budget=args.enumerate,
+        radiation=args.radiation,
     )
     candidates = _candidates(args)
     written = write_templates(
@@ -180,6 +192,7 @@ def run(args):
         rmax=args.rmax,
         qmax=args.qmax,
         library=args.library,
+        radiation=args.radiation,
     )
     for item in written:
         if item["error"]:
@@ -203,6 +216,7 @@ def run(args):
         enumerate_budget=args.enumerate,
         adp=args.adp,
         library=args.library,
+        radiation=args.radiation,
         progress=None if args.json else _print_progress,
     )
     return _print_ranking(rows, args)

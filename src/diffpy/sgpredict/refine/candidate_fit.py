@@ -396,6 +396,7 @@ def fit_task(task):
                 task["rmax"],
                 task["rstep"],
                 task["qmax"],
+                task.get("radiation"),
             )
             starts, route_notes = task_starts(task, data)
             starts = pick_starts(starts, task.get("max_starts", 3))

@@ -16,6 +16,7 @@ from diffpy.sgpredict import spacegroups
 from diffpy.sgpredict.chemistry import parse_composition
 from diffpy.sgpredict.errors import InputError, SgpredictError
 from diffpy.sgpredict.io import load_pdf
+from diffpy.sgpredict.refine.fitdata import RADIATIONS
 from diffpy.sgpredict.refine.usercifs import read_cif
 from diffpy.sgpredict.results import Candidate
 
@@ -77,6 +78,7 @@ def check_options(
     timeout=25.0,
     jobs=None,
     enumerate_budget=0.0,
+    radiation=None,
 ):
     """Raise a one-line InputError for the first option that cannot work.
 
@@ -86,7 +88,7 @@ def check_options(
     elements, a CIF (``--cif``) that cannot be read, a library folder
     that does not exist, a fit range with ``rmin >= rmax`` or below 0,
     a non-positive Qmax or CPU budget, fewer than one job, a negative
-    enumeration budget.
+    enumeration budget, a radiation other than X-rays or neutrons.
 
     Raises
     ------
@@ -106,6 +108,11 @@ be below rmax (--rmin, --rmax)
             parse_composition(str(composition))
         except (InputError, ValueError) as exc:
             raise InputError(f"{exc} (--composition)") from None
+    if radiation is not None and radiation not in RADIATIONS:
+        raise InputError(
+            f"--radiation must be one of {', '.join(RADIATIONS)}, not "
+            f"{radiation!r}"
+        )
     if cif is not None:
         read_cif(cif)
     if library is not None and not Path(str(library)).is_dir():

@@ -17,14 +17,22 @@ import math
 import numpy
 
 from diffpy.sgpredict.errors import InputError
-from diffpy.sgpredict.io import load_pdf
+from diffpy.sgpredict.io import header_radiation, load_pdf
 
-__all__ = ["FitData", "prepare_data", "DEFAULT_QMAX", "DEFAULT_QDAMP"]
+__all__ = [
+    "FitData",
+    "prepare_data",
+    "DEFAULT_QMAX",
+    "DEFAULT_QDAMP",
+    "RADIATIONS",
+]
 
 #: Qmax (1/A) assumed when the data header does not give one.
 DEFAULT_QMAX = 25.0
 #: Starting Qdamp (1/A) when the header does not give one (refined).
 DEFAULT_QDAMP = 0.04
+#: Radiations a refinement can compute (``--radiation``).
+RADIATIONS = ("xray", "neutron")
 
 
 class FitData:
@@ -56,7 +64,9 @@ class FitData:
         self.path = None
 
 
-def prepare_data(data, rmin=1.5, rmax=20.0, rstep=0.02, qmax=None):
+def prepare_data(
+    data, rmin=1.5, rmax=20.0, rstep=0.02, qmax=None, radiation=None
+):
     """Cut a measured PDF to the fit range and read its settings.
 
     Parameters
@@ -70,6 +80,10 @@ def prepare_data(data, rmin=1.5, rmax=20.0, rstep=0.02, qmax=None):
         by an integer factor (the PDF is oversampled anyway).
     qmax : float, optional
         Overrides the header's Qmax.
+    radiation : {"xray", "neutron"}, optional
+        Overrides what the header says (read by
+        :func:`diffpy.sgpredict.io.header_radiation`); when neither
+        says, the data are fitted as X-ray data, with a note.
 
     Returns
     -------
@@ -106,8 +120,19 @@ def prepare_data(data, rmin=1.5, rmax=20.0, rstep=0.02, qmax=None):
         notes.append(f"Qdamp starts at the default {DEFAULT_QDAMP:g} 1/A")
     qbroad = float(meta.get("qbroad") or 0.0)
     qmin = float(meta.get("qmin") or 0.0)
-    mode = str(meta.get("mode") or meta.get("stype") or "xray").lower()
-    scattering = "neutron" if mode.startswith("n") else "xray"
+    scattering = radiation or meta.get("radiation")
+    scattering = scattering or header_radiation("", meta)
+    if scattering is None:
+        scattering = "xray"
+        notes.append(
+            "radiation not in the data header; fitted as X-ray data "
+            "(give --radiation neutron for neutron data)"
+        )
+    elif scattering not in RADIATIONS:
+        raise InputError(
+            f"radiation must be one of {', '.join(RADIATIONS)}, not "
+            f"{scattering!r}"
+        )
     keep = (r >= rmin - 1e-9) & (r <= rmax + 1e-9)
     if keep.sum() < 20:
         raise InputError(

@@ -141,17 +141,31 @@ def nearest_neighbour_peak(r, g, weights=()):
     2.9
     >>> round(nearest_neighbour_peak(r, g, [56.0, 28.0, 8.0]), 2)
     1.9
+    >>> g = numpy.exp(-((r - 2.5) ** 2) / 0.01) - numpy.exp(
+    ...     -((r - 1.95) ** 2) / 0.01)          # neutron rutile's peaks
+    >>> round(nearest_neighbour_peak(r, g), 2)
+    2.5
+    >>> round(nearest_neighbour_peak(r, g, [-3.44, 5.80]), 2)  # Ti, O
+    1.95
     """
     w = list(weights)
     fraction = min(0.15, max(0.03, 0.4 * weakest_pair_fraction(w)))
+    if w and min(w) < 0 < max(w):
+        # neutrons: pairs of lengths of both signs give negative peaks
+        # (rutile's Ti-O); the nearest neighbours are the first peak of
+        # either sign (the baseline -4 pi rho0 r below it has none)
+        g = numpy.abs(numpy.asarray(g, dtype=float))
     return first_strong_peak(r, g, fraction=fraction)
 
 
-def model_first_peak(structure):
+def model_first_peak(structure, scattering="xray"):
     """First strong peak of the structure's PDF (or shortest bond).
 
-    The PDF is computed up to 8 A with Qmax 30 1/A; when it cannot be
-    computed (an element without form factor), the Z-weighted
+    The PDF is computed up to 8 A with Qmax 30 1/A for the data's
+    radiation (with neutrons, pairs of a negative and a positive
+    scattering length give negative peaks: rutile's first strong
+    positive peak is O-O at 2.5 A, not Ti-O at 1.95 A); when it cannot
+    be computed (an element without form factor), the Z-weighted
     pair-distance histogram (:func:`weighted_first_peak`) stands in.
 
     Examples
@@ -171,6 +185,7 @@ def model_first_peak(structure):
             qdamp=0.0,
             qbroad=0.0,
             uiso=0.003,
+            scattering=scattering,
         )
     except InputError:
         return weighted_first_peak(structure)
@@ -212,10 +227,12 @@ def weighted_first_peak(structure):
     return first_strong_peak(rgrid, prof)
 
 
-def scale_to_peak(structure, r1):
+def scale_to_peak(structure, r1, scattering="xray"):
     """Scale the cell so that its first strong peak lies at ``r1``.
 
-    The structure is changed in place.
+    The structure is changed in place; ``r1`` is the first strong peak
+    of data of radiation ``scattering`` (:func:`model_first_peak`
+    computes the model's for the same radiation).
 
     Returns
     -------
@@ -232,7 +249,7 @@ def scale_to_peak(structure, r1):
     """
     if not r1:
         return 1.0
-    peak = model_first_peak(structure)
+    peak = model_first_peak(structure, scattering)
     if not peak:
         return 1.0
     factor = float(r1) / peak

@@ -319,6 +319,7 @@ def fit_candidates(
     progress=None,
     wall_limit=None,
     library=None,
+    radiation=None,
 ):
     """Refine every candidate group against the data and rank them.
 
@@ -379,6 +380,10 @@ def fit_candidates(
         A folder of CIFs (COD or ICSD export) searched for structures
         of each candidate group with the composition's stoichiometry
         (route ``library``).
+    radiation : {"xray", "neutron"}, optional
+        The radiation of the data when the header does not say (or to
+        override it); without either, the data are fitted as X-ray data
+        and the notes say so.
 
     Returns
     -------
@@ -408,9 +413,10 @@ def fit_candidates(
         timeout=timeout,
         jobs=jobs,
         enumerate_budget=enumerate_budget,
+        radiation=radiation,
     )
     candidates = as_candidates(groups)
-    probe = prepare_data(data, rmin, rmax, rstep, qmax)  # fail early
+    probe = prepare_data(data, rmin, rmax, rstep, qmax, radiation)
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     if composition is None:
@@ -424,6 +430,7 @@ def fit_candidates(
         "rmax": rmax,
         "rstep": rstep,
         "qmax": qmax,
+        "radiation": radiation,
         "timeout": float(timeout),
         "calculator": calculator,
         "max_nfev": max_nfev,

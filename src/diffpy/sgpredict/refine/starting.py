@@ -163,7 +163,7 @@ def _standard_pyxtal(crystal, number, uiso):
         return None
 
 
-def _cif_route(number, cif, r1, uiso):
+def _cif_route(number, cif, r1, uiso, scattering):
     """The user's CIF as a start of the group, or why not.
 
     Returns
@@ -187,7 +187,7 @@ def _cif_route(number, cif, r1, uiso):
     std = settings.standardize(stru, number, uiso=uiso)
     info = spacegroups.get(number)
     start = StartingStructure(number, info.symbol, std, "cif", name, "user")
-    start.scale = scale_to_peak(std, r1)
+    start.scale = scale_to_peak(std, r1, scattering)
     return start, None, comp
 
 
@@ -222,7 +222,7 @@ def _wyckoff_route(number, comp, data, budget, keep, rng, uiso):
     return starts, []
 
 
-def _pyxtal_start(number, comp, r1, uiso):
+def _pyxtal_start(number, comp, r1, uiso, scattering):
     """The last resort: a pyxtal structure of the composition."""
     info = spacegroups.get(number)
     if not comp:
@@ -241,7 +241,7 @@ def _pyxtal_start(number, comp, r1, uiso):
         "generated",
         notes=[f"generated with pyxtal: {label} x {z} in {info.symbol}"],
     )
-    start.scale = scale_to_peak(stru, r1)
+    start.scale = scale_to_peak(stru, r1, scattering)
     return start
 
 
@@ -263,6 +263,7 @@ def starting_structures(
     rng=None,
     library=None,
     r1=None,
+    scattering=None,
 ):
     """Return every starting structure of a group, by route.
 
@@ -315,6 +316,9 @@ def starting_structures(
     r1 : float, optional
         First strong peak of the data (A); found in ``data`` when not
         given.
+    scattering : {"xray", "neutron"}, optional
+        Radiation of the data, whose first strong peak the cells are
+        scaled to; default ``data.scattering``, else X-rays.
 
     Returns
     -------
@@ -340,10 +344,14 @@ def starting_structures(
         comp = dict(composition) if composition else None
     if r1 is None and data is not None:
         r1 = _data_peak(data)
+    if scattering is None:
+        scattering = getattr(data, "scattering", None) or "xray"
     starts, notes = [], []
     if cif is not None:
         try:
-            start, note, cif_comp = _cif_route(number, cif, r1, uiso)
+            start, note, cif_comp = _cif_route(
+                number, cif, r1, uiso, scattering
+            )
         except InputError as exc:
             notes.append(str(exc))
         else:
@@ -352,12 +360,12 @@ def starting_structures(
             comp = comp if comp is not None else cif_comp
     if library is not None:
         for start in library_starts(number, comp, library, uiso):
-            start.scale = scale_to_peak(start.structure, r1)
+            start.scale = scale_to_peak(start.structure, r1, scattering)
             starts.append(start)
     if comp is None:
         notes.append(NO_COMPOSITION_NOTE)
     for start in prototype_starts(number, comp, uiso, prototypes):
-        start.scale = scale_to_peak(start.structure, r1)
+        start.scale = scale_to_peak(start.structure, r1, scattering)
         starts.append(start)
     if comp and data is not None and enumerate_budget > 0:
         found, why = _wyckoff_route(
@@ -366,7 +374,7 @@ def starting_structures(
         starts.extend(found)
         notes.extend(why)
     if not starts:
-        starts.append(_pyxtal_start(number, comp, r1, uiso))
+        starts.append(_pyxtal_start(number, comp, r1, uiso, scattering))
     return starts, notes
 
 
@@ -378,6 +386,7 @@ def starting_structure(
     data=None,
     uiso=DEFAULT_UISO,
     library=None,
+    scattering=None,
 ):
     """Return the first starting structure of a candidate space group.
 
@@ -404,6 +413,9 @@ def starting_structure(
         Isotropic ADP of every atom (A^2).
     library : str or path, optional
         A folder of CIFs searched by group and composition.
+    scattering : {"xray", "neutron"}, optional
+        Radiation of the data that ``r1`` comes from (default
+        ``data.scattering``, else X-rays).
 
     Returns
     -------
@@ -435,6 +447,7 @@ def starting_structure(
         uiso=uiso,
         library=library,
         r1=r1,
+        scattering=scattering,
     )
     start = starts[0]
     passed = [n for n in notes if n != NO_COMPOSITION_NOTE]

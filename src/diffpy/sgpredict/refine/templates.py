@@ -232,6 +232,7 @@ def write_templates(
     rmax=20.0,
     qmax=None,
     library=None,
+    radiation=None,
 ):
     """Write one refinement folder per candidate group.
 
@@ -265,6 +266,9 @@ def write_templates(
         Overrides the header's Qmax.
     library : str or path, optional
         A folder of CIFs searched by group and composition.
+    radiation : {"xray", "neutron"}, optional
+        The radiation of the data when the header does not say (or to
+        override it); written into ``fit.py`` and ``fit.dp-in``.
 
     Returns
     -------
@@ -289,8 +293,9 @@ def write_templates(
         rmin=rmin,
         rmax=rmax,
         qmax=qmax,
+        radiation=radiation,
     )
-    fitdata = prepare_data(data_path, rmin, rmax, 0.01, qmax)
+    fitdata = prepare_data(data_path, rmin, rmax, 0.01, qmax, radiation)
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     if composition is None:
@@ -329,6 +334,7 @@ def write_templates(
                 cif=cif,
                 r1=r1,
                 library=library,
+                scattering=fitdata.scattering,
             )
         except SgpredictError as exc:
             item["error"] = str(exc)
