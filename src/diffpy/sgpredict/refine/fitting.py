@@ -497,12 +497,16 @@ def recipe_from_spec(spec, calculator="auto"):
     >>> recipe, gen, data, stru = recipe_from_spec(spec)  # doctest: +SKIP
     """
     fitdata = prepare_data(
-        spec.data, spec.rmin, spec.rmax, spec.rstep, spec.qmax
+        spec.data,
+        spec.rmin,
+        spec.rmax,
+        spec.rstep,
+        spec.qmax,
+        spec.scattering,
     )
     fitdata.qmin = float(spec.qmin)
     fitdata.qdamp = float(spec.qdamp)
     fitdata.qbroad = float(spec.qbroad)
-    fitdata.scattering = spec.scattering
     structure = loadStructure(str(spec.structure))
     recipe, gen = build_recipe(
         fitdata, structure, int(spec.spacegroup), calculator
