@@ -147,3 +147,20 @@ def test_header_radiation_composition_temperature(tmp_path):
     assert meta["radiation"] == "neutron"
     assert meta["composition"] == "Ti1 O2"
     assert meta["temperature"] == 15.0
+
+
+def test_comma_separated_export_reads_like_the_gr_file(ni_xray, tmp_path):
+    ref = load_pdf(ni_xray)
+    path = tmp_path / "ni.csv"
+    numpy.savetxt(
+        path, numpy.c_[ref.r, ref.g], delimiter=",", header="r,G", comments=""
+    )
+    got = load_pdf(path)
+    numpy.testing.assert_allclose(got.r, ref.r)
+    numpy.testing.assert_allclose(got.g, ref.g, rtol=1e-6, atol=1e-9)
+    # a comma inside text lines does not turn a .gr file into a CSV
+    text = "# title = a, b\n" + "".join(
+        f"{r:.3f} {g:.5f}\n" for r, g in zip(ref.r, ref.g)
+    )
+    (tmp_path / "ni.gr").write_text(text)
+    numpy.testing.assert_allclose(load_pdf(tmp_path / "ni.gr").r, ref.r)

@@ -320,6 +320,34 @@ def _fast_block(path, header):
     return data
 
 
+def _comma_separated(path, nlines=200):
+    """True when most of the last lines hold comma-separated numbers
+    (a ``.csv`` export).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> with tempfile.NamedTemporaryFile("w", suffix=".csv",
+    ...                                  delete=False) as fp:
+    ...     _ = fp.write("r,G\\n" + "".join(f"{i},{i % 3}\\n"
+    ...                                    for i in range(20)))
+    >>> _comma_separated(fp.name)
+    True
+    >>> os.remove(fp.name)
+    """
+    with open(path, "r", errors="replace") as fp:
+        lines = [ln for ln in fp.read().splitlines() if ln.strip()]
+    tail = lines[-nlines:]
+    numeric = 0
+    for line in tail:
+        try:
+            [float(x) for x in line.split(",")]
+        except ValueError:
+            continue
+        numeric += "," in line
+    return numeric >= max(10, 0.8 * len(tail))
+
+
 def load_pdf(path):
     """Read and validate a measured PDF file.
 
@@ -330,7 +358,8 @@ def load_pdf(path):
     Parameters
     ----------
     path : str or Path
-        A ``.gr`` file (PDFgetX3, PDFgetN, PDFgui, srreal and others).
+        A ``.gr`` file (PDFgetX3, PDFgetN, PDFgui, srreal and others),
+        or columns separated by commas (a ``.csv`` export).
 
     Returns
     -------
@@ -363,6 +392,8 @@ def load_pdf(path):
         data = _fast_block(path, header)
         if data is None:
             data = load_data(path, minrows=10)
+        if numpy.asarray(data).size == 0 and _comma_separated(path):
+            data = load_data(path, minrows=10, delimiter=",")
     except (UnicodeDecodeError, ValueError, OSError) as exc:
         raise InputError(
             f"{name}: cannot read numeric data ({exc}); give a text file "
