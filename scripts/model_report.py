@@ -13,7 +13,9 @@ Project data (random, and whole structure types), the real structures of
 ``SHARED/structures`` as X-ray and as neutron PDFs, and the measured PDFs
 of ``SHARED/exp_pdfs`` (all, per radiation, with the radiation hidden,
 and those whose (formula, group) is not in the training data), each with
-the ICSD prior and without it.
+the ICSD prior, without it, and with the ICSD prior and each row's
+composition told (``--composition prior``: the composition filter and
+the stoichiometry prior of :mod:`diffpy.sgpredict.chemprior`).
 
 ``--write`` stores the results in ``MODEL/card.json`` (``metrics.evaluation``),
 replaces the table between ``<!-- model-table -->`` markers in README.md and
@@ -114,7 +116,15 @@ def rows(data, shared):
     return out
 
 
-def command(model, data, opts, prior):
+#: (name suffix, prior, composition) of the three scores of every row
+VARIANTS = (
+    ("icsd", "icsd", None),
+    ("none", "none", None),
+    ("icsd_composition", "icsd", "prior"),
+)
+
+
+def command(model, data, opts, prior, composition=None):
     """The ``diffpy.sgpredict evaluate`` command of one row."""
     parts = ["diffpy.sgpredict evaluate", str(model), str(data)]
     if opts.get("csv_path"):
@@ -128,6 +138,8 @@ def command(model, data, opts, prior):
     if opts.get("tell_radiation") is False:
         parts += ["--hide-radiation"]
     parts += ["--prior", prior]
+    if composition:
+        parts += ["--composition", composition]
     return " ".join(parts)
 
 
@@ -139,15 +151,21 @@ def run_all(model, data, shared, out):
             # the row is left out of the report, and said so
             print(f"{key}: {path} not found, row left out", file=sys.stderr)
             continue
-        for prior in ("icsd", "none"):
-            name = f"{key}__{prior}"
+        for suffix, prior, composition in VARIANTS:
+            name = f"{key}__{suffix}"
             print(f"{name} ...", file=sys.stderr, flush=True)
             res = evaluate(
-                model, path, prior=prior, output_dir=out / name, **opts
+                model,
+                path,
+                prior=prior,
+                output_dir=out / name,
+                composition=composition,
+                **opts,
             )
             results[name] = {
                 "label": label,
                 "prior": prior,
+                "composition": composition,
                 "n": res["n"],
                 "n_read": res["n_read"],
                 "n_materials": res["n_materials"],
@@ -156,7 +174,7 @@ def run_all(model, data, shared, out):
                 "ece": res["ece"],
                 "excluded": len(res["excluded"]),
                 "command": command(
-                    _relative(model), _relative(path), opts, prior
+                    _relative(model), _relative(path), opts, prior, composition
                 ),
             }
     return results
@@ -177,16 +195,25 @@ def _pct(v):
     return f"{100 * v:.1f}"
 
 
+def _pair(result, field):
+    """``top-1 / top-6`` of a result, empty when there is none."""
+    if result is None:
+        return ""
+    return f"{_pct(result[field][0])} / {_pct(result[field][5])}"
+
+
 def table(results, baselines=None):
-    """Markdown table: one row per evaluation set, prior on and off."""
+    """Markdown table: one row per evaluation set, prior on and off, and
+    with the composition told."""
     lines = [
         "| evaluation set | n | top-1 % | top-3 % | top-6 % | top-1 / top-6 % "
-        "without prior | ECE |",
-        "|---|---|---|---|---|---|---|",
+        "without prior | top-1 / top-6 % with the composition | ECE |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     keys = [k[: -len("__icsd")] for k in results if k.endswith("__icsd")]
     for key in keys:
         on, off = results[f"{key}__icsd"], results[f"{key}__none"]
+        chem = results.get(f"{key}__icsd_composition")
         n = f"{on['n']}"
         if on["n_materials"] < on["n"]:
             k = on["n_materials"]
@@ -195,7 +222,8 @@ def table(results, baselines=None):
         lines.append(
             f"| {on['label']} | {n} | {_pct(t[0])} | {_pct(t[2])} | "
             f"{_pct(t[5])} | {_pct(off['topk'][0])} / "
-            f"{_pct(off['topk'][5])} | {on['ece']:.3f} |"
+            f"{_pct(off['topk'][5])} | {_pair(chem, 'topk')} | "
+            f"{on['ece']:.3f} |"
         )
         if on["n_materials"] < on["n"]:
             m = on["material_topk"]
@@ -203,7 +231,8 @@ def table(results, baselines=None):
                 f"| ↳ each material once | {on['n_materials']} | "
                 f"{_pct(m[0])} | {_pct(m[2])} | {_pct(m[5])} | "
                 f"{_pct(off['material_topk'][0])} / "
-                f"{_pct(off['material_topk'][5])} | |"
+                f"{_pct(off['material_topk'][5])} | "
+                f"{_pair(chem, 'material_topk')} | |"
             )
     for name, res in (baselines or {}).items():
         for key in ("mp_random", "structures_xray", "exp_all"):
@@ -213,14 +242,16 @@ def table(results, baselines=None):
             t = r["topk"]
             lines.append(
                 f"| {name}: {r['label']} | {r['n']} | {_pct(t[0])} | "
-                f"{_pct(t[2])} | {_pct(t[5])} | | |"
+                f"{_pct(t[2])} | {_pct(t[5])} | | | |"
             )
     return "\n".join(lines)
 
 
 def commands(results):
     return "\n".join(
-        f"- {r['label']} ({r['prior']} prior): `{r['command']}`"
+        f"- {r['label']} ({r['prior']} prior"
+        + (", composition told" if r.get("composition") else "")
+        + f"): `{r['command']}`"
         for r in results.values()
     )
 

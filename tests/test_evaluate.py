@@ -189,3 +189,37 @@ def test_cli_evaluate(ranked_model, eval_h5, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["topk"][0] == pytest.approx(0.25)
     assert main(["evaluate", str(ranked_model), "/nonexistent.h5"]) == 2
+
+
+def test_evaluate_with_composition_follows_bayes_rule(ranked_model, eval_h5):
+    """``composition="prior"`` weights each row by the stoichiometry
+    prior of its formula and drops the groups it cannot hold; "filter"
+    only drops them."""
+    from diffpy.sgpredict.chemprior import stoichiometry_prior
+    from diffpy.sgpredict.wyckoff import composition_allowed
+
+    prior = stoichiometry_prior()
+    formulas = load_arrays(eval_h5, ["formula"])["formula"]
+    logits = numpy.full(45, -50.0)
+    for rank, number in enumerate(RANKING):
+        logits[spacegroups.index_of(number)] = -2.0 * rank
+    for mode in ("filter", "prior"):
+        res = evaluate(ranked_model, eval_h5, prior="train", composition=mode)
+        assert res["composition"] == mode
+        assert f"composition: {mode}" in format_report(res)
+        for pred, formula in zip(res["predictions"], formulas):
+            logp = logits.copy()
+            if mode == "prior":
+                logp += prior.strength * prior.log_ratio(str(formula))
+            allowed = numpy.array(
+                [composition_allowed(str(formula), n) for n in RANKING]
+            )
+            p = numpy.exp(logp - logp.max())
+            for number, ok in zip(RANKING, allowed):
+                if not ok:
+                    p[spacegroups.index_of(number)] = 0.0
+            p /= p.sum()
+            k = spacegroups.index_of(pred["true"])
+            assert pred["p_true"] == pytest.approx(p[k], rel=1e-5)
+    with pytest.raises(InputError, match="composition='both'"):
+        evaluate(ranked_model, eval_h5, composition="both")

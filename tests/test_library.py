@@ -6,6 +6,7 @@ import numpy
 import pytest
 
 from diffpy.sgpredict import spacegroups
+from diffpy.sgpredict.chemistry import stoichiometry
 from diffpy.sgpredict.structures import spglib_group, symmetry_dataset
 from diffpy.sgpredict.structures.library import (
     USES,
@@ -15,7 +16,6 @@ from diffpy.sgpredict.structures.library import (
     get_type,
     library_info,
     load_types,
-    stoichiometry,
 )
 
 TYPES = load_types()

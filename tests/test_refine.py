@@ -435,7 +435,7 @@ def test_wyckoff_enumeration_finds_a_cell_between_grid_points(tmp_path):
 
 
 def test_mixed_sites_of_a_doped_pnictide():
-    from diffpy.sgpredict.refine.wyckoff_model import mixed_sites
+    from diffpy.sgpredict.chemistry import mixed_sites
 
     counts, notes = mixed_sites(
         parse_composition("Ba0.7K0.3(Zn0.85Mn0.15)2As2")

@@ -66,6 +66,9 @@ __all__ = [
     "atomic_volumes",
     "expected_volume",
     "volume_spread",
+    "mixed_sites",
+    "stoichiometry",
+    "stoichiometry_class",
 ]
 
 #: Element symbols H to Cf, in order of atomic number.
@@ -481,3 +484,113 @@ def expected_volume(composition):
             return None
         total += float(amount) * table[label]
     return total
+
+
+def mixed_sites(composition):
+    """Group elements of fractional amount into mixed sites.
+
+    Consecutive elements (in the order of the formula) whose amounts add
+    up to a whole number share a site; the site is occupied by its
+    majority element in the enumeration.
+
+    Returns
+    -------
+    counts : dict
+        Site species (majority element) to amount.
+    notes : list of str
+
+    Examples
+    --------
+    >>> mixed_sites(parse_composition("Ba0.7K0.3(Zn0.85Mn0.15)2As2"))
+    ({'Ba': 1.0, 'Zn': 2.0, 'As': 2.0}, ['Ba0.7K0.3 on one site as Ba', \
+'Zn1.7Mn0.3 on one site as Zn'])
+    """
+    counts, notes, pool = {}, [], []
+    for el, amount in composition.items():
+        if abs(amount - round(amount)) < 1e-6 and not pool:
+            counts[el] = counts.get(el, 0.0) + float(round(amount))
+            continue
+        pool.append((el, amount))
+        total = sum(a for _, a in pool)
+        if abs(total - round(total)) < 1e-6:
+            major = max(pool, key=lambda p: p[1])[0]
+            counts[major] = counts.get(major, 0.0) + float(round(total))
+            label = "".join(f"{e}{a:g}" for e, a in pool)
+            notes.append(f"{label} on one site as {major}")
+            pool = []
+    if pool:
+        raise InputError(
+            "composition "
+            + "".join(f"{e}{a:g}" for e, a in composition.items())
+            + ": fractional amounts that add up to no whole site"
+        )
+    return counts, notes
+
+
+def stoichiometry(composition, maxmult=12, atol=0.02):
+    """Sorted smallest integer counts of a composition, or None.
+
+    Parameters
+    ----------
+    composition : str or dict
+        Formula (``"SrFe2As2"``) or element -> amount; fractional amounts
+        are scaled by up to ``maxmult`` to reach integers.
+    maxmult : int
+        Largest multiplier tried.
+    atol : float
+        Tolerance of an amount times the multiplier to an integer.
+
+    Returns
+    -------
+    tuple of int or None
+        None when no multiple up to ``maxmult`` is integer.
+
+    Examples
+    --------
+    >>> stoichiometry("SrFe2As2"), stoichiometry({"Ti": 2, "O": 4})
+    ((1, 2, 2), (1, 2))
+    >>> stoichiometry("Ba0.7K0.3Zn2As2")
+    (3, 7, 20, 20)
+    """
+    if isinstance(composition, str):
+        composition = parse_composition(composition)
+    values = [float(v) for v in composition.values()]
+    if not values or min(values) <= 0:
+        return None
+    low = min(values)
+    values = [v / low for v in values]
+    for mult in range(1, maxmult + 1):
+        scaled = [v * mult for v in values]
+        if all(abs(v - round(v)) <= atol for v in scaled):
+            ints = [int(round(v)) for v in scaled]
+            g = math.gcd(*ints)
+            return tuple(sorted(v // g for v in ints))
+    return None
+
+
+def stoichiometry_class(composition):
+    """The stoichiometry of a composition's sites, as text, or None.
+
+    Fractional amounts that share a site (:func:`mixed_sites`) count as
+    one species, so that a doped sample falls in the class of its
+    parent compound; the class is the sorted smallest integer counts
+    (:func:`stoichiometry`) joined by ``":"``.  None when the amounts
+    make no whole sites.
+
+    Examples
+    --------
+    >>> stoichiometry_class("SrFe2As2"), stoichiometry_class("Ni")
+    ('1:2:2', '1')
+    >>> stoichiometry_class("Ba0.7K0.3(Zn0.85Mn0.15)2As2")
+    '1:2:2'
+    >>> stoichiometry_class("TiO1.37") is None
+    True
+    """
+    if isinstance(composition, str):
+        composition = parse_composition(composition)
+    try:
+        counts, _ = mixed_sites(composition)
+    except InputError:
+        return None
+    found = stoichiometry(counts)
+    return None if found is None else ":".join(str(n) for n in found)

@@ -61,10 +61,17 @@ from diffpy.sgpredict.metrics import (
 )
 from diffpy.sgpredict.predictor import Predictor
 
-__all__ = ["evaluate", "format_report", "PRIOR_CHOICES"]
+__all__ = [
+    "evaluate",
+    "format_report",
+    "PRIOR_CHOICES",
+    "COMPOSITION_CHOICES",
+]
 
 #: Prior options: "train" is the network's own output (no correction).
 PRIOR_CHOICES = ("icsd", "paper", "uniform", "train", "none")
+#: What the predictor is told of each row's composition.
+COMPOSITION_CHOICES = (None, "filter", "prior")
 
 
 def _predict(predictor, x, radiation):
@@ -94,6 +101,7 @@ def evaluate(
     heldout=None,
     radiation="auto",
     tell_radiation=True,
+    composition=None,
 ):
     """Score a model on an evaluation set.
 
@@ -131,6 +139,12 @@ def evaluate(
     tell_radiation : bool
         Give the model the radiation each row was measured with; False
         lets a model that reads it average both.
+    composition : {None, "filter", "prior"}
+        Tell the predictor each row's formula, as a user would with
+        ``--composition``: ``"filter"`` drops the groups that cannot
+        hold it, ``"prior"`` also applies the stoichiometry prior
+        (:meth:`~diffpy.sgpredict.predictor.Predictor.condition`).
+        Rows without a formula are scored as they are.
 
     Returns
     -------
@@ -159,6 +173,11 @@ def evaluate(
         )
     if radiation not in ("auto", "xray", "neutron"):
         raise InputError(f"radiation={radiation!r}: use auto, xray or neutron")
+    if composition not in COMPOSITION_CHOICES:
+        raise InputError(
+            f"composition={composition!r}: use "
+            f"{', '.join(str(c) for c in COMPOSITION_CHOICES)}"
+        )
     if exclude_training not in (False, None, True, "all", "seeds"):
         raise InputError(
             f"exclude_training={exclude_training!r}: use 'all' or 'seeds'"
@@ -185,6 +204,10 @@ def evaluate(
         )
     rad = ev["radiation"][idx] if tell_radiation else None
     probs = _predict(predictor, ev["x"][idx], rad)
+    if composition:
+        probs = _with_composition(
+            predictor, probs, ev["formula"][idx], composition == "prior"
+        )
     lab_index = {n: i for i, n in enumerate(predictor.labels)}
     y = numpy.array([lab_index[int(s)] for s in ev["sg_number"][idx]])
     result = {
@@ -192,6 +215,7 @@ def evaluate(
         "data": str(data),
         "kind": ev["kind"],
         "prior": prior,
+        "composition": composition,
         "n": int(len(idx)),
         "n_read": int(len(ev["sg_number"])) + len(ev.get("unreadable", [])),
         **_scores(probs, y, ev["material"][idx], predictor, top_confusion),
@@ -212,6 +236,21 @@ def evaluate(
             result, probs, y, predictor.labels, Path(output_dir)
         )
     return result
+
+
+def _with_composition(predictor, probs, formulas, stoichiometry_prior):
+    """Condition each row with a formula on it, as ``predict`` does."""
+    out = numpy.array(probs, dtype=float)
+    for k, formula in enumerate(formulas):
+        if not formula:
+            continue
+        try:
+            out[k] = predictor.condition(
+                out[k], formula, stoichiometry_prior=stoichiometry_prior
+            )[0]
+        except InputError:
+            continue  # a material name, not a formula
+    return out
 
 
 def _select_rows(ev, labels, model_dir, radiation, exclude_training):
@@ -332,7 +371,13 @@ def format_report(result):
     """
     lines = [
         f"model {result['model']} on {result['data']} ({result['n']} of "
-        f"{result['n_read']} rows, prior {result['prior']})"
+        f"{result['n_read']} rows, prior {result['prior']}"
+        + (
+            f", composition: {result['composition']}"
+            if result.get("composition")
+            else ""
+        )
+        + ")"
     ]
     if result["excluded"]:
         lines.append(

@@ -63,7 +63,7 @@ import numpy
 import torch
 from tqdm import tqdm
 
-from diffpy.sgpredict import spacegroups
+from diffpy.sgpredict import chemprior, spacegroups
 from diffpy.sgpredict.candidates import (
     crystal_system_probabilities,
     filter_composition,
@@ -297,6 +297,76 @@ class Predictor:
             )
         return self._allowed[key]
 
+    def condition(
+        self,
+        probs,
+        composition,
+        *,
+        top=6,
+        zmax=DEFAULT_ZMAX,
+        keep_impossible=False,
+        stoichiometry_prior=True,
+        source="given",
+    ):
+        """Condition one PDF's probabilities on the sample's composition.
+
+        First the stoichiometry prior
+        (:mod:`diffpy.sgpredict.chemprior`) weights each group by how
+        often it holds compositions of this kind, then the groups whose
+        Wyckoff multiplicities cannot hold it are zeroed
+        (:func:`~diffpy.sgpredict.candidates.filter_composition`).
+
+        Parameters
+        ----------
+        probs : array_like
+            Probabilities over :attr:`labels`.
+        composition : str
+            A formula such as ``"SrFe2As2"``.
+        top : int
+            Number of candidates shown (for the notes).
+        zmax : int
+            Largest Z tried by the filter.
+        keep_impossible : bool
+            Keep the probabilities of impossible groups.
+        stoichiometry_prior : bool
+            Apply the stoichiometry prior.
+        source : str
+            Where the composition came from, for the notes.
+
+        Returns
+        -------
+        probs, possible, impossible, notes
+            As :func:`~diffpy.sgpredict.candidates.filter_composition`.
+
+        Examples
+        --------
+        >>> predictor = Predictor(threads=1)
+        >>> flat = numpy.full(45, 1 / 45)
+        >>> p, ok, gone, notes = predictor.condition(flat, "SrTiO3")
+        >>> predictor.labels[int(p.argmax())]  # perovskite
+        221
+        >>> p, ok, gone, notes = predictor.condition(flat, "Ni")
+        >>> gone, notes[-1][:24]
+        ([230], 'stoichiometry prior 1 ap')
+        """
+        head = f"composition {composition} ({source})"
+        allowed = self.allowed(composition, zmax)
+        notes = []
+        if stoichiometry_prior:
+            probs, note = chemprior.stoichiometry_prior().apply(
+                probs, composition, self.labels
+            )
+            notes.append(note)
+        probs, possible, impossible, more = filter_composition(
+            probs,
+            self.labels,
+            allowed,
+            head,
+            top,
+            {"zmax": zmax, "keep_impossible": keep_impossible},
+        )
+        return probs, possible, impossible, more + notes
+
     def _result(self, item, probs, members, top, options):
         """Build the :class:`PredictionResult` of one prepared input."""
         name, x, nvalid, meta, r, g, path = item
@@ -307,13 +377,14 @@ class Predictor:
             source = (
                 "given" if options.get("composition") else "from the header"
             )
-            probs, possible, impossible, notes = filter_composition(
+            probs, possible, impossible, notes = self.condition(
                 probs,
-                self.labels,
-                self.allowed(composition, options["zmax"]),
-                f"composition {composition} ({source})",
-                top,
-                options,
+                composition,
+                top=top,
+                zmax=options["zmax"],
+                keep_impossible=options["keep_impossible"],
+                stoichiometry_prior=options["stoichiometry_prior"],
+                source=source,
             )
         cands, fams = rank_candidates(
             probs,
@@ -395,6 +466,7 @@ class Predictor:
         radiation=None,
         check=True,
         progress=False,
+        stoichiometry_prior=True,
     ):
         """Predict the space group of one or several PDFs.
 
@@ -421,6 +493,9 @@ class Predictor:
             Run the in-domain checks (default True).
         progress : bool
             Show a progress bar on stderr for many files.
+        stoichiometry_prior : bool
+            With a composition, weight the groups by how often they hold
+            compositions of its stoichiometry (:meth:`condition`).
 
         Returns
         -------
@@ -443,6 +518,7 @@ class Predictor:
             "zmax": zmax,
             "radiation": radiation,
             "check": bool(check),
+            "stoichiometry_prior": bool(stoichiometry_prior),
         }
         if composition:
             self.allowed(composition, zmax)  # fail early on a bad formula
@@ -525,6 +601,7 @@ def predict(
     threads=None,
     check=True,
     progress=False,
+    stoichiometry_prior=True,
 ):
     """Predict the space group of a measured or computed PDF.
 
@@ -558,6 +635,11 @@ def predict(
         Run the in-domain checks.
     progress : bool
         Progress bar on stderr for many files.
+    stoichiometry_prior : bool
+        With a composition, weight each group by how often it holds
+        compositions of that stoichiometry (elements, AB, ABX3, ...;
+        :mod:`diffpy.sgpredict.chemprior`).  False leaves only the
+        filter of impossible groups.
 
     Returns
     -------
@@ -599,4 +681,5 @@ def predict(
         radiation=radiation,
         check=check,
         progress=progress,
+        stoichiometry_prior=stoichiometry_prior,
     )

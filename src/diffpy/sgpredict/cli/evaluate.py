@@ -10,6 +10,8 @@ examples:
   diffpy.sgpredict evaluate model/ shared/data/structures \\
       --csv shared/data/structures.csv --exclude-training --json
   diffpy.sgpredict evaluate model/ train.h5 --heldout structure_type
+  diffpy.sgpredict evaluate model/ shared/data/structures \
+      --csv shared/data/structures.csv --composition prior
 """
 
 
@@ -77,6 +79,13 @@ def register(subparsers):
         help="do not tell the model the radiation of the rows (a model "
         "that reads it then averages both)",
     )
+    p.add_argument(
+        "--composition",
+        choices=["filter", "prior"],
+        help="tell the predictor each row's formula: 'filter' drops the "
+        "groups that cannot hold it, 'prior' also weights the groups by "
+        "how often they hold its stoichiometry (as predict --composition)",
+    )
     p.add_argument("--device", default="cpu", help="torch device")
     p.add_argument(
         "--json", action="store_true", help="print the result as JSON"
@@ -102,6 +111,7 @@ def run(args):
         heldout=args.heldout,
         radiation=args.radiation,
         tell_radiation=not args.hide_radiation,
+        composition=args.composition,
     )
     if args.json:
         slim = {k: v for k, v in result.items() if k != "confusion_matrix"}

@@ -91,8 +91,24 @@ def _add_sample_options(parser):
     parser.add_argument(
         "--composition",
         metavar="FORMULA",
-        help="drop groups that cannot hold this composition (default: the "
-        "file header's composition, if any)",
+        help="drop groups that cannot hold this composition and weight the "
+        "rest by how often they hold its stoichiometry (default: the file "
+        "header's composition, if any)",
+    )
+    parser.add_argument(
+        "--no-stoichiometry-prior",
+        dest="stoichiometry_prior",
+        action="store_false",
+        help="with a composition, only drop the impossible groups; do not "
+        "weight the others by how often they hold its stoichiometry",
+    )
+    parser.add_argument(
+        "--zmax",
+        type=_positive_int,
+        default=8,
+        metavar="Z",
+        help="largest number of formula units per cell the composition "
+        "filter tries (default 8)",
     )
     parser.add_argument(
         "--keep-impossible",
@@ -166,7 +182,7 @@ def run(args):
             f"--top must be between 1 and {len(predictor.labels)}"
         )
     if args.composition:
-        predictor.allowed(args.composition)
+        predictor.allowed(args.composition, args.zmax)
     if plot_folder:
         Path(args.plot).mkdir(exist_ok=True)
     plots = image_paths(args.plot, files) if args.plot else [None] * len(files)
@@ -187,7 +203,9 @@ def run(args):
                 top=args.top,
                 composition=args.composition,
                 keep_impossible=args.keep_impossible,
+                zmax=args.zmax,
                 radiation=args.radiation,
+                stoichiometry_prior=args.stoichiometry_prior,
             )
         except SgpredictError as exc:
             print(f"diffpy.sgpredict predict: error: {exc}", file=sys.stderr)

@@ -69,6 +69,7 @@ from diffpy.sgpredict import spacegroups
 from diffpy.sgpredict.chemistry import (
     element_symbol,
     expected_volume,
+    mixed_sites,
     parse_composition,
     volume_spread,
 )
@@ -81,7 +82,6 @@ from diffpy.sgpredict.refine.score import OVERLAP
 from diffpy.sgpredict.refine.wyckoff_model import (
     AssignmentModel,
     cell_base,
-    mixed_sites,
     shortest_distance,
     site_models,
 )
@@ -368,7 +368,7 @@ def enumerate_starts(
         Space-group number.
     composition : str or dict
         Formula; fractional amounts are grouped into mixed sites
-        (:func:`mixed_sites`).
+        (:func:`~diffpy.sgpredict.chemistry.mixed_sites`).
     fitdata : FitData
         The measured PDF, from
         :func:`~diffpy.sgpredict.refine.fitdata.prepare_data`.

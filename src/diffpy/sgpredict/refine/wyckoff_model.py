@@ -4,9 +4,9 @@ A Wyckoff assignment (elements on Wyckoff positions of a group) becomes
 a structure as a function of a few numbers: :class:`SiteModel` (one
 symmetry-unique site and its orbit), :class:`CellModel` (the free cell
 parameters of a crystal system) and :class:`AssignmentModel` (both
-together, as the arrays of the builtin PDF calculator).
-:func:`mixed_sites` groups fractional amounts of a composition into
-mixed sites.
+together, as the arrays of the builtin PDF calculator).  Fractional
+amounts become mixed sites by
+:func:`diffpy.sgpredict.chemistry.mixed_sites`.
 
 Examples
 --------
@@ -34,7 +34,6 @@ __all__ = [
     "cell_base",
     "pair_distances",
     "shortest_distance",
-    "mixed_sites",
     "AssignmentModel",
     "floating_origin",
     "origin_parameters",
@@ -346,48 +345,6 @@ def shortest_distance(base, frac):
         d = (cart[i] - cart[j])[:, None, :] + images[None, :, :]
         best = min(best, float(numpy.sqrt((d * d).sum(axis=2)).min()))
     return round(best, 6)
-
-
-def mixed_sites(composition):
-    """Group elements of fractional amount into mixed sites.
-
-    Consecutive elements (in the order of the formula) whose amounts add
-    up to a whole number share a site; the site is occupied by its
-    majority element in the enumeration.
-
-    Returns
-    -------
-    counts : dict
-        Site species (majority element) to amount.
-    notes : list of str
-
-    Examples
-    --------
-    >>> from diffpy.sgpredict.chemistry import parse_composition
-    >>> mixed_sites(parse_composition("Ba0.7K0.3(Zn0.85Mn0.15)2As2"))
-    ({'Ba': 1.0, 'Zn': 2.0, 'As': 2.0}, ['Ba0.7K0.3 on one site as Ba', \
-'Zn1.7Mn0.3 on one site as Zn'])
-    """
-    counts, notes, pool = {}, [], []
-    for el, amount in composition.items():
-        if abs(amount - round(amount)) < 1e-6 and not pool:
-            counts[el] = counts.get(el, 0.0) + float(round(amount))
-            continue
-        pool.append((el, amount))
-        total = sum(a for _, a in pool)
-        if abs(total - round(total)) < 1e-6:
-            major = max(pool, key=lambda p: p[1])[0]
-            counts[major] = counts.get(major, 0.0) + float(round(total))
-            label = "".join(f"{e}{a:g}" for e, a in pool)
-            notes.append(f"{label} on one site as {major}")
-            pool = []
-    if pool:
-        raise InputError(
-            "composition "
-            + "".join(f"{e}{a:g}" for e, a in composition.items())
-            + ": fractional amounts that add up to no whole site"
-        )
-    return counts, notes
 
 
 class AssignmentModel:

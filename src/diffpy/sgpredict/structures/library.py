@@ -52,7 +52,6 @@ Examples
 
 import gzip
 import json
-import math
 import os
 from functools import lru_cache
 
@@ -64,7 +63,7 @@ from diffpy.sgpredict import spacegroups
 from diffpy.sgpredict.chemistry import (
     ELEMENTS,
     atomic_number,
-    parse_composition,
+    stoichiometry,
 )
 from diffpy.sgpredict.structures import Crystal
 
@@ -78,7 +77,6 @@ __all__ = [
     "lattice_matrix",
     "generator_types",
     "find_types",
-    "stoichiometry",
 ]
 
 _DATA = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data")
@@ -261,42 +259,6 @@ def generator_types(groups=None, path=None):
         for e in load_types(path)
         if e["number"] in wanted and "generate" in e["uses"]
     }
-
-
-def stoichiometry(composition, maxmult=12, atol=0.02):
-    """Sorted smallest integer counts of a composition, or None.
-
-    Parameters
-    ----------
-    composition : str or dict
-        Formula (``"SrFe2As2"``) or element -> amount; fractional amounts
-        are scaled by up to ``maxmult`` to reach integers.
-
-    Returns
-    -------
-    tuple of int or None
-        None when no multiple up to ``maxmult`` is integer.
-
-    Examples
-    --------
-    >>> stoichiometry("SrFe2As2"), stoichiometry({"Ti": 2, "O": 4})
-    ((1, 2, 2), (1, 2))
-    >>> stoichiometry("Ba0.7K0.3Zn2As2")
-    (3, 7, 20, 20)
-    """
-    if isinstance(composition, str):
-        composition = parse_composition(composition)
-    values = numpy.array(list(composition.values()), dtype=float)
-    if not len(values) or values.min() <= 0:
-        return None
-    values = values / values.min()
-    for mult in range(1, maxmult + 1):
-        scaled = values * mult
-        if numpy.allclose(scaled, numpy.round(scaled), atol=atol):
-            ints = [int(v) for v in numpy.round(scaled)]
-            g = math.gcd(*ints)
-            return tuple(sorted(v // g for v in ints))
-    return None
 
 
 def find_types(number, composition=None, use="refine", path=None):
