@@ -13,10 +13,11 @@ Writes ``src/diffpy/sgpredict/data/chemistry/stoichiometry_groups.csv``
    al., APL Materials 1, 011002 (2013)) in the 45 groups, one per
    distinct (reduced formula, group) pair, without the pairs of the
    shipped model's held-out test sets (``data/model/heldout.json``), so
-   that those sets stay unseen; each counted under the stoichiometry
-   class of its formula (``"1:2:2"``);
-2. *smoothing*: :math:`\\alpha` and :math:`\\beta` that maximise the
-   leave-one-out log-likelihood of the counts (a grid);
+   that those sets stay unseen; each counted under the kind of its
+   formula (site counts and element blocks, ``"1d:2p"``);
+2. *smoothing*: :math:`\\alpha` and :math:`\\beta` (stoichiometry
+   class), then :math:`\\gamma` (kind) that maximise the leave-one-out
+   log-likelihood of the counts (grids);
 3. *strength*: with ``--dataset`` (the HDF5 dataset the shipped model
    was trained from, whose rows include the held-out ones), the shipped
    model predicts the held-out rows; half of each test set (by
@@ -44,7 +45,11 @@ import numpy
 
 from diffpy.sgpredict import spacegroups
 from diffpy.sgpredict.card import default_model_dir
-from diffpy.sgpredict.chemistry import formula_key, stoichiometry_class
+from diffpy.sgpredict.chemistry import (
+    composition_kind,
+    formula_key,
+    kind_stoichiometry,
+)
 from diffpy.sgpredict.chemprior import StoichiometryPrior
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,6 +65,7 @@ DEFAULT_OUT = (
 )
 ALPHAS = (1.0, 3.0, 10.0, 30.0, 100.0)
 BETAS = (10.0, 100.0, 1000.0, 10000.0)
+GAMMAS = (1.0, 3.0, 10.0, 30.0, 100.0)
 STRENGTHS = numpy.round(numpy.arange(0.0, 1.0001, 0.05), 2)
 
 
@@ -86,7 +92,7 @@ def count_pairs(table, heldout_ids, experimental_only=False):
         if pair in held or pair in seen:
             continue
         seen.add(pair)
-        key = stoichiometry_class(formula)
+        key = composition_kind(formula)
         if key is None:
             skipped += 1
             continue
@@ -100,21 +106,26 @@ def count_pairs(table, heldout_ids, experimental_only=False):
     return counts, info, experimental
 
 
-def leave_one_out(counts, alpha, beta):
+def leave_one_out(counts, alpha, beta, gamma=math.inf):
     """Mean log-likelihood of each counted structure's group, predicted
-    from all the others."""
-    prior = StoichiometryPrior(counts, alpha=alpha, beta=beta)
+    from all the others (its count taken out at every level);
+    ``gamma=inf`` scores the stoichiometry class alone."""
+    prior = StoichiometryPrior(counts, alpha=alpha, beta=beta, gamma=1.0)
     labels = prior.labels
     n_all = prior.total.sum()
     total, ll = 0, 0.0
     for key, groups in counts.items():
-        nc = prior.class_counts[key]
-        nk = prior.species_counts[min(len(key.split(":")), 5)]
+        cls = kind_stoichiometry(key)
+        nb = prior.kind_counts[key]
+        nc = prior.class_counts[cls]
+        nk = prior.species_counts[min(len(cls.split(":")), 5)]
         for group, m in groups.items():
             j = labels.index(group)
             marg = (prior.total[j] - 1 + 1.0) / (n_all - 1 + len(labels))
             pk = (nk[j] - 1 + beta * marg) / (nk.sum() - 1 + beta)
             p = (nc[j] - 1 + alpha * pk) / (nc.sum() - 1 + alpha)
+            if math.isfinite(gamma):
+                p = (nb[j] - 1 + gamma * p) / (nb.sum() - 1 + gamma)
             ll += m * math.log(max(p, 1e-12))
             total += m
     return ll / total
@@ -204,12 +215,14 @@ def main(argv=None):
     )
     print(
         f"{info['rows']} rows in the 45 groups; {info['pairs']} distinct "
-        f"(formula, group) pairs counted in {len(counts)} classes; "
+        f"(formula, group) pairs counted in {len(counts)} kinds; "
         f"{info['held']} held-out pairs left out; {info['no_class']} "
-        "without a class"
+        "without a kind (no whole sites)"
     )
     loo = {(a, b): leave_one_out(counts, a, b) for a in ALPHAS for b in BETAS}
     alpha, beta = max(loo, key=loo.get)
+    by_kind = {g: leave_one_out(counts, alpha, beta, g) for g in GAMMAS}
+    gamma = max(by_kind, key=by_kind.get)
     totals = sum(counts.values(), Counter())
     n_all = sum(totals.values())
     flat = (
@@ -220,12 +233,13 @@ def main(argv=None):
         / n_all
     )
     print(
-        f"leave-one-out log-likelihood {loo[alpha, beta]:.3f} at alpha "
-        f"{alpha:g}, beta {beta:g} (group frequencies alone: {flat:.3f})"
+        f"leave-one-out log-likelihood: group frequencies alone {flat:.3f}; "
+        f"stoichiometry class {loo[alpha, beta]:.3f} (alpha {alpha:g}, "
+        f"beta {beta:g}); kind {by_kind[gamma]:.3f} (gamma {gamma:g})"
     )
     strength, note = 0.5, "default (no --dataset given)"
     if args.dataset:
-        prior = StoichiometryPrior(counts, alpha=alpha, beta=beta)
+        prior = StoichiometryPrior(counts, alpha=alpha, beta=beta, gamma=gamma)
         strength, fit, report = heldout_scores(
             prior, args.dataset, args.model, experimental
         )
@@ -251,16 +265,18 @@ def main(argv=None):
             "# rule: distinct (reduced formula, group) pairs in the 45 "
             + ("of the experimental rows " if args.experimental_only else "")
             + f"groups, without the {info['held']} pairs of the model's "
-            "held-out test sets\n"
+            "held-out test sets, counted per kind (site counts and element "
+            "blocks)\n"
             f"# pairs: {info['pairs']}\n"
             f"# alpha: {alpha:g}\n"
             f"# beta: {beta:g}\n"
+            f"# gamma: {gamma:g}\n"
             f"# strength: {strength:g}\n"
             f"# strength chosen by: {note}\n"
             "# built by: python scripts/build_stoichiometry_prior.py\n"
         )
         writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(["stoichiometry", "sg_number", "count"])
+        writer.writerow(["kind", "sg_number", "count"])
         for key in sorted(counts, key=lambda k: (len(k.split(":")), k)):
             for group in sorted(counts[key]):
                 writer.writerow([key, group, counts[key][group]])

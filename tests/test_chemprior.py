@@ -68,19 +68,25 @@ def test_shipped_prior_knows_common_structure_kinds():
 
 
 def test_smoothing_follows_the_equations():
-    counts = {"1": {225: 3}, "1:1": {225: 1, 221: 1}}
-    prior = StoichiometryPrior(counts, alpha=1.0, beta=2.0)
+    counts = {"1d": {225: 3}, "1p:1s": {225: 1, 221: 1}}
+    prior = StoichiometryPrior(counts, alpha=1.0, beta=2.0, gamma=1.0)
     k225, k221 = prior.labels.index(225), prior.labels.index(221)
     # pi(g) = (n_g + 1) / (n + 45)
     assert prior.marginal[k225] == pytest.approx(5 / 50)
     assert prior.marginal[k221] == pytest.approx(2 / 50)
-    # one class of one species: pi(g|k) = (3 + 2 * 0.1) / (3 + 2)
+    # one species: pi(g|k) = (3 + 2 * 0.1) / (3 + 2); the class "1"
+    # holds the same three structures: (3 + 1 * pk) / (3 + 1); the kind
+    # "1d" too: (3 + 1 * pc) / (3 + 1)
     pk = (3 + 2 * 0.1) / 5
-    p = prior.probabilities("1")
-    assert p[k225] == pytest.approx((3 + 1 * pk) / (3 + 1))
+    pc = (3 + 1 * pk) / 4
+    p = prior.probabilities("1d")
+    assert p[k225] == pytest.approx((3 + pc) / 4)
     assert p.sum() == pytest.approx(1.0)
-    # an unseen class of one species backs off to the species alone
-    assert prior.probabilities("7")[k225] == pytest.approx(pk)
+    # an unseen kind backs off to its class, an unseen class to the
+    # number of species
+    assert prior.probabilities("1p")[k225] == pytest.approx(pc)
+    assert prior.probabilities("7d")[k225] == pytest.approx(pk)
+    assert prior.size("1d") == 3 and prior.size("1f") == 0
 
 
 def test_apply_is_bayes_rule_with_the_strength():
@@ -92,7 +98,8 @@ def test_apply_is_bayes_rule_with_the_strength():
     expected[prior.labels.index(230)] = 0.0
     assert out == pytest.approx(expected / expected.sum())
     assert out[prior.labels.index(230)] == 0.0
-    assert note.startswith("stoichiometry prior 1:1:3 applied (")
+    assert note.startswith("stoichiometry prior 1d:1s:3p applied (")
+    assert "of stoichiometry 1:1:3" in note
     same, note = prior.apply(flat, "TiO1.37")
     assert same is not None and numpy.array_equal(same, flat)
     assert "not applied" in note
@@ -117,21 +124,27 @@ def test_builder_counts_each_pair_once_without_heldout_pairs(tmp_path):
         w.writerows(rows)
     counts, info, experimental = module.count_pairs(table, {"mp-6"})
     assert {k: dict(v) for k, v in counts.items()} == {
-        "1": {225: 1},
-        "1:1": {225: 1},
-        "1:2": {141: 1},
+        "1d": {225: 1},
+        "1p:1s": {225: 1},
+        "1d:2p": {141: 1},
     }
     assert (info["rows"], info["pairs"], info["held"]) == (7, 3, 1)
     assert experimental == {"mp-1", "mp-3", "mp-4", "mp-6"}
     only, _, _ = module.count_pairs(table, {"mp-6"}, experimental_only=True)
     assert {k: dict(v) for k, v in only.items()} == {
-        "1": {225: 1},
-        "1:1": {225: 1},
+        "1d": {225: 1},
+        "1p:1s": {225: 1},
     }
     # leave-one-out: each of the 3 structures is predicted from the other
     # two; with nothing else left in its class it falls back to pi(g)
     ll = module.leave_one_out(counts, alpha=1.0, beta=1.0)
     assert math.isfinite(ll) and ll < 0
+    # the only Ni structure, left out, leaves its kind, class and species
+    # empty: it is predicted by pi(g) of the other two, (1 + 1) / (2 + 45)
+    lone = module.leave_one_out(
+        {"1d": {225: 1}, "1p:1s": {225: 1}}, alpha=1.0, beta=1.0, gamma=1.0
+    )
+    assert lone == pytest.approx(math.log(2 / 46))
 
 
 def test_shipped_table_reads_back():
@@ -168,7 +181,7 @@ def test_predict_with_composition_applies_the_prior(ni_xray):
     assert after / before == pytest.approx(
         math.exp(prior.strength * (r[i] - r[j])), rel=1e-6
     )
-    assert any(n.startswith("stoichiometry prior 1 ") for n in weighted.notes)
+    assert any(n.startswith("stoichiometry prior 1d ") for n in weighted.notes)
     assert not any("stoichiometry prior" in n for n in plain.notes)
     # data without a composition get no prior: the same probabilities
     # as the file read without its header's composition
@@ -197,7 +210,7 @@ def test_condition_drops_impossible_groups_after_the_prior():
 
 def test_cli_option_turns_the_prior_off(ni_xray, capsys):
     assert main(["predict", str(ni_xray), "--composition", "Ni"]) == 0
-    assert "stoichiometry prior 1 applied" in capsys.readouterr().out
+    assert "stoichiometry prior 1d applied" in capsys.readouterr().out
     status = main(
         [
             "predict",

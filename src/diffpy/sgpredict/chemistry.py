@@ -69,6 +69,9 @@ __all__ = [
     "mixed_sites",
     "stoichiometry",
     "stoichiometry_class",
+    "element_block",
+    "composition_kind",
+    "kind_stoichiometry",
 ]
 
 #: Element symbols H to Cf, in order of atomic number.
@@ -552,6 +555,13 @@ def stoichiometry(composition, maxmult=12, atol=0.02):
     >>> stoichiometry("Ba0.7K0.3Zn2As2")
     (3, 7, 20, 20)
     """
+    ints = _smallest_integers(composition, maxmult, atol)
+    return None if ints is None else tuple(sorted(ints.values()))
+
+
+def _smallest_integers(composition, maxmult=12, atol=0.02):
+    """Element -> smallest integer count, or None (see
+    :func:`stoichiometry`)."""
     if isinstance(composition, str):
         composition = parse_composition(composition)
     values = [float(v) for v in composition.values()]
@@ -564,7 +574,7 @@ def stoichiometry(composition, maxmult=12, atol=0.02):
         if all(abs(v - round(v)) <= atol for v in scaled):
             ints = [int(round(v)) for v in scaled]
             g = math.gcd(*ints)
-            return tuple(sorted(v // g for v in ints))
+            return {el: v // g for el, v in zip(composition, ints)}
     return None
 
 
@@ -586,11 +596,79 @@ def stoichiometry_class(composition):
     >>> stoichiometry_class("TiO1.37") is None
     True
     """
+    kind = composition_kind(composition)
+    return None if kind is None else kind_stoichiometry(kind)
+
+
+#: Lanthanides and actinides (La-Lu, Ac-Lr; Z 57-71 and 89-103).
+_F_BLOCK = set(range(57, 72)) | set(range(89, 104))
+#: Transition metals of the d block (Sc-Zn, Y-Cd, Hf-Hg).
+_D_BLOCK = set(range(21, 31)) | set(range(39, 49)) | set(range(72, 81))
+#: s block: H, He, the alkali and alkaline-earth metals.
+_S_BLOCK = {1, 2, 3, 4, 11, 12, 19, 20, 37, 38, 55, 56, 87, 88}
+
+
+def element_block(label):
+    """Periodic-table block of an element: ``"s"``, ``"p"``, ``"d"`` or
+    ``"f"``.
+
+    He is counted with the s block, La and Ac with the f block, Zn, Cd
+    and Hg with the d block.
+
+    Examples
+    --------
+    >>> [element_block(e) for e in ("Na", "Ni", "Si", "Nd", "O2-")]
+    ['s', 'd', 'p', 'f', 'p']
+    """
+    z = atomic_number(label)
+    if z in _S_BLOCK:
+        return "s"
+    if z in _D_BLOCK:
+        return "d"
+    if z in _F_BLOCK:
+        return "f"
+    return "p"
+
+
+def composition_kind(composition):
+    """The kind of a composition: site counts with their elements'
+    blocks, as text, or None.
+
+    The sites are those of :func:`mixed_sites` (a doped site counts as
+    its majority element), their amounts the smallest integers of
+    :func:`stoichiometry`; each is written as count and block
+    (:func:`element_block`), sorted: ``"1d:2p"`` for TiO2, ``"1p:2d"``
+    for Fe2P.  :func:`kind_stoichiometry` drops the blocks.
+
+    Examples
+    --------
+    >>> composition_kind("TiO2"), composition_kind("Ni")
+    ('1d:2p', '1d')
+    >>> composition_kind("Ba0.7K0.3(Zn0.85Mn0.15)2As2")
+    '1s:2d:2p'
+    >>> composition_kind("TiO1.37") is None
+    True
+    """
     if isinstance(composition, str):
         composition = parse_composition(composition)
     try:
         counts, _ = mixed_sites(composition)
     except InputError:
         return None
-    found = stoichiometry(counts)
-    return None if found is None else ":".join(str(n) for n in found)
+    ints = _smallest_integers(counts)
+    if ints is None:
+        return None
+    parts = sorted((n, element_block(el)) for el, n in ints.items())
+    return ":".join(f"{n}{block}" for n, block in parts)
+
+
+def kind_stoichiometry(kind):
+    """The stoichiometry class of a :func:`composition_kind`.
+
+    Examples
+    --------
+    >>> kind_stoichiometry("1s:2d:2p")
+    '1:2:2'
+    """
+    counts = sorted(int(part[:-1]) for part in kind.split(":"))
+    return ":".join(str(n) for n in counts)

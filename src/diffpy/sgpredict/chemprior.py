@@ -1,41 +1,46 @@
 """The stoichiometry prior: how often each group holds a composition's kind.
 
 A composition says more than which groups *can* hold it
-(:func:`diffpy.sgpredict.wyckoff.composition_allowed`): elements crystallise
-mostly in Fm-3m, Im-3m, P6_3/mmc and a few more, ABX_3 compounds often as
-perovskites, AB_2X_4 as spinels.  With the stoichiometry class :math:`c`
-of the composition (:func:`diffpy.sgpredict.chemistry.stoichiometry_class`,
-``"1:2:2"`` for SrFe2As2), Bayes' rule turns the network's probability
+(:func:`diffpy.sgpredict.wyckoff.composition_allowed`): transition metals
+crystallise mostly in Fm-3m, Im-3m and P6_3/mmc, ABX_3 compounds often as
+perovskites, AB_2X_4 as spinels.  With the *kind* :math:`b` of the
+composition (:func:`diffpy.sgpredict.chemistry.composition_kind`: site
+counts with their elements' periodic-table blocks, ``"1d:2p"`` for TiO2),
+its stoichiometry class :math:`c` (``"1:2"``) and its number of species
+:math:`k`, Bayes' rule turns the network's probability
 :math:`p(g \\mid X)` into
 
 .. math::
 
-    p(g \\mid X, c) \\propto p(g \\mid X)
-        \\left[\\frac{\\pi(g \\mid c)}{\\pi(g)}\\right]^{\\lambda},
+    p(g \\mid X, b) \\propto p(g \\mid X)
+        \\left[\\frac{\\pi(g \\mid b)}{\\pi(g)}\\right]^{\\lambda},
 
 with :math:`\\pi(g)` the frequency of group :math:`g` among all counted
-structures and :math:`\\pi(g \\mid c)` its frequency among those of class
-:math:`c`, smoothed towards the structures with the same number of
-species :math:`k` and those towards :math:`\\pi(g)`,
+structures and :math:`\\pi(g \\mid b)` its frequency among those of kind
+:math:`b`, smoothed level by level towards the coarser ones,
 
 .. math::
 
-    \\pi(g \\mid k) = \\frac{n_{kg} + \\beta\\, \\pi(g)}{n_k + \\beta},
+    \\pi(g) = \\frac{n_g + 1}{n + 45},
     \\qquad
+    \\pi(g \\mid k) = \\frac{n_{kg} + \\beta\\, \\pi(g)}{n_k + \\beta},
+
     \\pi(g \\mid c) = \\frac{n_{cg} + \\alpha\\, \\pi(g \\mid k)}
         {n_c + \\alpha},
     \\qquad
-    \\pi(g) = \\frac{n_g + 1}{n + 45},
+    \\pi(g \\mid b) = \\frac{n_{bg} + \\gamma\\, \\pi(g \\mid c)}
+        {n_b + \\gamma},
 
-where :math:`n_{cg}` counts the structures of class :math:`c` in group
-:math:`g` (:math:`k` is capped at 5).  The counts are distinct (reduced
-formula, group) pairs of the Materials Project table (CC BY 4.0) in the
-45 groups, built by ``scripts/build_stoichiometry_prior.py`` without the
-pairs of the shipped model's held-out test sets; :math:`\\alpha` and
-:math:`\\beta` maximise the leave-one-out likelihood of the counts, and
-the strength :math:`\\lambda < 1` (the PDF and the stoichiometry are not
-independent given the group) is chosen on half of those test sets.  All
-four are in the header of the table.
+where :math:`n_{bg}` counts the structures of kind :math:`b` in group
+:math:`g` (and so on; :math:`k` is capped at 5).  The counts are distinct
+(reduced formula, group) pairs of the Materials Project table (CC BY 4.0)
+in the 45 groups, built by ``scripts/build_stoichiometry_prior.py``
+without the pairs of the shipped model's held-out test sets;
+:math:`\\alpha`, :math:`\\beta` and :math:`\\gamma` maximise the
+leave-one-out likelihood of the counts, and the strength
+:math:`\\lambda < 1` (the PDF and the composition are not independent
+given the group) is chosen on half of those test sets.  All are in the
+header of the table.
 
 Examples
 --------
@@ -55,7 +60,7 @@ from pathlib import Path
 import numpy
 
 from diffpy.sgpredict import spacegroups
-from diffpy.sgpredict.chemistry import stoichiometry_class
+from diffpy.sgpredict.chemistry import composition_kind, kind_stoichiometry
 from diffpy.sgpredict.errors import InputError, ModelError
 
 __all__ = ["StoichiometryPrior", "stoichiometry_prior", "read_counts"]
@@ -69,10 +74,10 @@ def _species(key):
 
 
 def read_counts(path):
-    """Read a counts table: ``(header, {class: {group: count}})``.
+    """Read a counts table: ``(header, {kind: {group: count}})``.
 
     The header holds the ``# key: value`` lines above the CSV columns
-    ``stoichiometry, sg_number, count``.
+    ``kind, sg_number, count``.
     """
     header, counts = {}, {}
     text = Path(path).read_text(encoding="utf-8")
@@ -86,10 +91,10 @@ def read_counts(path):
     for row in csv.DictReader(lines):
         try:
             group, n = int(row["sg_number"]), int(row["count"])
-            key = row["stoichiometry"].strip()
+            key = row["kind"].strip()
         except (KeyError, TypeError, ValueError):
             raise ModelError(
-                f"{path}: a row is not 'stoichiometry,sg_number,count' "
+                f"{path}: a row is not 'kind,sg_number,count' "
                 f"({row}); rebuild it with "
                 "scripts/build_stoichiometry_prior.py"
             ) from None
@@ -99,14 +104,16 @@ def read_counts(path):
 
 @dataclass
 class StoichiometryPrior:
-    """Group frequencies per stoichiometry class (see the module notes).
+    """Group frequencies per kind of composition (see the module notes).
 
     Parameters
     ----------
     counts : dict
-        ``{class: {group: count}}``, class as ``"1:2:2"``.
-    alpha, beta : float
-        Smoothing towards the number of species and towards all.
+        ``{kind: {group: count}}``, kind as ``"1d:2p"``
+        (:func:`~diffpy.sgpredict.chemistry.composition_kind`).
+    alpha, beta, gamma : float
+        Smoothing of the stoichiometry class towards the number of
+        species, of that towards all, and of the kind towards its class.
     strength : float
         Exponent :math:`\\lambda` of the ratio.
     source : str
@@ -118,44 +125,50 @@ class StoichiometryPrior:
     counts: dict
     alpha: float = 3.0
     beta: float = 1000.0
+    gamma: float = 10.0
     strength: float = 0.5
     source: str = ""
     labels: list = field(default_factory=lambda: list(spacegroups.NUMBERS))
 
     def __post_init__(self):
         index = {n: i for i, n in enumerate(self.labels)}
-        #: class -> counts per group; species number -> counts per group
-        self.class_counts = {}
-        self.species_counts = {}
-        total = numpy.zeros(len(self.labels))
+        zeros = numpy.zeros(len(self.labels))
+        #: counts per group of each kind, stoichiometry class and number
+        #: of species
+        self.kind_counts, self.class_counts, self.species_counts = {}, {}, {}
         for key, groups in self.counts.items():
-            vec = numpy.zeros(len(self.labels))
+            vec = zeros.copy()
             for g, n in groups.items():
                 if g in index:
                     vec[index[g]] += n
-            self.class_counts[key] = vec
-            k = _species(key)
-            self.species_counts[k] = self.species_counts.get(k, 0) + vec
-            total += vec
-        self.total = total
-        self.marginal = (total + 1.0) / (total.sum() + len(self.labels))
+            self.kind_counts[key] = vec
+            cls = kind_stoichiometry(key)
+            self.class_counts[cls] = self.class_counts.get(cls, zeros) + vec
+            k = _species(cls)
+            self.species_counts[k] = self.species_counts.get(k, zeros) + vec
+        self.total = sum(self.species_counts.values(), zeros)
+        self.marginal = (self.total + 1.0) / (
+            self.total.sum() + len(self.labels)
+        )
 
-    def class_size(self, key):
-        """Number of counted structures of a class (0 when unknown)."""
-        vec = self.class_counts.get(key)
+    def size(self, kind):
+        """Number of counted structures of a kind (0 when unknown)."""
+        vec = self.kind_counts.get(kind)
         return 0 if vec is None else int(vec.sum())
 
-    def probabilities(self, key):
-        """:math:`\\pi(g \\mid c)` of a class key such as ``"1:2"``."""
-        nk = self.species_counts.get(
-            _species(key), numpy.zeros(len(self.labels))
-        )
+    def probabilities(self, kind):
+        """:math:`\\pi(g \\mid b)` of a kind such as ``"1d:2p"``."""
+        zeros = numpy.zeros(len(self.labels))
+        cls = kind_stoichiometry(kind)
+        nk = self.species_counts.get(_species(cls), zeros)
         pk = (nk + self.beta * self.marginal) / (nk.sum() + self.beta)
-        nc = self.class_counts.get(key, numpy.zeros(len(self.labels)))
-        return (nc + self.alpha * pk) / (nc.sum() + self.alpha)
+        nc = self.class_counts.get(cls, zeros)
+        pc = (nc + self.alpha * pk) / (nc.sum() + self.alpha)
+        nb = self.kind_counts.get(kind, zeros)
+        return (nb + self.gamma * pc) / (nb.sum() + self.gamma)
 
     def log_ratio(self, composition):
-        """:math:`\\log[\\pi(g \\mid c) / \\pi(g)]` per group.
+        """:math:`\\log[\\pi(g \\mid b) / \\pi(g)]` per group.
 
         Parameters
         ----------
@@ -164,12 +177,12 @@ class StoichiometryPrior:
         Returns
         -------
         numpy.ndarray or None
-            None when the composition makes no whole sites (no class).
+            None when the composition makes no whole sites (no kind).
         """
-        key = stoichiometry_class(composition)
-        if key is None:
+        kind = composition_kind(composition)
+        if kind is None:
             return None
-        return numpy.log(self.probabilities(key)) - numpy.log(self.marginal)
+        return numpy.log(self.probabilities(kind)) - numpy.log(self.marginal)
 
     def apply(self, probs, composition, labels=None):
         """Weight probabilities by the prior of a composition.
@@ -183,7 +196,7 @@ class StoichiometryPrior:
         Returns
         -------
         probs : numpy.ndarray
-            Renormalised; unchanged when the composition has no class.
+            Renormalised; unchanged when the composition has no kind.
         note : str
             What was done, in words.
         """
@@ -207,11 +220,13 @@ class StoichiometryPrior:
         out = numpy.exp(logp - logp.max())
         out[probs <= 0] = 0.0
         out /= out.sum()
-        key = stoichiometry_class(composition)
-        n = self.class_size(key)
+        kind = composition_kind(composition)
+        cls = kind_stoichiometry(kind)
         note = (
-            f"stoichiometry prior {key} applied ({n:,} {self.source} "
-            f"structures of that stoichiometry, strength {self.strength:g})"
+            f"stoichiometry prior {kind} applied ({self.size(kind):,} "
+            f"{self.source} structures of that kind, "
+            f"{int(numpy.sum(self.class_counts.get(cls, 0))):,} of "
+            f"stoichiometry {cls}; strength {self.strength:g})"
         )
         return out, note
 
@@ -238,7 +253,7 @@ def stoichiometry_prior(path=None):
     Examples
     --------
     >>> prior = stoichiometry_prior()
-    >>> prior.class_size("1:1") > 1000
+    >>> prior.size("1d:2p") > 500  # TiO2, MnO2, ZrS2, ...
     True
     """
     path = Path(str(path or _default_path()))
@@ -253,6 +268,7 @@ def stoichiometry_prior(path=None):
             counts,
             alpha=float(header.get("alpha", 3.0)),
             beta=float(header.get("beta", 1000.0)),
+            gamma=float(header.get("gamma", 10.0)),
             strength=float(header.get("strength", 0.5)),
             source=header.get("short source", "counted"),
         )

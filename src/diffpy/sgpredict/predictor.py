@@ -347,7 +347,7 @@ class Predictor:
         221
         >>> p, ok, gone, notes = predictor.condition(flat, "Ni")
         >>> gone, notes[-1][:24]
-        ([230], 'stoichiometry prior 1 ap')
+        ([230], 'stoichiometry prior 1d a')
         """
         head = f"composition {composition} ({source})"
         allowed = self.allowed(composition, zmax)
