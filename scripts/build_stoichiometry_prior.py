@@ -6,8 +6,10 @@ Run from the repository root::
         [--table ../shared/data/mp/mp_structures.csv.gz] \\
         [--dataset /work/runs/mp_physics.h5] [--out CSV]
 
-Writes ``src/diffpy/sgpredict/data/chemistry/stoichiometry_groups.csv``
-(the model of :mod:`diffpy.sgpredict.chemprior`):
+Writes ``stoichiometry_groups.csv`` into the model folder (``--model``,
+default the shipped ``src/diffpy/sgpredict/data/model``; ``--out`` to
+write elsewhere), the table of :mod:`diffpy.sgpredict.chemprior` that
+:class:`~diffpy.sgpredict.predictor.Predictor` uses with that model:
 
 1. *counts*: the rows of the Materials Project table (CC BY 4.0; Jain et
    al., APL Materials 1, 011002 (2013)) in the 45 groups, one per
@@ -60,12 +62,14 @@ DEFAULT_OUT = (
     / "diffpy"
     / "sgpredict"
     / "data"
-    / "chemistry"
+    / "model"
     / "stoichiometry_groups.csv"
 )
 ALPHAS = (1.0, 3.0, 10.0, 30.0, 100.0)
 BETAS = (10.0, 100.0, 1000.0, 10000.0)
 GAMMAS = (1.0, 3.0, 10.0, 30.0, 100.0)
+#: Fewest held-out rows of a test set used to choose the strength.
+MIN_ROWS = 40
 STRENGTHS = numpy.round(numpy.arange(0.0, 1.0001, 0.05), 2)
 
 
@@ -137,7 +141,6 @@ def heldout_scores(prior, dataset, model_dir, experimental):
     Only the rows of relaxed experimental structures (``experimental``
     ids) count: those are the materials users measure."""
     from diffpy.sgpredict.evalsets import heldout_ids, load_eval_set
-    from diffpy.sgpredict.evaluate import _predict
     from diffpy.sgpredict.metrics import topk_accuracy
     from diffpy.sgpredict.predictor import Predictor
 
@@ -147,8 +150,11 @@ def heldout_scores(prior, dataset, model_dir, experimental):
         ids = [
             i for i in heldout_ids(model_dir, name) if str(i) in experimental
         ]
+        if len(ids) < MIN_ROWS:
+            print(f"{name}: {len(ids)} held-out rows, too few; not used")
+            continue
         ev = load_eval_set(dataset, predictor, ids=numpy.asarray(ids))
-        probs = _predict(predictor, ev["x"], ev["radiation"])
+        probs = predictor.predict_proba(ev["x"], radiation=ev["radiation"])
         y = numpy.array(
             [predictor.labels.index(int(s)) for s in ev["sg_number"]]
         )
@@ -166,6 +172,9 @@ def heldout_scores(prior, dataset, model_dir, experimental):
                 ratio[i] = r
             allowed[i] = predictor.allowed(f)
         sets[name] = (probs, y, half, ratio, allowed)
+
+    if not sets:
+        return None
 
     def scores(name, h, lam):
         probs, y, half, ratio, allowed = sets[name]
@@ -200,7 +209,7 @@ def main(argv=None):
     parser.add_argument("--table", default=str(DEFAULT_TABLE))
     parser.add_argument("--dataset", help="HDF5 dataset of the model")
     parser.add_argument("--model", default=str(default_model_dir()))
-    parser.add_argument("--out", default=str(DEFAULT_OUT))
+    parser.add_argument("--out", help="default MODEL/stoichiometry_groups.csv")
     parser.add_argument(
         "--experimental-only",
         action="store_true",
@@ -240,9 +249,11 @@ def main(argv=None):
     strength, note = 0.5, "default (no --dataset given)"
     if args.dataset:
         prior = StoichiometryPrior(counts, alpha=alpha, beta=beta, gamma=gamma)
-        strength, fit, report = heldout_scores(
-            prior, args.dataset, args.model, experimental
-        )
+        found = heldout_scores(prior, args.dataset, args.model, experimental)
+    if args.dataset and found is None:
+        note = "default (too few held-out rows to choose it)"
+    elif args.dataset:
+        strength, fit, report = found
         note = (
             "minimum mean NLL on the validation halves of the model's "
             "held-out sets (experimental structures)"
@@ -255,7 +266,7 @@ def main(argv=None):
         print(f"{'set':45s} {'NLL':>7s} {'top-1':>6s} {'top-6':>6s} {'n':>5s}")
         for key, (nll, t1, t6, n) in report.items():
             print(f"{key:45s} {nll:7.3f} {100*t1:6.1f} {100*t6:6.1f} {n:5d}")
-    out = Path(args.out)
+    out = Path(args.out or Path(args.model) / DEFAULT_OUT.name)
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w", encoding="utf-8", newline="") as fh:
         fh.write(
@@ -263,8 +274,9 @@ def main(argv=None):
             "1, 011002 (2013)), licence CC BY 4.0\n"
             "# short source: Materials Project\n"
             "# rule: distinct (reduced formula, group) pairs in the 45 "
-            + ("of the experimental rows " if args.experimental_only else "")
-            + f"groups, without the {info['held']} pairs of the model's "
+            "groups"
+            + (" of the experimental rows" if args.experimental_only else "")
+            + f", without the {info['held']} pairs of the model's "
             "held-out test sets, counted per kind (site counts and element "
             "blocks)\n"
             f"# pairs: {info['pairs']}\n"

@@ -16,12 +16,16 @@
 #    rows (whole structure types) and 5 % (random) are set aside as test
 #    sets, 5 % for validation.  About 60 minutes on 2 CPU threads; a GPU
 #    is used when torch finds one.
-# 3. report: every evaluation row (python scripts/model_report.py).
+# 3. stoichiometry prior: the group counts per kind of composition,
+#    without the pairs of this model's test sets, into the model folder
+#    (python scripts/build_stoichiometry_prior.py, about 1.5 minutes).
+# 4. report: every evaluation row (python scripts/model_report.py).
 #
 # Every step resumes where it stopped when the command is run again (the
 # dataset build skips finished structures, training resumes from its
 # per-epoch checkpoints, also in a later session).  Copy
-# WORKDIR/model/{card.json,model.safetensors,training_set.json,heldout.json}
+# WORKDIR/model/{card.json,model.safetensors,training_set.json,heldout.json,
+# stoichiometry_groups.csv}
 # to src/diffpy/sgpredict/data/model/ to ship the result, then run
 # scripts/model_report.py on the shipped folder with --write.
 #
@@ -46,5 +50,8 @@ diffpy.sgpredict train "$WORK/mp_physics.h5" -o "$WORK/model" \
     --model resnet --ensemble "$ENSEMBLE" --epochs "$EPOCHS" \
     --batch-size 128 --lr 2e-3 --test-fraction 0.05 --val-fraction 0.05 \
     --patience 100 --max-minutes "$MINUTES" --seed 0
+python "$(dirname "$0")/build_stoichiometry_prior.py" \
+    --table "$SHARED/mp/mp_structures.csv.gz" --model "$WORK/model" \
+    --dataset "$WORK/mp_physics.h5"
 python "$(dirname "$0")/model_report.py" "$WORK/model" \
     --data "$WORK/mp_physics.h5" --shared "$SHARED" --out "$WORK/report"

@@ -153,7 +153,7 @@ def test_shipped_table_reads_back():
     header, counts = read_counts(
         Path(diffpy.sgpredict.__file__).parent
         / "data"
-        / "chemistry"
+        / "model"
         / "stoichiometry_groups.csv"
     )
     assert "CC BY 4.0" in header["source"]
@@ -231,3 +231,30 @@ def test_cli_zmax_reaches_the_filter(ni_xray, capsys):
         main(["predict", str(ni_xray), "--zmax", "0"])
     assert exc.value.code == 2
     assert "--zmax: must be at least 1" in capsys.readouterr().err
+
+
+def test_a_model_folder_brings_its_own_prior(tmp_path, ni_xray):
+    """The table beside a model is used with it (its counts leave out
+    that model's test sets); without one the shipped table serves."""
+    import shutil
+
+    from diffpy.sgpredict.card import default_model_dir
+
+    folder = tmp_path / "model"
+    shutil.copytree(default_model_dir(), folder)
+    table = folder / "stoichiometry_groups.csv"
+    text = table.read_text().replace("# strength: 0.35", "# strength: 0.7")
+    table.write_text(text)
+    own = Predictor(folder, threads=1)
+    assert own.stoichiometry_prior.strength == 0.7
+    flat = numpy.full(45, 1 / 45)
+    k = own.labels.index(221)
+    # a stronger prior lifts the perovskite group further
+    assert (
+        own.condition(flat, "SrTiO3")[0][k]
+        > Predictor(threads=1).condition(flat, "SrTiO3")[0][k]
+    )
+    table.unlink()
+    assert Predictor(folder, threads=1).stoichiometry_prior.strength == (
+        stoichiometry_prior().strength
+    )

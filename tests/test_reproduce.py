@@ -58,8 +58,14 @@ def test_train_default_model_script_tiny(tmp_path):
     assert card["calibration"]["temperature"] > 0
     held = json.loads((work / "model" / "heldout.json").read_text())
     assert set(held) == {"random", "structure_type"}
+    # the stoichiometry prior of this model: its test pairs left out
+    from diffpy.sgpredict.chemprior import read_counts
+
+    header, kinds = read_counts(work / "model" / "stoichiometry_groups.csv")
+    assert "1d" in kinds and float(header["strength"]) > 0
     report = json.loads((work / "report" / "results.json").read_text())
     assert {"mp_random__icsd", "mp_type__none"} <= set(report["model"])
+    assert "mp_random__icsd_composition" in report["model"]
     # a second run resumes: nothing is rebuilt or retrained
     again = subprocess.run(
         cmd, env=env, capture_output=True, text=True, timeout=900

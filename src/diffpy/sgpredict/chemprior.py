@@ -233,7 +233,7 @@ class StoichiometryPrior:
 
 def _default_path():
     return resources.files("diffpy.sgpredict").joinpath(
-        "data", "chemistry", "stoichiometry_groups.csv"
+        "data", "model", "stoichiometry_groups.csv"
     )
 
 
@@ -244,7 +244,9 @@ def stoichiometry_prior(path=None):
     Parameters
     ----------
     path : str or Path, optional
-        A table written by ``scripts/build_stoichiometry_prior.py``.
+        A table written by ``scripts/build_stoichiometry_prior.py``;
+        default the one beside the shipped model (its counts leave out
+        that model's held-out test sets).
 
     Returns
     -------

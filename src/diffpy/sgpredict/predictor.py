@@ -148,6 +148,8 @@ class Predictor:
             )
         self.limits = DomainLimits.from_card(self.card)
         self._allowed = {}
+        own = Path(self.card["path"]) / "stoichiometry_groups.csv"
+        self._prior_table = own if own.is_file() else None
 
     def _prior_shift(self, prior):
         """Return the additive log-prior correction per class."""
@@ -297,6 +299,13 @@ class Predictor:
             )
         return self._allowed[key]
 
+    @property
+    def stoichiometry_prior(self):
+        """The :class:`~diffpy.sgpredict.chemprior.StoichiometryPrior` of
+        this model: ``stoichiometry_groups.csv`` in the model folder, else
+        the table shipped with the package (loaded when first used)."""
+        return chemprior.stoichiometry_prior(self._prior_table)
+
     def condition(
         self,
         probs,
@@ -353,7 +362,7 @@ class Predictor:
         allowed = self.allowed(composition, zmax)
         notes = []
         if stoichiometry_prior:
-            probs, note = chemprior.stoichiometry_prior().apply(
+            probs, note = self.stoichiometry_prior.apply(
                 probs, composition, self.labels
             )
             notes.append(note)
