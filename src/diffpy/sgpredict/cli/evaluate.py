@@ -10,7 +10,7 @@ examples:
   diffpy.sgpredict evaluate model/ shared/data/structures \\
       --csv shared/data/structures.csv --exclude-training --json
   diffpy.sgpredict evaluate model/ train.h5 --heldout structure_type
-  diffpy.sgpredict evaluate model/ shared/data/structures \
+  diffpy.sgpredict evaluate model/ shared/data/structures \\
       --csv shared/data/structures.csv --composition prior
 """
 
