@@ -14,8 +14,10 @@ write elsewhere), the table of :mod:`diffpy.sgpredict.chemprior` that
 1. *counts*: the rows of the Materials Project table (CC BY 4.0; Jain et
    al., APL Materials 1, 011002 (2013)) in the 45 groups, one per
    distinct (reduced formula, group) pair, without the pairs of the
-   shipped model's held-out test sets (``data/model/heldout.json``), so
-   that those sets stay unseen; each counted under the kind of its
+   shipped model's held-out test sets (``data/model/heldout.json``) and
+   of the evaluation sets (``--exclude``: the CSVs of the real
+   structures and measured PDFs beside the table), so that those sets
+   stay unseen; each counted under the kind of its
    formula (site counts and element blocks, ``"1d:2p"``);
 2. *smoothing*: :math:`\\alpha` and :math:`\\beta` (stoichiometry
    class), then :math:`\\gamma` (kind) that maximise the leave-one-out
@@ -51,7 +53,9 @@ from diffpy.sgpredict.chemistry import (
     composition_kind,
     formula_key,
     kind_stoichiometry,
+    parse_composition,
 )
+from diffpy.sgpredict.errors import InputError
 from diffpy.sgpredict.chemprior import StoichiometryPrior
 
 REPO = Path(__file__).resolve().parents[1]
@@ -73,9 +77,29 @@ MIN_ROWS = 40
 STRENGTHS = numpy.round(numpy.arange(0.0, 1.0001, 0.05), 2)
 
 
-def count_pairs(table, heldout_ids, experimental_only=False):
-    """``{class: Counter(group)}``, the numbers behind it and the ids of
-    the experimental rows."""
+def evaluation_pairs(paths):
+    """(formula key, group) of the rows of evaluation CSVs (columns
+    ``formula`` or ``material``, and ``sg_number``); rows whose material
+    is not a formula are skipped."""
+    pairs = set()
+    for path in paths:
+        with open(path, newline="") as fh:
+            for row in csv.DictReader(fh):
+                text = row.get("formula") or row.get("material") or ""
+                first = text.replace("_", " ").split()[:1]
+                try:
+                    group = int(float(row["sg_number"]))
+                    parse_composition(first[0])
+                except (KeyError, IndexError, ValueError, InputError):
+                    continue
+                pairs.add((formula_key(first[0]), group))
+    return pairs
+
+
+def count_pairs(table, heldout_ids, experimental_only=False, exclude=()):
+    """``{kind: Counter(group)}``, the numbers behind it and the ids of
+    the experimental rows.  Pairs of the held-out rows and the pairs in
+    ``exclude`` are not counted."""
     labels = set(spacegroups.NUMBERS)
     csv.field_size_limit(1 << 30)
     rows, experimental = [], set()
@@ -87,13 +111,14 @@ def count_pairs(table, heldout_ids, experimental_only=False):
             if group in labels:
                 rows.append((row["id"], row["formula"], group))
     held = {(formula_key(f), g) for i, f, g in rows if i in heldout_ids}
+    skip = held | set(exclude)
     counts, seen = defaultdict(Counter), set()
     skipped = 0
     for row_id, formula, group in rows:
         if experimental_only and row_id not in experimental:
             continue
         pair = (formula_key(formula), group)
-        if pair in held or pair in seen:
+        if pair in skip or pair in seen:
             continue
         seen.add(pair)
         key = composition_kind(formula)
@@ -211,6 +236,14 @@ def main(argv=None):
     parser.add_argument("--model", default=str(default_model_dir()))
     parser.add_argument("--out", help="default MODEL/stoichiometry_groups.csv")
     parser.add_argument(
+        "--exclude",
+        action="append",
+        metavar="CSV",
+        help="leave out the (formula, group) pairs of an evaluation set's "
+        "CSV (default: ../shared/data/structures.csv and exp_pdfs.csv "
+        "beside the table, when there)",
+    )
+    parser.add_argument(
         "--experimental-only",
         action="store_true",
         help="count only the relaxed experimental structures",
@@ -219,8 +252,20 @@ def main(argv=None):
 
     heldout = json.loads((Path(args.model) / "heldout.json").read_text())
     ids = {i for rows in heldout.values() for i in rows}
+    if args.exclude is None:
+        shared = Path(args.table).resolve().parents[1]
+        args.exclude = [
+            str(shared / name)
+            for name in ("structures.csv", "exp_pdfs.csv")
+            if (shared / name).is_file()
+        ]
+    excluded = evaluation_pairs(args.exclude)
     counts, info, experimental = count_pairs(
-        args.table, ids, args.experimental_only
+        args.table, ids, args.experimental_only, excluded
+    )
+    print(
+        f"{len(excluded)} (formula, group) pairs of the evaluation sets "
+        f"left out ({', '.join(Path(p).name for p in args.exclude)})"
     )
     print(
         f"{info['rows']} rows in the 45 groups; {info['pairs']} distinct "
@@ -277,8 +322,9 @@ def main(argv=None):
             "groups"
             + (" of the experimental rows" if args.experimental_only else "")
             + f", without the {info['held']} pairs of the model's "
-            "held-out test sets, counted per kind (site counts and element "
-            "blocks)\n"
+            "held-out test sets and of the evaluation sets ("
+            + ", ".join(Path(p).name for p in args.exclude)
+            + "), counted per kind (site counts and element blocks)\n"
             f"# pairs: {info['pairs']}\n"
             f"# alpha: {alpha:g}\n"
             f"# beta: {beta:g}\n"

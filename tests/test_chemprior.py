@@ -135,6 +135,18 @@ def test_builder_counts_each_pair_once_without_heldout_pairs(tmp_path):
         "1d": {225: 1},
         "1p:1s": {225: 1},
     }
+    # evaluation sets' pairs stay out too ("TiO2_rutile" names TiO2)
+    known = tmp_path / "known.csv"
+    known.write_text(
+        "file,material,sg_number\n"
+        "a.gr,TiO2_rutile,141.0\n"
+        "b.gr,alpha_ZrP,14\n"
+    )
+    assert module.evaluation_pairs([known]) == {("O2Ti", 141)}
+    less, _, _ = module.count_pairs(
+        table, {"mp-6"}, exclude=module.evaluation_pairs([known])
+    )
+    assert "1d:2p" not in less and dict(less["1d"]) == {225: 1}
     # leave-one-out: each of the 3 structures is predicted from the other
     # two; with nothing else left in its class it falls back to pi(g)
     ll = module.leave_one_out(counts, alpha=1.0, beta=1.0)
