@@ -270,3 +270,23 @@ def test_a_model_folder_brings_its_own_prior(tmp_path, ni_xray):
     assert Predictor(folder, threads=1).stoichiometry_prior.strength == (
         stoichiometry_prior().strength
     )
+
+
+def test_refine_picks_its_candidates_with_or_without_the_prior(
+    ni_xray, tmp_path, capsys
+):
+    """``refine`` without ``--groups`` takes predict's top 6, with the
+    stoichiometry prior unless ``--no-stoichiometry-prior``."""
+    for flag, use in (([], True), (["--no-stoichiometry-prior"], False)):
+        out = tmp_path / f"fits_{use}"
+        args = ["refine", str(ni_xray), "-o", str(out), "--composition", "Ni"]
+        assert main(args + flag) == 0
+        printed = [
+            int(line.split()[0])
+            for line in capsys.readouterr().out.splitlines()
+            if line[:3].strip().isdigit()
+        ]
+        expected = predict(
+            ni_xray, composition="Ni", stoichiometry_prior=use
+        ).candidates
+        assert printed == [c.number for c in expected]

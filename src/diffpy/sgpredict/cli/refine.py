@@ -54,6 +54,13 @@ def register(subparsers):
         "--composition",
         help="chemical formula, e.g. LaMnO3 (default: the data header's)",
     )
+    parser.add_argument(
+        "--no-stoichiometry-prior",
+        dest="stoichiometry_prior",
+        action="store_false",
+        help="when the network picks the candidates: do not weight the "
+        "groups by how often they hold the composition's kind",
+    )
     parser.add_argument("--cif", help="your own structure (CIF)")
     parser.add_argument(
         "--library",
@@ -150,6 +157,7 @@ def _candidates(args):
             top=args.top,
             radiation=args.radiation,
             composition=args.composition,
+            stoichiometry_prior=args.stoichiometry_prior,
         )
     except ModelError as exc:
         raise ModelError(
