@@ -55,8 +55,8 @@ from diffpy.sgpredict.chemistry import (
     kind_stoichiometry,
     parse_composition,
 )
-from diffpy.sgpredict.errors import InputError
 from diffpy.sgpredict.chemprior import StoichiometryPrior
+from diffpy.sgpredict.errors import InputError
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_TABLE = REPO.parent / "shared" / "data" / "mp" / "mp_structures.csv.gz"
