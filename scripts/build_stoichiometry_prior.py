@@ -55,7 +55,7 @@ from diffpy.sgpredict.chemistry import (
     kind_stoichiometry,
     parse_composition,
 )
-from diffpy.sgpredict.chemprior import StoichiometryPrior
+from diffpy.sgpredict.chemprior import StoichiometryPrior, species_of
 from diffpy.sgpredict.errors import InputError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -147,7 +147,7 @@ def leave_one_out(counts, alpha, beta, gamma=math.inf):
         cls = kind_stoichiometry(key)
         nb = prior.kind_counts[key]
         nc = prior.class_counts[cls]
-        nk = prior.species_counts[min(len(cls.split(":")), 5)]
+        nk = prior.species_counts[species_of(cls)]
         for group, m in groups.items():
             j = labels.index(group)
             marg = (prior.total[j] - 1 + 1.0) / (n_all - 1 + len(labels))

@@ -63,14 +63,21 @@ from diffpy.sgpredict import spacegroups
 from diffpy.sgpredict.chemistry import composition_kind, kind_stoichiometry
 from diffpy.sgpredict.errors import InputError, ModelError
 
-__all__ = ["StoichiometryPrior", "stoichiometry_prior", "read_counts"]
+__all__ = [
+    "StoichiometryPrior",
+    "stoichiometry_prior",
+    "read_counts",
+    "species_of",
+]
 
 #: Number of species from which classes share one backoff.
 MAX_SPECIES = 5
 
 
-def _species(key):
-    return min(len(key.split(":")), MAX_SPECIES)
+def species_of(cls):
+    """Number of species of a stoichiometry class, capped at
+    :data:`MAX_SPECIES` (the classes beyond share one backoff)."""
+    return min(len(cls.split(":")), MAX_SPECIES)
 
 
 def read_counts(path):
@@ -144,7 +151,7 @@ class StoichiometryPrior:
             self.kind_counts[key] = vec
             cls = kind_stoichiometry(key)
             self.class_counts[cls] = self.class_counts.get(cls, zeros) + vec
-            k = _species(cls)
+            k = species_of(cls)
             self.species_counts[k] = self.species_counts.get(k, zeros) + vec
         self.total = sum(self.species_counts.values(), zeros)
         self.marginal = (self.total + 1.0) / (
@@ -160,7 +167,7 @@ class StoichiometryPrior:
         """:math:`\\pi(g \\mid b)` of a kind such as ``"1d:2p"``."""
         zeros = numpy.zeros(len(self.labels))
         cls = kind_stoichiometry(kind)
-        nk = self.species_counts.get(_species(cls), zeros)
+        nk = self.species_counts.get(species_of(cls), zeros)
         pk = (nk + self.beta * self.marginal) / (nk.sum() + self.beta)
         nc = self.class_counts.get(cls, zeros)
         pc = (nc + self.alpha * pk) / (nc.sum() + self.alpha)
@@ -180,8 +187,9 @@ class StoichiometryPrior:
             None when the composition makes no whole sites (no kind).
         """
         kind = composition_kind(composition)
-        if kind is None:
-            return None
+        return None if kind is None else self._log_ratio(kind)
+
+    def _log_ratio(self, kind):
         return numpy.log(self.probabilities(kind)) - numpy.log(self.marginal)
 
     def apply(self, probs, composition, labels=None):
@@ -201,12 +209,13 @@ class StoichiometryPrior:
             What was done, in words.
         """
         probs = numpy.asarray(probs, dtype=float)
-        ratio = self.log_ratio(composition)
-        if ratio is None:
+        kind = composition_kind(composition)
+        if kind is None:
             return probs, (
                 "stoichiometry prior not applied: the amounts make no "
                 "whole sites"
             )
+        ratio = self._log_ratio(kind)
         if labels is not None and list(labels) != list(self.labels):
             index = {n: i for i, n in enumerate(self.labels)}
             try:
@@ -220,7 +229,6 @@ class StoichiometryPrior:
         out = numpy.exp(logp - logp.max())
         out[probs <= 0] = 0.0
         out /= out.sum()
-        kind = composition_kind(composition)
         cls = kind_stoichiometry(kind)
         note = (
             f"stoichiometry prior {kind} applied ({self.size(kind):,} "
