@@ -179,7 +179,11 @@ def heldout_scores(prior, dataset, model_dir, experimental):
             print(f"{name}: {len(ids)} held-out rows, too few; not used")
             continue
         ev = load_eval_set(dataset, predictor, ids=numpy.asarray(ids))
-        probs = predictor.predict_proba(ev["x"], radiation=ev["radiation"])
+        # a model that reads the number of species is told it, as
+        # predict tells it from the composition
+        probs = predictor.predict_proba(
+            ev["x"], radiation=ev["radiation"], composition=ev["formula"]
+        )
         y = numpy.array(
             [predictor.labels.index(int(s)) for s in ev["sg_number"]]
         )

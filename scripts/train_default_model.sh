@@ -16,10 +16,14 @@
 #    rows (whole structure types) and 5 % (random) are set aside as test
 #    sets, 5 % for validation.  About 60 minutes on 2 CPU threads; a GPU
 #    is used when torch finds one.
-# 3. stoichiometry prior: the group counts per kind of composition,
+# 3. species correction: the networks (WORKDIR/network) learn what the
+#    number of species says beside the PDF (fcc Ni against L1_2 Ni3Al),
+#    fitted on the training rows with the networks fixed, into
+#    WORKDIR/model (python scripts/fit_species_head.py, about 10 minutes).
+# 4. stoichiometry prior: the group counts per kind of composition,
 #    without the pairs of this model's test sets, into the model folder
 #    (python scripts/build_stoichiometry_prior.py, about 1.5 minutes).
-# 4. report: every evaluation row (python scripts/model_report.py).
+# 5. report: every evaluation row (python scripts/model_report.py).
 #
 # Every step resumes where it stopped when the command is run again (the
 # dataset build skips finished structures, training resumes from its
@@ -46,10 +50,14 @@ diffpy.sgpredict dataset build --table "$SHARED/mp/mp_structures.csv.gz" \
     --settings physics --max-atoms "$MAX_ATOMS" \
     --max-per-group "$MAX_PER_GROUP" --seed 1 --jobs "$JOBS" \
     -o "$WORK/mp_physics.h5"
-diffpy.sgpredict train "$WORK/mp_physics.h5" -o "$WORK/model" \
+diffpy.sgpredict train "$WORK/mp_physics.h5" -o "$WORK/network" \
     --model resnet --ensemble "$ENSEMBLE" --epochs "$EPOCHS" \
     --batch-size 128 --lr 2e-3 --test-fraction 0.05 --val-fraction 0.05 \
     --patience 100 --max-minutes "$MINUTES" --seed 0
+if [ ! -f "$WORK/model/card.json" ]; then
+    python "$(dirname "$0")/fit_species_head.py" "$WORK/network" \
+        "$WORK/mp_physics.h5" -o "$WORK/model"
+fi
 python "$(dirname "$0")/build_stoichiometry_prior.py" \
     --table "$SHARED/mp/mp_structures.csv.gz" --model "$WORK/model" \
     --dataset "$WORK/mp_physics.h5"

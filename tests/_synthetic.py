@@ -70,14 +70,20 @@ def write_dataset(
     groups=(225, 221, 194, 227),
     seed=0,
     neutron_share=0.0,
+    formulas=None,
+    shapes=None,
 ):
     """Write a tiny dataset file with the package's writer.
 
     ``neutron_share`` of the rows are flagged as neutron PDFs and have
     the sign of their peaks flipped (as a negative scattering length
     would for a pair of unlike atoms), so a model must read the flag.
+    ``formulas`` maps a group to the formula of all its rows (default
+    one element per three rows); ``shapes`` maps a group to the group
+    whose PDF its rows get (an ordered alloy whose PDF is that of fcc).
     Returns the number of rows.
     """
+    formulas, shapes = formulas or {}, shapes or {}
     from diffpy.sgpredict.dataset import DatasetWriter
     from diffpy.sgpredict.grid import MODEL_GRID
 
@@ -90,8 +96,8 @@ def write_dataset(
             for i in range(n_per_group):
                 a = rng.uniform(2.6, 4.2) * (1.4 if sg == 227 else 1.0)
                 uiso = rng.uniform(0.004, 0.012)
-                el = ELEMENTS[(i // 3) % len(ELEMENTS)]
-                g = pdf(sg, a, uiso, r)
+                el = formulas.get(sg, ELEMENTS[(i // 3) % len(ELEMENTS)])
+                g = pdf(shapes.get(sg, sg), a, uiso, r)
                 neutron = float(rng.random() < neutron_share)
                 if neutron:
                     g = -g

@@ -195,17 +195,25 @@ def test_predict_with_composition_applies_the_prior(ni_xray):
     )
     assert any(n.startswith("stoichiometry prior 1d ") for n in weighted.notes)
     assert not any("stoichiometry prior" in n for n in plain.notes)
-    # data without a composition get no prior: the same probabilities
-    # as the file read without its header's composition
+    # data without a composition get no prior: the network's output;
+    # the header's composition reaches the network (its number of
+    # species) and, with the prior off, nothing else
     from diffpy.sgpredict.io import load_pdf
 
     data = load_pdf(ni_xray)
     bare = predict(data.r, data.g, top=45, radiation="xray")
     assert not any("stoichiometry" in n for n in bare.notes)
+    predictor = Predictor(threads=1)
+    x = bare.x[None, :]
+    assert bare.probabilities == pytest.approx(
+        predictor.predict_proba(x, radiation=[0.0])[0]
+    )
     header = predict(
         ni_xray, top=45, stoichiometry_prior=False, keep_impossible=True
     )
-    assert bare.probabilities == pytest.approx(header.probabilities)
+    assert header.probabilities == pytest.approx(
+        predictor.predict_proba(x, radiation=[0.0], composition="Ni")[0]
+    )
 
 
 def test_condition_drops_impossible_groups_after_the_prior():

@@ -56,6 +56,9 @@ def test_train_default_model_script_tiny(tmp_path):
     assert card["architecture"] == "resnet"
     assert card["inputs"]["radiation"] is True
     assert card["calibration"]["temperature"] > 0
+    # the shipped model reads the number of species beside the PDF
+    assert card["inputs"]["species"] == 4
+    assert card["species_head"]["rows"] > 0
     held = json.loads((work / "model" / "heldout.json").read_text())
     assert set(held) == {"random", "structure_type"}
     # the stoichiometry prior of this model: its test pairs left out

@@ -67,6 +67,8 @@ __all__ = [
     "expected_volume",
     "volume_spread",
     "mixed_sites",
+    "species_count",
+    "species_code",
     "stoichiometry",
     "stoichiometry_class",
     "element_block",
@@ -528,6 +530,60 @@ def mixed_sites(composition):
             + ": fractional amounts that add up to no whole site"
         )
     return counts, notes
+
+
+def species_count(composition):
+    """Number of species of a composition, a mixed site counted once.
+
+    A doped site is one species (its majority element, as in
+    :func:`mixed_sites`), because the structure has one site kind
+    there; when the fractional amounts make no whole sites, every
+    element counts.
+
+    Parameters
+    ----------
+    composition : str or dict
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> species_count("Ni"), species_count("SrTiO3")
+    (1, 3)
+    >>> species_count("Ba0.7K0.3(Zn0.85Mn0.15)2As2"), species_count("TiO1.37")
+    (3, 2)
+    """
+    if isinstance(composition, str):
+        composition = parse_composition(composition)
+    try:
+        counts, _ = mixed_sites(composition)
+    except InputError:
+        counts = {el: n for el, n in composition.items() if n > 0}
+    return len(counts)
+
+
+def species_code(composition, ncodes):
+    """The species code a model reads: ``min(k, ncodes) - 1``, else -1.
+
+    ``k`` is :func:`species_count`; -1 (unknown) when there is no
+    composition, it cannot be read, or the model reads none
+    (``ncodes`` 0).  See :mod:`diffpy.sgpredict.models.resnet`.
+
+    Examples
+    --------
+    >>> [species_code(c, 4) for c in ("Ni", "TiO2", "Ca3Al2Si3O12")]
+    [0, 1, 3]
+    >>> species_code(None, 4), species_code("Ni nanoparticles", 4)
+    (-1, -1)
+    """
+    if not composition or int(ncodes) <= 0:
+        return -1
+    try:
+        return min(species_count(composition), int(ncodes)) - 1
+    except InputError:
+        return -1
 
 
 def stoichiometry(composition, maxmult=12, atol=0.02):

@@ -74,17 +74,24 @@ PRIOR_CHOICES = ("icsd", "paper", "uniform", "train", "none")
 COMPOSITION_CHOICES = (None, "filter", "prior")
 
 
-def _predict(predictor, x, radiation):
-    """Probabilities; rows of unknown radiation get the model's average."""
+def _predict(predictor, x, radiation, formulas=None):
+    """Probabilities; rows of unknown radiation get the model's average.
+
+    ``formulas`` (one per row, or None) reach models that read the
+    number of species, as ``predict`` passes a composition.
+    """
     if radiation is None:
-        return predictor.predict_proba(x)
+        return predictor.predict_proba(x, composition=formulas)
     rad = numpy.asarray(radiation, dtype=float)
     known = numpy.isfinite(rad)
     probs = numpy.empty((len(x), len(predictor.labels)))
-    if known.any():
-        probs[known] = predictor.predict_proba(x[known], radiation=rad[known])
-    if (~known).any():
-        probs[~known] = predictor.predict_proba(x[~known])
+    for rows, value in ((known, rad), (~known, None)):
+        if rows.any():
+            probs[rows] = predictor.predict_proba(
+                x[rows],
+                radiation=None if value is None else value[rows],
+                composition=None if formulas is None else formulas[rows],
+            )
     return probs
 
 
@@ -203,7 +210,8 @@ def evaluate(
             f"{len(excluded)} in the training set)"
         )
     rad = ev["radiation"][idx] if tell_radiation else None
-    probs = _predict(predictor, ev["x"][idx], rad)
+    formulas = ev["formula"][idx] if composition else None
+    probs = _predict(predictor, ev["x"][idx], rad, formulas)
     if composition:
         probs = _with_composition(
             predictor, probs, ev["formula"][idx], composition == "prior"

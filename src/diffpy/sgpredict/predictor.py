@@ -70,7 +70,7 @@ from diffpy.sgpredict.candidates import (
     rank_candidates,
 )
 from diffpy.sgpredict.card import load_model
-from diffpy.sgpredict.chemistry import parse_composition
+from diffpy.sgpredict.chemistry import parse_composition, species_code
 from diffpy.sgpredict.domain import DomainLimits, check_domain
 from diffpy.sgpredict.errors import InputError, ModelError
 from diffpy.sgpredict.grid import MIN_RMAX, MODEL_GRID, RGrid, to_model_input
@@ -124,7 +124,7 @@ class Predictor:
     >>> ni = default_model_dir().parent / "examples" / "Ni_xray.gr"
     >>> result = predictor.predict(ni)
     >>> result.best.symbol, result.families[0].head
-    ('Pm-3m', 225)
+    ('Fm-3m', 225)
     """
 
     def __init__(self, model=None, prior="icsd", device="cpu", threads=None):
@@ -138,6 +138,8 @@ class Predictor:
         self.grid = RGrid(inp["rmin"], inp["rmax"], inp["rstep"])
         self.min_rmax = float(inp.get("min_rmax", MIN_RMAX))
         self.labels = [int(n) for n in self.card["labels"]]
+        #: how many species codes the network reads; 0 when it reads none
+        self.species_input = int(self.card["config"].get("species_input", 0))
         self.log_shift = self._prior_shift(prior)
         calibration = self.card.get("calibration") or {}
         self.temperature = float(calibration.get("temperature", 1.0))
@@ -174,7 +176,27 @@ class Predictor:
         strength = float(pinfo.get("strength", 1.0))
         return prior_log_shift(train, target, strength)
 
-    def _forward(self, x, radiation=None):
+    def species_codes(self, composition, n):
+        """Species codes of ``n`` rows for models that read them, or None.
+
+        ``composition`` is None, one formula for all rows, or one per
+        row (None or unreadable: unknown); see
+        :func:`diffpy.sgpredict.chemistry.species_code`.
+        """
+        if not self.species_input or composition is None:
+            return None
+        if isinstance(composition, (str, dict)):
+            composition = [composition] * n
+        if len(composition) != n:
+            raise InputError(
+                f"composition: {len(composition)} given for {n} PDFs"
+            )
+        codes = numpy.array(
+            [species_code(c, self.species_input) for c in composition]
+        )
+        return codes if (codes >= 0).any() else None
+
+    def _forward(self, x, radiation=None, species=None):
         """Return ``(probabilities, member_probabilities or None)``.
 
         The network's log-probabilities (the mean of the members' log
@@ -182,7 +204,8 @@ class Predictor:
         temperature, shifted by the prior and normalised.  ``radiation``
         (0 X-rays, 1 neutrons, NaN unknown, per row) is passed to models
         that read it; rows of unknown radiation get the model's average
-        over both.
+        over both.  ``species`` (codes per row, -1 unknown; see
+        :meth:`species_codes`) likewise.
         """
         if radiation is not None:
             rad = numpy.asarray(radiation, dtype=float).reshape(-1)
@@ -196,7 +219,9 @@ class Predictor:
                     if not rows.any():
                         continue
                     pp, mm = self._forward_rows(
-                        numpy.atleast_2d(x)[rows], value
+                        numpy.atleast_2d(x)[rows],
+                        value,
+                        None if species is None else species[rows],
                     )
                     p[rows] = pp
                     if mm is not None:
@@ -204,9 +229,9 @@ class Predictor:
                             mp = numpy.empty((n, *mm.shape[1:]))
                         mp[rows] = mm
                 return p, mp
-        return self._forward_rows(x, radiation)
+        return self._forward_rows(x, radiation, species)
 
-    def _forward_rows(self, x, radiation=None):
+    def _forward_rows(self, x, radiation=None, species=None):
         """:meth:`_forward` for rows of one known (or no) radiation."""
         x = numpy.atleast_2d(numpy.asarray(x, dtype=numpy.float32))
         members = getattr(self.net, "members", None)
@@ -223,6 +248,11 @@ class Predictor:
                 if radiation is not None:
                     rad = numpy.asarray(radiation, dtype=numpy.float32)
                     args = (batch, torch.from_numpy(rad[start : start + step]))
+                if species is not None:
+                    # only models that read the species get a third input
+                    codes = numpy.asarray(species, dtype=numpy.int64)
+                    codes = torch.from_numpy(codes[start : start + step])
+                    args = (batch, args[1] if len(args) > 1 else None, codes)
                 if members is not None and len(members) > 1:
                     each = torch.stack(
                         [torch.log_softmax(m(*args), -1) for m in members]
@@ -242,7 +272,7 @@ class Predictor:
         mp = numpy.concatenate(member_out) if member_out else None
         return p, mp
 
-    def predict_proba(self, x, radiation=None):
+    def predict_proba(self, x, radiation=None, composition=None):
         """Return class probabilities for model inputs.
 
         Parameters
@@ -252,6 +282,11 @@ class Predictor:
         radiation : array_like, optional
             Per row 0 (X-rays), 1 (neutrons) or NaN (unknown); only for
             models that read the radiation (``card["inputs"]["radiation"]``).
+        composition : str or sequence of str, optional
+            One formula for all rows or one per row (None: unknown); only
+            models that read the number of species use it
+            (``card["inputs"]["species"]``).  The stoichiometry prior and
+            the composition filter are :meth:`condition`'s.
 
         Returns
         -------
@@ -260,7 +295,9 @@ class Predictor:
         """
         if radiation is not None and not self.limits.radiation_input:
             radiation = None
-        return self._forward(x, radiation)[0]
+        x = numpy.atleast_2d(x)
+        species = self.species_codes(composition, len(x))
+        return self._forward(x, radiation, species)[0]
 
     def allowed(self, composition, zmax=DEFAULT_ZMAX):
         """Return a boolean mask over the labels: can a group hold it?
@@ -569,7 +606,14 @@ class Predictor:
                     for p in prepared
                 ]
             )
-        probs, members = self._forward(x, radiation)
+        species = self.species_codes(
+            [
+                options.get("composition") or p[3].get("composition")
+                for p in prepared
+            ],
+            len(prepared),
+        )
+        probs, members = self._forward(x, radiation, species)
         return [
             self._result(
                 item,
@@ -669,7 +713,7 @@ def predict(
     >>> ni = default_model_dir().parent / "examples" / "Ni_xray.gr"
     >>> result = predict(ni, top=3)
     >>> result.best.symbol, result.in_domain, result.warnings
-    ('Pm-3m', True, [])
+    ('Fm-3m', True, [])
     >>> result.families[0].head
     225
     >>> sorted(result.to_dict())[:4]

@@ -146,10 +146,18 @@ def _trust_lines(card, indent="  "):
         text = "none (temperature 1)"
     limits = DomainLimits.from_card(card)
     inp = card.get("input") or {}
+    species = int((card.get("inputs") or {}).get("species", 0) or 0)
     return [
         f"{indent}calibration: {text}",
         f"{indent}domain: Qmax {limits.qmax_range[0]:g}-"
         f"{limits.qmax_range[1]:g} 1/A, radiation "
         f"{'/'.join(limits.radiation)}, data from r <= "
         f"{inp.get('rmin', 1.5)} to r >= {inp.get('min_rmax', MIN_RMAX)} A",
+        f"{indent}composition: "
+        + (
+            f"the network reads its number of species (1 to {species} "
+            "or more); the stoichiometry prior and the filter use it too"
+            if species
+            else "used by the stoichiometry prior and the filter"
+        ),
     ]

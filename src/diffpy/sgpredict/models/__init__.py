@@ -130,9 +130,10 @@ class Ensemble(torch.nn.Module):
         super().__init__()
         self.members = torch.nn.ModuleList(members)
 
-    def forward(self, x, radiation=None):
+    def forward(self, x, radiation=None, species=None):
         """Mean log-softmax of the members for inputs ``x``."""
         outs = [
-            torch.log_softmax(m(x, radiation), dim=-1) for m in self.members
+            torch.log_softmax(m(x, radiation, species), dim=-1)
+            for m in self.members
         ]
         return torch.stack(outs).mean(dim=0)

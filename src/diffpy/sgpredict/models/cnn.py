@@ -82,11 +82,11 @@ class SpaceGroupCNN(nn.Module):
                 nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
                 nn.init.zeros_(module.bias)
 
-    def forward(self, x, radiation=None):
+    def forward(self, x, radiation=None, species=None):
         """Return logits of shape ``(batch, nclasses)``.
 
-        ``radiation`` is accepted for a uniform interface and ignored:
-        this network does not read it.
+        ``radiation`` and ``species`` are accepted for a uniform
+        interface and ignored: this network does not read them.
         """
         if x.dim() == 2:
             x = x.unsqueeze(1)

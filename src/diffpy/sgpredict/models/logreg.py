@@ -62,9 +62,10 @@ class LogisticRegression(nn.Module):
             x = x[:, self.pair_i] * x[:, self.pair_j]
         return (x - self.mean) / self.scale
 
-    def forward(self, x, radiation=None):
+    def forward(self, x, radiation=None, species=None):
         """Return logits of shape ``(batch, nclasses)``.
 
-        ``radiation`` is accepted for a uniform interface and ignored.
+        ``radiation`` and ``species`` are accepted for a uniform
+        interface and ignored.
         """
         return self.linear(self.features(x))

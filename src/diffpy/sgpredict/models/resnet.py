@@ -17,6 +17,25 @@ paper's network at ``filters=(64, 64), kernel=32``, and deeper.
 
 When the model reads the radiation but is not told it, it returns the
 log of the mean of the probabilities for both radiations.
+
+The number of species
+---------------------
+With ``species_input = n`` the network also takes the number of
+chemical species of the sample, when it is known, as a code
+:math:`s = \\min(k, n) - 1` (``k`` species; -1 unknown).  It adds a
+correction to the logits :math:`z_g = w_g \\cdot h + b_g` of the dense
+features :math:`h`,
+
+.. math::
+
+    z_g(s) = w_g \\cdot h + b_g + B_{sg} + V_{sg} \\cdot h,
+
+with one bias :math:`B_s` and one weight matrix :math:`V_s` per code,
+zero at the start, so an unknown composition gives the network's output
+unchanged.  The PDF of an element in fcc and of an ordered A3B alloy
+(Pm-3m, L1_2) are nearly the same; the correction lets the features
+mean different groups for one species than for three.  It is fitted by
+:func:`diffpy.sgpredict.training.species_head.fit_species_head`.
 """
 
 import math
@@ -32,7 +51,7 @@ class RadiationMixin:
 
     radiation_input = False
 
-    def forward(self, x, radiation=None):
+    def forward(self, x, radiation=None, species=None):
         """Return logits ``(batch, nclasses)``.
 
         Parameters
@@ -43,15 +62,20 @@ class RadiationMixin:
             0 for X-rays, 1 for neutrons, per PDF or for all.  Without
             it, a model that reads the radiation averages the
             probabilities of both.
+        species : torch.Tensor or int, optional
+            The species code per PDF or for all (see the module
+            documentation; -1 unknown); ignored by models without
+            ``species_input``.
         """
         if x.dim() == 3:
             x = x[:, 0, :]
         if not self.radiation_input:
-            return self._logits(x, None)
+            return self._logits(x, None, species)
         if radiation is None:
             both = [
                 torch.log_softmax(
-                    self._logits(x, torch.full_like(x[:, 0], v)), dim=-1
+                    self._logits(x, torch.full_like(x[:, 0], v), species),
+                    dim=-1,
                 )
                 for v in (0.0, 1.0)
             ]
@@ -59,7 +83,7 @@ class RadiationMixin:
         rad = torch.as_tensor(radiation, dtype=x.dtype, device=x.device)
         if rad.dim() == 0:
             rad = rad.expand(x.shape[0])
-        return self._logits(x, rad)
+        return self._logits(x, rad, species)
 
 
 class _Block(nn.Module):
@@ -110,6 +134,9 @@ class ResNet1D(RadiationMixin, nn.Module):
     stem_pool : bool
         Halve the length after the stem convolution (about half the
         cost; the stem keeps the fine peak positions in its channels).
+    species_input : int
+        Number of species codes read (0: none; see the module
+        documentation).
 
     Examples
     --------
@@ -118,6 +145,10 @@ class ResNet1D(RadiationMixin, nn.Module):
     torch.Size([2, 45])
     >>> net(torch.zeros(3, 209)).shape
     torch.Size([3, 45])
+    >>> net = ResNet1D(channels=(8, 16), hidden=16, species_input=4).eval()
+    >>> x = torch.rand(2, 209)
+    >>> bool((net(x, 0.0, species=2) == net(x, 0.0)).all())
+    True
     """
 
     def __init__(
@@ -130,6 +161,7 @@ class ResNet1D(RadiationMixin, nn.Module):
         dropout=0.3,
         radiation_input=True,
         stem_pool=False,
+        species_input=0,
     ):
         super().__init__()
         if kernel % 2 == 0:
@@ -164,17 +196,48 @@ class ResNet1D(RadiationMixin, nn.Module):
             nn.Dropout(dropout),
         )
         self.out = nn.Linear(hidden, nclasses)
+        self.species_input = int(species_input)
+        if self.species_input < 0:
+            raise ValueError("species_input must be 0 or more")
+        if self.species_input:
+            n = self.species_input
+            self.species_bias = nn.Parameter(torch.zeros(n, nclasses))
+            self.species_weight = nn.Parameter(
+                torch.zeros(n, nclasses, hidden)
+            )
         for module in self.modules():
             if isinstance(module, (nn.Conv1d, nn.Linear)):
                 nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
                 if module.bias is not None:
                     nn.init.zeros_(module.bias)
 
-    def _logits(self, x, rad):
+    def features(self, x, rad=None):
+        """The dense features ``h`` (the input of the output layer)."""
         h = x.unsqueeze(1)
         if rad is not None:
             h = torch.cat([h, rad[:, None, None].expand_as(h)], dim=1)
         h = self.stages(self.stem(h)).flatten(1)
         if rad is not None:
             h = torch.cat([h, rad[:, None]], dim=1)
-        return self.out(self.head(h))
+        return self.head(h)
+
+    def species_logits(self, h, species=None):
+        """Logits of dense features, with the species correction.
+
+        Rows whose code is negative (unknown) get none.
+        """
+        logits = self.out(h)
+        if species is None or not self.species_input:
+            return logits
+        code = torch.as_tensor(species, dtype=torch.long, device=h.device)
+        if code.dim() == 0:
+            code = code.expand(h.shape[0])
+        known = (code >= 0).to(h.dtype)[:, None]
+        code = code.clamp(0, self.species_input - 1)
+        extra = self.species_bias[code] + torch.einsum(
+            "nd,ncd->nc", h, self.species_weight[code]
+        )
+        return logits + known * extra
+
+    def _logits(self, x, rad, species=None):
+        return self.species_logits(self.features(x, rad), species)

@@ -1,0 +1,167 @@
+"""The species correction: the number of species read beside the PDF."""
+
+import json
+
+import numpy
+import pytest
+import torch
+
+from diffpy.sgpredict import spacegroups
+from diffpy.sgpredict.card import load_model
+from diffpy.sgpredict.chemistry import species_code, species_count
+from diffpy.sgpredict.errors import InputError
+from diffpy.sgpredict.models import build_model
+from diffpy.sgpredict.predictor import Predictor
+from diffpy.sgpredict.training import train
+from diffpy.sgpredict.training.data import load_training_data
+from diffpy.sgpredict.training.species_head import (
+    SpeciesHeadSettings,
+    fit_species_head,
+)
+
+RESNET = {"channels": [8, 8], "kernel": 5, "hidden": 16}
+
+
+@pytest.fixture(scope="module")
+def alloy_model(tmp_path_factory):
+    """A small network trained where fcc Ni and L1_2 Ni3Al look the same.
+
+    Rows of Fm-3m (one element) and Pm-3m (``Ni3Al``) get the same PDF
+    shape, so the PDF alone cannot tell them apart; P6_3/mmc rows are
+    elements too.
+    """
+    from _synthetic import write_dataset
+
+    folder = tmp_path_factory.mktemp("alloys")
+    data = folder / "alloys.h5"
+    write_dataset(
+        data,
+        n_per_group=60,
+        groups=(225, 221, 194),
+        seed=5,
+        formulas={221: "Ni3Al"},
+        shapes={221: 225},
+    )
+    model = folder / "network"
+    train(
+        data,
+        model,
+        model="resnet",
+        config=RESNET,
+        epochs=3,
+        patience=50,
+        test_fraction=0.1,
+        batch_size=16,
+        lr=3e-3,
+        seed=1,
+        device="cpu",
+        val_fraction=0.2,
+        progress=False,
+        num_threads=1,
+    )
+    return data, model
+
+
+def test_species_codes():
+    assert [species_count(c) for c in ("Ni", "Ni3Al", "SrTiO3")] == [1, 2, 3]
+    # five species share the last code of a four-code model
+    assert species_code("LiNaKRbCs", 4) == 3
+    assert species_code("Ni3Al", 0) == -1
+
+
+def test_unknown_species_leave_the_network_unchanged():
+    torch.manual_seed(0)
+    net = build_model("resnet", dict(RESNET, species_input=3)).eval()
+    with torch.no_grad():
+        net.species_bias.normal_()
+        net.species_weight.normal_()
+    x = torch.rand(4, 209)
+    plain = net(x, 0.0)
+    assert torch.equal(net(x, 0.0, torch.tensor([-1] * 4)), plain)
+    # the correction of a known code is B_s + V_s h on the features
+    codes = torch.tensor([0, 1, 2, -1])
+    h = net.features(x, torch.zeros(4))
+    extra = net.species_bias[codes[:3]] + torch.einsum(
+        "nd,ncd->nc", h[:3], net.species_weight[codes[:3]]
+    )
+    got = net(x, 0.0, codes)
+    assert torch.allclose(got[:3], plain[:3] + extra, atol=1e-5)
+    assert torch.equal(got[3], plain[3])
+    with pytest.raises(ValueError):
+        build_model("resnet", dict(RESNET, species_input=-1))
+
+
+def test_fit_species_head_tells_fcc_from_the_alloy(alloy_model, tmp_path):
+    data, model = alloy_model
+    out = tmp_path / "with_species"
+    lines = []
+    fit_species_head(
+        model,
+        data,
+        out,
+        SpeciesHeadSettings(passes=2, epochs=30, lr=1e-2),
+        num_threads=1,
+        progress=lines.append,
+    )
+    card = json.loads((out / "card.json").read_text())
+    assert card["config"]["species_input"] == 4
+    assert card["inputs"]["species"] == 4
+    assert (out / "heldout.json").read_text() == (
+        model / "heldout.json"
+    ).read_text()
+    # every trained weight is kept: only the species tensors are new
+    before = load_model(model)[0].state_dict()
+    after = load_model(out)[0].state_dict()
+    new = set(after) - set(before)
+    assert new and {k.rsplit(".", 1)[-1] for k in new} == {
+        "species_bias",
+        "species_weight",
+    }
+    for key, value in before.items():
+        assert torch.equal(after[key], value), key
+    # on the rows the PDF cannot split, the composition now decides
+    rows = load_training_data(data)
+    pick = numpy.isin(rows["sg_number"], (221, 225))
+    x = rows["G"][pick]
+    x = (x - x.min(1, keepdims=True)) / numpy.ptp(x, axis=1, keepdims=True)
+    truth = rows["sg_number"][pick]
+    formulas = rows["formula"][pick]
+    plain = Predictor(model, prior="none", threads=1)
+    told = Predictor(out, prior="none", threads=1)
+    i221, i225 = (spacegroups.index_of(n) for n in (221, 225))
+
+    def accuracy(probs):
+        pred = numpy.where(probs[:, i221] > probs[:, i225], 221, 225)
+        return (pred == truth).mean()
+
+    blind = accuracy(plain.predict_proba(x, radiation=numpy.zeros(len(x))))
+    aware = accuracy(
+        told.predict_proba(
+            x, radiation=numpy.zeros(len(x)), composition=list(formulas)
+        )
+    )
+    assert blind < 0.75 and aware > 0.95
+    # without a composition the new model answers as the old one
+    same = told.predict_proba(x[:5], radiation=numpy.zeros(5))
+    ref = plain.predict_proba(x[:5], radiation=numpy.zeros(5))
+    assert numpy.allclose(same, ref, atol=1e-6)
+    assert card["species_head"]["validation"][0]["after"]["loss"] < (
+        card["species_head"]["validation"][0]["before"]["loss"]
+    )
+    assert any("validation" in line for line in lines)
+
+
+def test_fit_species_head_refusals(alloy_model, tiny_model, tmp_path):
+    data, model = alloy_model
+    with pytest.raises(InputError, match="residual network"):
+        fit_species_head(tiny_model, data, tmp_path / "a")
+    done = tmp_path / "done"
+    fit_species_head(
+        model, data, done, SpeciesHeadSettings(passes=1, epochs=1)
+    )
+    with pytest.raises(InputError, match="already reads"):
+        fit_species_head(done, data, tmp_path / "b")
+    with pytest.raises(InputError, match="at least 1"):
+        SpeciesHeadSettings(passes=0)
+    with pytest.raises(InputError, match="weight_decay"):
+        SpeciesHeadSettings(weight_decay=-1.0)
