@@ -165,3 +165,22 @@ def test_fit_species_head_refusals(alloy_model, tiny_model, tmp_path):
         SpeciesHeadSettings(passes=0)
     with pytest.raises(InputError, match="weight_decay"):
         SpeciesHeadSettings(weight_decay=-1.0)
+
+
+def test_predict_tells_the_shipped_network_the_species(ni_xray):
+    from diffpy.sgpredict import predict
+    from diffpy.sgpredict.io import load_pdf
+
+    told = predict(ni_xray, top=45, keep_impossible=True)
+    assert told.composition == "Ni"  # from the file's header
+    assert "the network was told the number of species: 1" in told.notes
+    # an fcc PDF of one element: Fm-3m before the L1_2 alloys' Pm-3m
+    assert told.best.number == 225
+    data = load_pdf(ni_xray)
+    bare = predict(data.r, data.g, top=45, radiation="xray")
+    assert not any("species" in n for n in bare.notes)
+    five = predict(ni_xray, composition="LiNaKRbCs", top=3)
+    assert (
+        "the network was told the number of species: 5 (read as 4 or more)"
+        in five.notes
+    )

@@ -70,7 +70,11 @@ from diffpy.sgpredict.candidates import (
     rank_candidates,
 )
 from diffpy.sgpredict.card import load_model
-from diffpy.sgpredict.chemistry import parse_composition, species_code
+from diffpy.sgpredict.chemistry import (
+    parse_composition,
+    species_code,
+    species_count,
+)
 from diffpy.sgpredict.domain import DomainLimits, check_domain
 from diffpy.sgpredict.errors import InputError, ModelError
 from diffpy.sgpredict.grid import MIN_RMAX, MODEL_GRID, RGrid, to_model_input
@@ -432,6 +436,17 @@ class Predictor:
                 stoichiometry_prior=options["stoichiometry_prior"],
                 source=source,
             )
+            code = species_code(composition, self.species_input)
+            if code >= 0:
+                n = species_count(composition)
+                notes.append(
+                    f"the network was told the number of species: {n}"
+                    + (
+                        f" (read as {self.species_input} or more)"
+                        if n > self.species_input
+                        else ""
+                    )
+                )
         cands, fams = rank_candidates(
             probs,
             self.labels,
