@@ -5,6 +5,7 @@ import json
 import numpy
 import pytest
 import torch
+from test_train import FAST
 
 from diffpy.sgpredict import spacegroups
 from diffpy.sgpredict.card import load_model
@@ -43,22 +44,9 @@ def alloy_model(tmp_path_factory):
         shapes={221: 225},
     )
     model = folder / "network"
-    train(
-        data,
-        model,
-        model="resnet",
-        config=RESNET,
-        epochs=3,
-        patience=50,
-        test_fraction=0.1,
-        batch_size=16,
-        lr=3e-3,
-        seed=1,
-        device="cpu",
-        val_fraction=0.2,
-        progress=False,
-        num_threads=1,
-    )
+    # the fast settings of the training tests, with a residual network
+    kw = dict(FAST, config=RESNET, seed=1, val_fraction=0.2)
+    train(data, model, model="resnet", epochs=3, test_fraction=0.1, **kw)
     return data, model
 
 
