@@ -47,6 +47,17 @@ CREDIT = (
     "Materials 1, 011002 (2013)), data licence CC BY 4.0, taken from the "
     "CIFs collected in fxcoudert/topology_databases (commit 41163fc)."
 )
+
+
+def card_description(card):
+    """The card's description: the networks, and what else they read."""
+    from diffpy.sgpredict.training import species_head
+
+    if (card.get("inputs") or {}).get("species"):
+        return DESCRIPTION + " " + species_head.DESCRIPTION
+    return DESCRIPTION
+
+
 MARKERS = {
     ".md": ("<!-- model-table -->", "<!-- /model-table -->"),
     ".rst": (".. model-table start", ".. model-table end"),
@@ -314,7 +325,7 @@ def main(argv=None):
         info = json.loads(tset.read_text())
         info["dataset"] = Path(info.get("dataset", "")).name
         tset.write_text(json.dumps(info, indent=0) + "\n")
-    card["description"] = DESCRIPTION
+    card["description"] = card_description(card)
     card["data_credit"] = CREDIT
     card.setdefault("metrics", {})["evaluation"] = results
     card["metrics"]["baselines"] = baselines

@@ -60,7 +60,14 @@ from diffpy.sgpredict.training.settings import (
     TRAINING_SET_NAME,
 )
 
-__all__ = ["SpeciesHeadSettings", "fit_species_head"]
+__all__ = ["SpeciesHeadSettings", "fit_species_head", "DESCRIPTION"]
+
+#: What the card's description says of the correction.
+DESCRIPTION = (
+    "Given a composition, the networks also read its number of species "
+    "(1, 2, 3, 4 or more), through a correction of the last layer fitted "
+    "on the training rows with the networks fixed."
+)
 
 
 @dataclass(frozen=True)
@@ -290,10 +297,7 @@ def fit_species_head(
     new = dict(card)
     new["name"] = f"{card.get('name', 'model')}-species"
     new["description"] = (
-        card.get("description", "").rstrip()
-        + " Given a composition, the networks also read its number of "
-        "species (1, 2, 3, 4 or more), through a correction of the last "
-        "layer fitted on the training rows with the networks fixed."
+        card.get("description", "").rstrip() + " " + DESCRIPTION
     ).strip()
     new["config"] = config
     new["inputs"] = dict(card.get("inputs") or {}, species=ncodes)
