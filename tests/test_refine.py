@@ -444,6 +444,21 @@ def test_mixed_sites_of_a_doped_pnictide():
     assert notes[0] == "Ba0.7K0.3 on one site as Ba"
 
 
+def test_doped_composition_reaches_every_route(tmp_path):
+    # a doped site is its majority element for the prototype and pyxtal
+    # routes too: before, a doped pnictide got no I4/mmm template (no
+    # prototype matched five elements, pyxtal could not place them), so
+    # ``refine --fit`` dropped its true group before fitting
+    doped = "Ba0.7K0.3(Zn0.85Mn0.15)2As2"
+    start = starting_structure(139, composition=doped)
+    assert "ThCr2Si2" in " ".join(start.notes)
+    assert sorted({a.element for a in start.structure}) == ["As", "Ba", "Zn"]
+    assert "Ba0.7K0.3 on one site as Ba" in start.notes
+    written = write_templates(NI, [139], tmp_path, composition=doped)
+    assert written[0]["error"] is None
+    assert (Path(written[0]["folder"]) / "fit.py").is_file()
+
+
 @pytest.mark.parametrize(
     "group, sub, natoms, cell",
     [

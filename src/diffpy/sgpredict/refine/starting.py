@@ -36,7 +36,7 @@ Examples
 from pathlib import Path
 
 from diffpy.sgpredict import spacegroups
-from diffpy.sgpredict.chemistry import parse_composition
+from diffpy.sgpredict.chemistry import mixed_sites, parse_composition
 from diffpy.sgpredict.errors import InputError
 from diffpy.sgpredict.refine import settings
 from diffpy.sgpredict.refine.library_lookup import prototype_starts
@@ -358,13 +358,16 @@ def starting_structures(
             starts.extend([start] if start else [])
             notes.extend([note] if note else [])
             comp = comp if comp is not None else cif_comp
+    # a doped site holds its majority element in every route (the
+    # Wyckoff enumeration applies the same rule itself)
+    sites, site_notes = _site_composition(comp)
     if library is not None:
-        for start in library_starts(number, comp, library, uiso):
+        for start in library_starts(number, sites, library, uiso):
             start.scale = scale_to_peak(start.structure, r1, scattering)
             starts.append(start)
     if comp is None:
         notes.append(NO_COMPOSITION_NOTE)
-    for start in prototype_starts(number, comp, uiso, prototypes):
+    for start in prototype_starts(number, sites, uiso, prototypes):
         start.scale = scale_to_peak(start.structure, r1, scattering)
         starts.append(start)
     if comp and data is not None and enumerate_budget > 0:
@@ -374,8 +377,29 @@ def starting_structures(
         starts.extend(found)
         notes.extend(why)
     if not starts:
-        starts.append(_pyxtal_start(number, comp, r1, uiso, scattering))
+        starts.append(_pyxtal_start(number, sites, r1, uiso, scattering))
+    if starts:
+        notes.extend(n for n in site_notes if n not in notes)
     return starts, notes
+
+
+def _site_composition(comp):
+    """The composition by sites (:func:`chemistry.mixed_sites`) and its
+    notes; the composition itself when its amounts make no whole sites.
+
+    Examples
+    --------
+    >>> _site_composition({"Ba": 0.7, "K": 0.3, "Zn": 2.0, "As": 2.0})
+    ({'Ba': 1.0, 'Zn': 2.0, 'As': 2.0}, ['Ba0.7K0.3 on one site as Ba'])
+    >>> _site_composition(None)
+    (None, [])
+    """
+    if not comp:
+        return comp, []
+    try:
+        return mixed_sites(comp)
+    except InputError:
+        return comp, []
 
 
 def starting_structure(
