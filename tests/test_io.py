@@ -164,3 +164,31 @@ def test_comma_separated_export_reads_like_the_gr_file(ni_xray, tmp_path):
     )
     (tmp_path / "ni.gr").write_text(text)
     numpy.testing.assert_allclose(load_pdf(tmp_path / "ni.gr").r, ref.r)
+
+
+def test_a_header_composition_that_contradicts_the_file_name(tmp_path):
+    # a header left from another sample (the shared pnictide file says
+    # "composition = Ni") must not steer the prediction or the refinement
+    from diffpy.sgpredict.predictor import predict
+    from diffpy.sgpredict.refine.fitdata import prepare_data
+
+    r, g = fake_pdf()
+    bad = write_gr(tmp_path / "BaFe2As2_300K.gr", r, g, "composition = Ni\n")
+    data = load_pdf(bad)
+    assert "composition" not in data.meta
+    assert "composition Ni" in data.meta["composition_ignored"]
+    result = predict(bad, top=3)
+    assert result.composition is None
+    assert any(
+        n.startswith("warning: the header says composition Ni")
+        for n in result.notes
+    )
+    assert any("BaFe2As2" in n for n in prepare_data(bad).notes)
+    # a header that agrees with the name, or a name that is no formula,
+    # keeps its composition
+    for name, header in (
+        ("BaFe2As2_300K.gr", "Ba Fe2 As2"),
+        ("sample_300K.gr", "Ni"),
+    ):
+        good = write_gr(tmp_path / name, r, g, f"composition = {header}\n")
+        assert load_pdf(good).meta["composition"] == header

@@ -128,6 +128,11 @@ def _read_meta(path, header):
         comp = _pdfgetn_composition(header)
         if comp:
             meta["composition"] = comp
+    if meta.get("composition"):
+        conflict = _name_conflict(path, meta["composition"])
+        if conflict:
+            meta["composition_ignored"] = conflict
+            del meta["composition"]
     radiation = header_radiation(header, meta)
     if radiation:
         meta["radiation"] = radiation
@@ -148,6 +153,43 @@ _PDFGETN_ELEMENT = re.compile(
     r"(?m)^[#\s]*([A-Z][a-z]?)\s+(\d+(?:\.\d*)?)\s+\d+(?:\.\d*)?\s+"
     r"\d+(?:\.\d*)?\s+\d+(?:\.\d*)?\s+\d+(?:\.\d*)?\s*$"
 )
+
+
+def _name_conflict(path, composition):
+    """Why a header's composition is not trusted, or None.
+
+    A header that shares no element with the formula the file name
+    starts with (``Ba0.7K0.3(Zn0.85Mn0.15)2As2_300K.gr`` with
+    ``composition = Ni``, a header left from another sample) would steer
+    the prediction wrongly: the composition is not used, and the output
+    says so.
+
+    Examples
+    --------
+    >>> _name_conflict("BaFe2As2_300K.gr", "Ni")[:40]
+    'the header says composition Ni, the file'
+    >>> _name_conflict("BaFe2As2_300K.gr", "Ba Fe2 As2") is None
+    True
+    >>> _name_conflict("sample.gr", "Ni") is None
+    True
+    """
+    from diffpy.sgpredict.chemistry import parse_composition
+    from diffpy.sgpredict.paths import formula_from_name
+
+    named = formula_from_name(path)
+    if not named:
+        return None
+    try:
+        header = parse_composition(composition)
+    except InputError:
+        return None
+    if set(named) & set(header):
+        return None
+    return (
+        f"the header says composition {composition}, the file name "
+        f"starts with {Path(str(path)).stem.split('_')[0]}: the header's "
+        "composition was not used; give --composition"
+    )
 
 
 def _pdfgetn_composition(header):

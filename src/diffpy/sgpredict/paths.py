@@ -5,7 +5,8 @@
 * :func:`unique_stems` and :func:`image_paths` name one output per
   input so that two inputs never share a name;
 * :func:`value_from_name` reads the temperature, doping or index that a
-  file name carries (``Ni_300K.gr``, ``x0.15``);
+  file name carries (``Ni_300K.gr``, ``x0.15``), and
+  :func:`formula_from_name` the formula it starts with;
 * :func:`check_output` refuses an output path that cannot be written,
   in one line.
 """
@@ -20,6 +21,7 @@ __all__ = [
     "expand_inputs",
     "unique_stems",
     "value_from_name",
+    "formula_from_name",
     "check_output",
     "image_paths",
 ]
@@ -178,6 +180,31 @@ def value_from_name(name):
     if match:
         return "index", float(match.group(1))
     return None, None
+
+
+def formula_from_name(name):
+    """The formula a file name starts with, as a composition, or None.
+
+    The stem's text before the first ``_`` counts when it reads as a
+    formula of element symbols (:func:`~diffpy.sgpredict.chemistry.
+    parse_composition`).
+
+    Examples
+    --------
+    >>> sorted(formula_from_name("BaFe2As2_300K_xray.gr").items())
+    [('As', 2.0), ('Ba', 1.0), ('Fe', 2.0)]
+    >>> formula_from_name("sample_300K.gr") is None
+    True
+    """
+    from diffpy.sgpredict.chemistry import parse_composition
+
+    head = Path(str(name)).stem.split("_")[0].strip()
+    if not head or not head[0].isupper():
+        return None
+    try:
+        return parse_composition(head)
+    except InputError:
+        return None
 
 
 def check_output(path, what="the output", folder=False):

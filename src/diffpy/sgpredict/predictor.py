@@ -423,6 +423,8 @@ class Predictor:
         composition = options.get("composition") or meta.get("composition")
         possible = numpy.ones(len(self.labels), bool)
         impossible, notes = [], []
+        if meta.get("composition_ignored") and not composition:
+            notes.append("warning: " + meta["composition_ignored"])
         if composition:
             source = (
                 "given" if options.get("composition") else "from the header"

@@ -106,6 +106,8 @@ def prepare_data(
     r = numpy.asarray(data.r, dtype=float)
     g = numpy.asarray(data.g, dtype=float)
     notes = []
+    if meta.get("composition_ignored"):
+        notes.append(meta["composition_ignored"])
     if qmax is None:
         qmax = meta.get("qmax")
     if qmax is None or not qmax or not math.isfinite(float(qmax)):
