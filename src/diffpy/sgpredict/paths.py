@@ -187,14 +187,15 @@ def formula_from_name(name):
 
     The stem's text before the first ``_`` counts when it reads as a
     formula of element symbols (:func:`~diffpy.sgpredict.chemistry.
-    parse_composition`).
+    parse_composition`) with two elements or more, or with a number:
+    a lone symbol may be a word (``In_situ``, ``As_made``).
 
     Examples
     --------
     >>> sorted(formula_from_name("BaFe2As2_300K_xray.gr").items())
     [('As', 2.0), ('Ba', 1.0), ('Fe', 2.0)]
-    >>> formula_from_name("sample_300K.gr") is None
-    True
+    >>> formula_from_name("sample_300K.gr"), formula_from_name("In_situ.gr")
+    (None, None)
     """
     from diffpy.sgpredict.chemistry import parse_composition
 
@@ -202,9 +203,12 @@ def formula_from_name(name):
     if not head or not head[0].isupper():
         return None
     try:
-        return parse_composition(head)
+        comp = parse_composition(head)
     except InputError:
         return None
+    if len(comp) < 2 and not any(c.isdigit() for c in head):
+        return None
+    return comp
 
 
 def check_output(path, what="the output", folder=False):
