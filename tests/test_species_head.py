@@ -172,3 +172,38 @@ def test_predict_tells_the_shipped_network_the_species(ni_xray):
         "the network was told the number of species: 5 (read as 4 or more)"
         in five.notes
     )
+
+
+def test_predictions_told_the_species_have_their_own_temperature(
+    alloy_model, tmp_path
+):
+    data, model = alloy_model
+    out = tmp_path / "calibrated"
+    fit_species_head(
+        model, data, out, SpeciesHeadSettings(passes=1, epochs=5, lr=1e-2)
+    )
+    card = json.loads((out / "card.json").read_text())
+    cal = card["calibration"]
+    t_s = cal["temperature_species"]
+    assert t_s > 0 and cal["species_calibration"]["n"] > 0
+    told = Predictor(out, prior="none", threads=1)
+    assert told.temperature_species == t_s
+    rows = load_training_data(data)
+    x = rows["G"][:6]
+    x = (x - x.min(1, keepdims=True)) / numpy.ptp(x, axis=1, keepdims=True)
+    formulas = list(rows["formula"][:6])
+    formulas[0] = None  # one row without a composition
+    net, _ = load_model(out)
+    with torch.no_grad():
+        plain = net(torch.as_tensor(x), torch.zeros(6)).numpy()
+        codes = torch.tensor([species_code(f, 4) for f in formulas])
+        aware = net(torch.as_tensor(x), torch.zeros(6), codes).numpy()
+
+    def softmax(z):
+        z = z - z.max(axis=1, keepdims=True)
+        return numpy.exp(z) / numpy.exp(z).sum(axis=1, keepdims=True)
+
+    got = told.predict_proba(x, radiation=numpy.zeros(6), composition=formulas)
+    temperature = told.temperature
+    assert numpy.allclose(got[0], softmax(plain / temperature)[0], atol=1e-5)
+    assert numpy.allclose(got[1:], softmax(aware / t_s)[1:], atol=1e-5)

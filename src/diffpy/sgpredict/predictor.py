@@ -29,7 +29,9 @@ Calibration
 When the model card carries ``calibration.temperature`` :math:`T`
 (fitted on validation data by the trainer), the network's
 log-probabilities are divided by :math:`T` before the softmax
-(temperature scaling); without it :math:`T = 1`.
+(temperature scaling); without it :math:`T = 1`.  Predictions told the
+number of species use ``calibration.temperature_species`` when the card
+has it (:mod:`diffpy.sgpredict.training.species_head`).
 
 What else every result carries
 ------------------------------
@@ -152,6 +154,18 @@ class Predictor:
                 f"{self.card['path']}: calibration temperature must be "
                 f"positive, got {self.temperature}"
             )
+        #: the temperature of predictions told the number of species
+        self.temperature_species = float(
+            calibration.get("temperature_species", self.temperature)
+        )
+        if not (
+            math.isfinite(self.temperature_species)
+            and self.temperature_species > 0
+        ):
+            raise ModelError(
+                f"{self.card['path']}: calibration temperature_species must "
+                f"be positive, got {self.temperature_species}"
+            )
         self.limits = DomainLimits.from_card(self.card)
         self._allowed = {}
         own = Path(self.card["path"]) / "stoichiometry_groups.csv"
@@ -267,7 +281,13 @@ class Predictor:
                     logits = each.mean(dim=0)
                 else:
                     logits = self.net(*args)
-                logp = torch.log_softmax(logits / self.temperature, -1)
+                temperature = torch.full(
+                    (len(batch), 1), self.temperature, dtype=logits.dtype
+                )
+                if species is not None:
+                    # rows told their species have a temperature of their own
+                    temperature[codes >= 0] = self.temperature_species
+                logp = torch.log_softmax(logits / temperature, -1)
                 out.append(logp.cpu().numpy().astype(float))
         logp = numpy.concatenate(out) + self.log_shift
         logp -= logp.max(axis=1, keepdims=True)

@@ -142,6 +142,11 @@ def _trust_lines(card, indent="  "):
         for key in ("ece_before", "ece_after"):
             if key in cal:
                 text += f", {key.replace('_', ' ')} {float(cal[key]):.3f}"
+        if "temperature_species" in cal:
+            text += (
+                f"; told the species: temperature "
+                f"{float(cal['temperature_species']):.3g}"
+            )
     else:
         text = "none (temperature 1)"
     limits = DomainLimits.from_card(card)

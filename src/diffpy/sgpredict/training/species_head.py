@@ -31,6 +31,12 @@ training), with the same class weights, by minimising
 and after, and both scores go into the card.  The held-out test rows
 are never read.
 
+The correction makes the networks surer of themselves, so predictions
+told the species get a temperature of their own,
+``calibration["temperature_species"]``, fitted like the first one
+(:func:`diffpy.sgpredict.training.card.calibrate`) on the augmented
+validation rows with their species codes (:func:`species_temperature`).
+
 Examples
 --------
 >>> from diffpy.sgpredict.training.species_head import SpeciesHeadSettings
@@ -60,7 +66,12 @@ from diffpy.sgpredict.training.settings import (
     TRAINING_SET_NAME,
 )
 
-__all__ = ["SpeciesHeadSettings", "fit_species_head", "DESCRIPTION"]
+__all__ = [
+    "SpeciesHeadSettings",
+    "fit_species_head",
+    "species_temperature",
+    "DESCRIPTION",
+]
 
 #: What the card's description says of the correction.
 DESCRIPTION = (
@@ -314,6 +325,17 @@ def fit_species_head(
         ),
     }
     new["recipe"] = dict(rc, species_head=asdict(settings))
+    from diffpy.sgpredict.models import Ensemble
+
+    cal = species_temperature(
+        Ensemble(new_members), data, split.validation, dataset, rc["seed"]
+    )
+    new["calibration"] = dict(
+        card.get("calibration") or {},
+        temperature_species=cal["temperature"],
+        species_calibration=cal,
+    )
+    say(f"temperature with the species: {cal['temperature']}")
     output_dir = Path(output_dir)
     card_path = save_model(output_dir, new_members, new)
     for name in (HELDOUT_NAME, TRAINING_SET_NAME):
@@ -322,3 +344,52 @@ def fit_species_head(
             shutil.copyfile(src, output_dir / name)
     say(f"wrote {card_path}")
     return card_path
+
+
+def species_temperature(net, data, rows, dataset, seed):
+    """Calibrate predictions told the species, as training calibrates.
+
+    Parameters
+    ----------
+    net : torch.nn.Module
+        The model (its mean log-softmax for an ensemble).
+    data : dict
+        :func:`~diffpy.sgpredict.training.data.load_training_data`.
+    rows : array_like of int
+        The validation rows.
+    dataset : str or Path
+        The dataset's path (for its augmentation).
+    seed : int
+        The training seed (the validation draws of training).
+
+    Returns
+    -------
+    dict
+        :func:`diffpy.sgpredict.training.card.calibrate` on the rows
+        whose formula gives a species code.
+    """
+    import torch
+
+    from diffpy.sgpredict.training.card import calibrate
+    from diffpy.sgpredict.training.data import validation_inputs
+
+    ncodes = max(int(getattr(m, "species_input", 0)) for m in _members(net))
+    codes = numpy.array(
+        [species_code(f, ncodes) for f in data["formula"][rows]]
+    )
+    known = codes >= 0
+    clean, augmented = validation_inputs(
+        data, rows, default_augment_config(dataset), True, seed
+    )
+    x = augmented if augmented is not None else clean
+    with torch.inference_mode():
+        logits = net(
+            torch.as_tensor(x[known]),
+            torch.as_tensor(data["radiation"][rows][known]),
+            torch.as_tensor(codes[known]),
+        )
+    out = calibrate(logits.numpy(), data["y"][rows][known])
+    out["fitted_on"] = (
+        "validation rows told their number of species (augmented)"
+    )
+    return out
