@@ -60,6 +60,7 @@ from diffpy.sgpredict.training.data import (
     default_augment_config,
     load_training_data,
     split_rows,
+    validation_inputs,
 )
 from diffpy.sgpredict.training.settings import (
     HELDOUT_NAME,
@@ -161,16 +162,6 @@ def _augmented_inputs(data, rows, dataset, passes, generator):
     return numpy.concatenate(copies)
 
 
-def _clean_inputs(data, rows):
-    import torch
-
-    from diffpy.sgpredict.augment import minmax_truncate
-
-    G = torch.from_numpy(data["G"][rows])
-    full = torch.full((len(rows),), G.shape[1], dtype=torch.long)
-    return minmax_truncate(G, full).numpy()
-
-
 def _scores(member, h, y, codes, weights):
     """Weighted cross-entropy and top-1 of features ``h``."""
     import torch
@@ -256,7 +247,7 @@ def fit_species_head(
     x_tr = _augmented_inputs(data, split.train, dataset, settings.passes, gen)
     rows = numpy.tile(split.train, settings.passes)
     y_tr, c_tr = data["y"][rows], codes[rows]
-    x_va = _clean_inputs(data, split.validation)
+    x_va = validation_inputs(data, split.validation, None, False, 0)[0]
     y_va, c_va = data["y"][split.validation], codes[split.validation]
     config = dict(card["config"], species_input=ncodes)
     new_members, report = [], []
@@ -371,7 +362,6 @@ def species_temperature(net, data, rows, dataset, seed):
     import torch
 
     from diffpy.sgpredict.training.card import calibrate
-    from diffpy.sgpredict.training.data import validation_inputs
 
     ncodes = max(int(getattr(m, "species_input", 0)) for m in _members(net))
     codes = numpy.array(
