@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import math
+import warnings
 from pathlib import Path
 
 import numpy
@@ -214,6 +215,24 @@ def test_occupancy_and_neutron_match_direct_sum():
             stru, r, qdamp=0.02, qbroad=0.02, delta2=1.0, neutron=neutron
         )
         assert numpy.linalg.norm(g - ref) / numpy.linalg.norm(ref) < 1e-4
+
+
+def test_zero_scattering_length_pairs_add_nothing():
+    # Sm has b = 0 for neutrons: its pairs carry no weight; no 0/0 on the way
+    stru = _cubic(["Sm", "N"], [[0, 0, 0], [0.5, 0.5, 0.5]], 5.0)
+    stru[0].Uisoequiv, stru[1].Uisoequiv = 0.004, 0.008  # per-atom widths
+    kw = dict(rstep=0.05, qdamp=0.02, qbroad=0.0, **NOFILTER)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r, g = calculate_pdf(stru, scattering="neutron", uiso=None, **kw)
+    ref = _direct_pdf(stru, r, qdamp=0.02, neutron=True)
+    assert numpy.isfinite(g).all()
+    assert numpy.linalg.norm(g - ref) / numpy.linalg.norm(ref) < 1e-4
+    # no Sm-N peak at a*sqrt(3)/2 = 4.33 A, the N-N peak at a = 5 A stays
+    i_smn, i_nn = numpy.argmin(abs(r - 4.33)), numpy.argmin(abs(r - 5.0))
+    slope = -4 * math.pi * 2 / 125.0 * r  # the baseline alone
+    assert abs(g[i_smn] - slope[i_smn]) < 0.05
+    assert g[i_nn] - slope[i_nn] > 1.0
 
 
 def test_uniform_occupancy_scales_g():

@@ -127,6 +127,9 @@ class PeakBins:
             wd = numpy.concatenate([q[2] for q in self.parts])
             wm = numpy.concatenate([q[3] for q in self.parts])
             key, w, wd, wm = _group(key, w, wd, wm, weighted=False)
+            # pairs of zero weight (neutrons on Sm, b = 0) add nothing
+            keep = w > 0
+            key, w, wd, wm = key[keep], w[keep], wd[keep], wm[keep]
             sign = numpy.where(key % 2 == 1, -1.0, 1.0)
             peaks.append((wd / w, wm / w, sign * w))
         for dist, msd, amp in self.exact:
