@@ -21,6 +21,10 @@ def main(argv=None):
     parser.add_argument("model", help="trained residual-network model folder")
     parser.add_argument("dataset", help="the HDF5 dataset it was trained on")
     parser.add_argument("-o", "--output", required=True, help="new folder")
+    parser.add_argument(
+        "--supplement",
+        help="extra training rows (.h5), e.g. scripts/build_decoloured.py's",
+    )
     defaults = SpeciesHeadSettings()
     parser.add_argument("--passes", type=int, default=defaults.passes)
     parser.add_argument("--epochs", type=int, default=defaults.epochs)
@@ -42,6 +46,7 @@ def main(argv=None):
             args.dataset,
             args.output,
             settings,
+            supplement=args.supplement,
             num_threads=args.threads,
             progress=lambda line: print(line, flush=True),
         )

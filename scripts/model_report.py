@@ -5,7 +5,8 @@ and the docs table, so no number is ever typed in by hand::
 
     python scripts/model_report.py MODEL --data TRAIN.h5 \\
         --shared ../shared/data --out runs/report \\
-        [--baseline "LR on X"=runs/lr_x ...] [--write]
+        [--baseline "LR on X"=runs/lr_x ... | --keep-baselines] \\
+        [--paper-data TABLE2.h5] [--write]
 
 Rows (each one ``diffpy.sgpredict evaluate`` command, printed in the
 table): the two test sets that training set aside from the Materials
@@ -17,7 +18,16 @@ the ICSD prior, without it, and with the ICSD prior and each row's
 composition told (``--composition prior``: the composition filter and
 the stoichiometry prior of :mod:`diffpy.sgpredict.chemprior`).
 
-``--write`` stores the results in ``MODEL/card.json`` (``metrics.evaluation``),
+With ``--paper-data TABLE2.h5`` (the same table built with ``dataset build
+--settings table2``: every PDF at the paper's Table-2 settings, X-ray, bulk)
+a second table compares with Liu et al. (2019) on their protocol: the
+random test rows with the paper's prior, plain and weighted to the
+paper's group frequencies (``evaluate --weight-groups paper``: the score
+of a test set whose groups come as in their ICSD split), on the training
+physics and at Table-2 settings.
+
+``--write`` stores the results in ``MODEL/card.json`` (``metrics.evaluation``,
+``metrics.paper_protocol``),
 replaces the table between ``<!-- model-table -->`` markers in README.md and
 doc/source/training.rst and copies the figures to doc/source/_static/.
 Without it the table is only printed.
@@ -30,6 +40,7 @@ import sys
 from pathlib import Path
 
 from diffpy.sgpredict.evaluate import evaluate
+from diffpy.sgpredict.paths import without_folders
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -62,6 +73,12 @@ MARKERS = {
     ".md": ("<!-- model-table -->", "<!-- /model-table -->"),
     ".rst": (".. model-table start", ".. model-table end"),
 }
+PAPER_MARKERS = {
+    ".md": ("<!-- paper-table -->", "<!-- /paper-table -->"),
+    ".rst": (".. paper-table start", ".. paper-table end"),
+}
+#: Liu et al. (2019), ICSD random split, Table-2 settings, CNN ensemble
+PAPER_RESULT = (70.0, 91.9)
 
 
 def rows(data, shared):
@@ -151,6 +168,8 @@ def command(model, data, opts, prior, composition=None):
     parts += ["--prior", prior]
     if composition:
         parts += ["--composition", composition]
+    if opts.get("weight_groups"):
+        parts += ["--weight-groups", opts["weight_groups"]]
     return " ".join(parts)
 
 
@@ -189,6 +208,59 @@ def run_all(model, data, shared, out):
                 ),
             }
     return results
+
+
+def run_paper(model, data, paper_data, out):
+    """The random test rows on the paper's protocol (prior and weights)."""
+    results = {}
+    opts = dict(heldout="random", weight_groups="paper")
+    for key, label, path in (
+        ("training_physics", "as in training (drawn physics)", data),
+        ("table2", "the paper's Table 2 (X-ray, bulk)", paper_data),
+    ):
+        if path is None:
+            continue
+        print(f"paper__{key} ...", file=sys.stderr, flush=True)
+        res = evaluate(
+            model,
+            path,
+            prior="paper",
+            output_dir=out / f"paper__{key}",
+            **opts,
+        )
+        results[key] = {
+            "label": label,
+            "n": res["n"],
+            "topk": res["topk"],
+            "weighted_topk": res["weighted_topk"]["topk"],
+            "ece": res["ece"],
+            "command": command(
+                _relative(model), _relative(path), opts, "paper"
+            ),
+        }
+    return results
+
+
+def paper_table(results):
+    """Markdown table of :func:`run_paper`, with the paper's figures."""
+    lines = [
+        "| MP random test rows, PDFs computed with | n | top-1 / top-6 % | "
+        "top-1 / top-6 % weighted to the paper's group frequencies |",
+        "|---|---|---|---|",
+    ]
+    for r in results.values():
+        t, w = r["topk"], r["weighted_topk"]
+        lines.append(
+            f"| {r['label']} | {r['n']} | {_pct(t[0])} / {_pct(t[5])} | "
+            f"{_pct(w[0])} / {_pct(w[5])} |"
+        )
+    paper = f"{PAPER_RESULT[0]} / {PAPER_RESULT[1]}"
+    lines.append(
+        "| Liu et al. (2019): their ICSD random split, Table 2 (groups in "
+        f"the paper's frequencies by construction) | 20,360 | {paper} | "
+        f"{paper} |"
+    )
+    return "\n".join(lines)
 
 
 def _relative(path):
@@ -267,8 +339,8 @@ def commands(results):
     )
 
 
-def _replace_between(path, text):
-    start, end = MARKERS[path.suffix]
+def _replace_between(path, text, markers=MARKERS):
+    start, end = markers[path.suffix]
     body = path.read_text()
     if start not in body or end not in body:
         raise SystemExit(f"{path}: add {start} and {end} markers first")
@@ -290,6 +362,18 @@ def main(argv=None):
         metavar="NAME=DIR",
         help="another model scored on the same sets (for the table)",
     )
+    p.add_argument(
+        "--paper-data",
+        type=Path,
+        help="the same table built at the paper's Table-2 settings (.h5)",
+    )
+    p.add_argument(
+        "--keep-baselines",
+        action="store_true",
+        help="without --baseline: carry the baselines' results (and their "
+        "commands) over from MODEL/card.json, for baseline models that "
+        "did not change and are not at hand",
+    )
     p.add_argument("--write", action="store_true")
     args = p.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -309,17 +393,33 @@ def main(argv=None):
             for k, v in full.items()
             if k.split("__")[0] in ("mp_random", "structures_xray", "exp_all")
         }
+    if args.keep_baselines and not baselines:
+        card = json.loads((args.model / "card.json").read_text())
+        baselines = card.get("metrics", {}).get("baselines", {})
+    paper = {}
+    if args.data or args.paper_data:
+        paper = run_paper(args.model, args.data, args.paper_data, args.out)
     (args.out / "results.json").write_text(
-        json.dumps({"model": results, "baselines": baselines}, indent=1)
+        json.dumps(
+            {"model": results, "baselines": baselines, "paper": paper},
+            indent=1,
+        )
     )
     text = table(results, baselines)
     print(text)
+    ptext = paper_table(paper) if paper else ""
+    print(ptext)
     if not args.write:
         return 0
     card_path = args.model / "card.json"
     card = json.loads(card_path.read_text())
     # no absolute paths of the machine it was made on
     card["training_data"]["path"] = Path(card["training_data"]["path"]).name
+    prov = card["training_data"].get("provenance") or {}
+    if prov.get("command"):
+        prov["command"] = without_folders(prov["command"])
+    if card.get("recipe", {}).get("command"):
+        card["recipe"]["command"] = without_folders(card["recipe"]["command"])
     tset = args.model / "training_set.json"
     if tset.is_file():
         info = json.loads(tset.read_text())
@@ -329,6 +429,8 @@ def main(argv=None):
     card["data_credit"] = CREDIT
     card.setdefault("metrics", {})["evaluation"] = results
     card["metrics"]["baselines"] = baselines
+    if paper:
+        card["metrics"]["paper_protocol"] = paper
     card_path.write_text(json.dumps(card, indent=2) + "\n")
     block = (
         text
@@ -341,6 +443,21 @@ def main(argv=None):
         ROOT / "doc" / "source" / "training.rst",
         "\n::\n\n" + "\n".join("    " + ln for ln in block.splitlines()),
     )
+    if paper:
+        pblock = (
+            ptext
+            + "\n\nMeasured with `python scripts/model_report.py "
+            + "--paper-data TABLE2.h5`:\n\n"
+            + "\n".join(
+                f"- {r['label']}: `{r['command']}`" for r in paper.values()
+            )
+        )
+        _replace_between(ROOT / "README.md", ptext, PAPER_MARKERS)
+        _replace_between(
+            ROOT / "doc" / "source" / "training.rst",
+            "\n::\n\n" + "\n".join("    " + ln for ln in pblock.splitlines()),
+            PAPER_MARKERS,
+        )
     static = ROOT / "doc" / "source" / "_static"
     for name, fig in (
         ("structures_xray__icsd", "per_group"),

@@ -157,15 +157,10 @@ def test_element_volume_builder_recovers_additive_volumes(tmp_path):
     a table made with known volumes it returns them, with no spread."""
     import csv
     import gzip
-    import importlib.util
-    from pathlib import Path
 
-    script = Path(__file__).resolve().parents[1] / "scripts"
-    spec = importlib.util.spec_from_file_location(
-        "build_element_volumes", script / "build_element_volumes.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    from _scripts import load_script
+
+    module = load_script("build_element_volumes")
     truth = {"Na": 18.7, "Cl": 31.2, "O": 10.1}
     rng = numpy.random.default_rng(0)
     table = tmp_path / "table.csv.gz"

@@ -3,12 +3,12 @@ the builder's counting rule, and its use by predict and evaluate."""
 
 import csv
 import gzip
-import importlib.util
 import math
 from pathlib import Path
 
 import numpy
 import pytest
+from _scripts import load_script
 
 from diffpy.sgpredict.chemistry import stoichiometry_class
 from diffpy.sgpredict.chemprior import (
@@ -19,14 +19,7 @@ from diffpy.sgpredict.chemprior import (
 from diffpy.sgpredict.predictor import Predictor, predict
 from diffpy.sgpredict.sgpredictapp import main
 
-SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
-
-
-def _script(name):
-    spec = importlib.util.spec_from_file_location(name, SCRIPTS / name)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+_script = load_script
 
 
 @pytest.mark.parametrize(

@@ -39,6 +39,17 @@ def test_card_describes_the_shipped_weights():
         )
     assert "Materials Project" in card["description"]
     assert "CC BY 4.0" in card["data_credit"]
+    # the paper's protocol is measured, and no folder of the machine that
+    # made the card is in it
+    paper = card["metrics"]["paper_protocol"]["table2"]
+    assert len(paper["weighted_topk"]) == 6
+    assert "--weight-groups paper" in paper["command"]
+    text = (default_model_dir() / "card.json").read_text()
+    assert (
+        "/work/" not in text and "/tmp/" not in text and "/home/" not in text
+    )
+    supplement = card["species_head"]["supplement"]
+    assert supplement["rows"] > 100 and "/" not in supplement["command"]
 
 
 def test_measured_ni_is_cubic_with_fm3m_among_the_top6(predictor, ni_xray):

@@ -107,6 +107,23 @@ def test_evaluate_hdf5_known_topk(ranked_model, eval_h5, tmp_path):
     assert "25.0%" in text and "Fm-3m" in text
 
 
+def test_weighted_to_the_paper_group_frequencies(ranked_model, eval_h5):
+    res = evaluate(ranked_model, eval_h5, prior="train", weight_groups="paper")
+    # ranks 1, 2, 3 and 8 for Fm-3m, Pm-3m, P6_3/mmc and Fd-3m, whose
+    # ICSD entries in Liu et al. (2019) are 4860, 2933, 3971 and 4382
+    n = {225: 4860, 221: 2933, 194: 3971, 227: 4382}
+    total = sum(n.values())
+    top = res["weighted_topk"]["topk"]
+    assert res["weighted_topk"]["frequencies"] == "paper"
+    assert top[0] == pytest.approx(n[225] / total)
+    assert top[1] == pytest.approx((n[225] + n[221]) / total)
+    assert top[2] == top[5] == pytest.approx(1 - n[227] / total)
+    assert "weighted to the paper group frequencies" in format_report(res)
+    assert evaluate(ranked_model, eval_h5)["weighted_topk"] is None
+    with pytest.raises(InputError, match="weight_groups"):
+        evaluate(ranked_model, eval_h5, weight_groups="cod")
+
+
 def test_prior_correction_follows_formula(ranked_model, eval_h5):
     # the ICSD prior favours P2_1/c (14) strongly enough to pass 194
     res = evaluate(ranked_model, eval_h5, prior="icsd")
@@ -188,6 +205,9 @@ def test_cli_evaluate(ranked_model, eval_h5, capsys):
     assert main(argv + ["--prior", "train"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["topk"][0] == pytest.approx(0.25)
+    assert main(argv + ["--weight-groups", "icsd"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["weighted_topk"]["frequencies"] == "icsd"
     assert main(["evaluate", str(ranked_model), "/nonexistent.h5"]) == 2
 
 

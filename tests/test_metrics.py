@@ -4,6 +4,7 @@ import numpy
 import pytest
 
 from diffpy.sgpredict import spacegroups
+from diffpy.sgpredict.errors import InputError
 from diffpy.sgpredict.metrics import (
     expected_calibration_error,
     fit_temperature,
@@ -11,12 +12,46 @@ from diffpy.sgpredict.metrics import (
     reliability_curve,
     softmax,
     topk_accuracy,
+    weighted_topk_accuracy,
 )
 
 
 def test_topk_counts_ties_as_misses_below():
     s = numpy.array([[0.5, 0.5, 0.0], [0.1, 0.2, 0.7]])
     assert topk_accuracy(s, [1, 0], 3).tolist() == [0.5, 0.5, 1.0]
+
+
+def test_weighted_topk_is_the_score_of_a_set_in_those_frequencies():
+    rng = numpy.random.default_rng(3)
+    k = 6
+    scores = rng.normal(size=(600, k))
+    y = rng.integers(0, k, 600)
+    freq = numpy.array([5.0, 1.0, 2.0, 0.5, 3.0, 1.5])
+    # a set whose classes come in those frequencies: resample the rows
+    counts = numpy.bincount(y, minlength=k)
+    p_row = freq[y] / counts[y]
+    big = rng.choice(600, 200_000, p=p_row / p_row.sum())
+    direct = topk_accuracy(scores[big], y[big], 4)
+    weighted = weighted_topk_accuracy(scores, y, freq, 4)
+    assert weighted == pytest.approx(direct, abs=0.004)
+    # equal frequencies on a balanced set: the plain top-k
+    yb = numpy.repeat(numpy.arange(k), 100)
+    assert weighted_topk_accuracy(scores, yb, numpy.ones(k), 3) == (
+        pytest.approx(topk_accuracy(scores, yb, 3))
+    )
+
+
+def test_weighted_topk_leaves_out_classes_without_rows():
+    s = numpy.array([[0.9, 0.1, 0.0], [0.2, 0.8, 0.0]])
+    # class 2 has no rows: its frequency 10 is dropped, 1 : 3 remains
+    acc = weighted_topk_accuracy(s, [0, 0], [1.0, 3.0, 10.0], kmax=2)
+    assert acc.tolist() == [0.5, 1.0]
+    acc = weighted_topk_accuracy(s, [0, 1], [1.0, 3.0, 10.0], kmax=1)
+    assert acc.tolist() == [1.0]
+    with pytest.raises(InputError, match="non-negative"):
+        weighted_topk_accuracy(s, [0, 1], [1.0, -1.0, 0.0])
+    with pytest.raises(InputError, match="frequency 0"):
+        weighted_topk_accuracy(s, [0, 1], [0.0, 0.0, 1.0])
 
 
 def test_prior_shift_is_bayes_rule():

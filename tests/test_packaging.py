@@ -2,7 +2,6 @@
 
 import ast
 import configparser
-import importlib.util
 import os
 import subprocess
 import sys
@@ -19,11 +18,9 @@ DISTRIBUTION = {"sklearn": "scikit-learn"}
 
 
 def _sync_module():
-    path = ROOT / "scripts" / "sync_requirements.py"
-    spec = importlib.util.spec_from_file_location("sync_requirements", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from _scripts import load_script
+
+    return load_script("sync_requirements")
 
 
 def _declared():

@@ -69,6 +69,12 @@ def test_train_default_model_script_tiny(tmp_path):
     report = json.loads((work / "report" / "results.json").read_text())
     assert {"mp_random__icsd", "mp_type__none"} <= set(report["model"])
     assert "mp_random__icsd_composition" in report["model"]
+    # and the paper's protocol: the test rows at the Table-2 settings
+    assert set(report["paper"]) == {"training_physics", "table2"}
+    assert (
+        report["paper"]["table2"]["n"]
+        == report["paper"]["training_physics"]["n"]
+    )
     # a second run resumes: nothing is rebuilt or retrained
     again = subprocess.run(
         cmd, env=env, capture_output=True, text=True, timeout=900

@@ -207,3 +207,150 @@ def test_predictions_told_the_species_have_their_own_temperature(
     temperature = told.temperature
     assert numpy.allclose(got[0], softmax(plain / temperature)[0], atol=1e-5)
     assert numpy.allclose(got[1:], softmax(aware / t_s)[1:], atol=1e-5)
+
+
+def test_supplement_teaches_the_code_of_one_element(tmp_path):
+    """Training rows of the fcc shape are all compounds (NaCl-like in
+    Fm-3m, Ni3Al in Pm-3m), so "one species" never meets that shape; the
+    one-element supplement (Cu, Fm-3m) teaches it, and its pairs join
+    training_set.json."""
+    from _synthetic import write_dataset
+
+    data = tmp_path / "compounds.h5"
+    shapes = {221: 225}
+    write_dataset(
+        data,
+        n_per_group=60,
+        groups=(225, 221, 194),
+        seed=7,
+        formulas={225: "NaCl", 221: "Ni3Al"},
+        shapes=shapes,
+    )
+    extra = tmp_path / "elements.h5"
+    write_dataset(
+        extra, n_per_group=40, groups=(225,), seed=8, formulas={225: "Cu"}
+    )
+    model = tmp_path / "network"
+    kw = dict(FAST, config=RESNET, seed=1, val_fraction=0.2)
+    train(data, model, model="resnet", epochs=3, test_fraction=0.1, **kw)
+    settings = SpeciesHeadSettings(passes=2, epochs=30, lr=1e-2)
+    plain, taught = tmp_path / "plain", tmp_path / "taught"
+    fit_species_head(model, data, plain, settings, num_threads=1)
+    fit_species_head(
+        model, data, taught, settings, supplement=extra, num_threads=1
+    )
+    rows = load_training_data(extra)
+    x = rows["G"]
+    x = (x - x.min(1, keepdims=True)) / numpy.ptp(x, axis=1, keepdims=True)
+    i225 = spacegroups.index_of(225)
+
+    def fcc(folder):
+        p = Predictor(folder, prior="none", threads=1).predict_proba(
+            x, radiation=numpy.zeros(len(x)), composition=["Cu"] * len(x)
+        )
+        return p[:, i225].mean(), (p.argmax(1) == i225).mean()
+
+    # plain: "one species" was only ever hcp (194), so Fm-3m is not seen
+    (p_plain, top_plain), (p_taught, top_taught) = fcc(plain), fcc(taught)
+    assert top_plain < 0.1 and p_plain < 0.05
+    assert top_taught > 0.75 and p_taught > 0.3
+    card = json.loads((taught / "card.json").read_text())
+    assert card["species_head"]["supplement"]["rows"] == 40
+    assert card["species_head"]["supplement"]["dataset"] == "elements.h5"
+    assert (
+        json.loads((plain / "card.json").read_text())["species_head"][
+            "supplement"
+        ]
+        is None
+    )
+    pairs = json.loads((taught / "training_set.json").read_text())
+    assert ["Cu", 225] in pairs["formula_sg"]
+    assert ["ClNa", 225] in pairs["formula_sg"]  # the reduced formula key
+
+
+def test_decoloured_crystals_take_the_group_an_element_gives(tmp_path):
+    """scripts/build_decoloured.py: zincblende of one element is diamond
+    (Fd-3m), named by an element the table holds in Fd-3m; rows outside
+    the training side and groups without such an element are left out."""
+    from types import SimpleNamespace
+
+    from _scripts import load_script
+
+    mod = load_script("build_decoloured")
+    a = 5.4
+    lattice = f"0 {a / 2} {a / 2} {a / 2} 0 {a / 2} {a / 2} {a / 2} 0"
+    rows = [
+        # zincblende ZnS (F-43m) and a second one of another type key
+        dict(
+            id="mp-1",
+            species="Zn S",
+            frac="0 0 0 0.25 0.25 0.25",
+            lattice=lattice,
+            sg_number="216",
+        ),
+        dict(
+            id="mp-2",
+            species="Ga As",
+            frac="0 0 0 0.25 0.25 0.25",
+            lattice=lattice,
+            sg_number="216",
+        ),
+        # rock salt: one element makes simple cubic, Pm-3m (no element
+        # of the table is there)
+        dict(
+            id="mp-3",
+            species="Na Cl",
+            frac="0 0 0 0.5 0.5 0.5",
+            lattice=lattice,
+            sg_number="225",
+        ),
+        # not a training row
+        dict(
+            id="mp-4",
+            species="Cd Te",
+            frac="0 0 0 0.25 0.25 0.25",
+            lattice=lattice,
+            sg_number="216",
+        ),
+        # crystals of one element: Pb in Fd-3m, Cu in Fm-3m
+        dict(
+            id="mp-5",
+            species="Pb Pb",
+            frac="0 0 0 0.25 0.25 0.25",
+            lattice=lattice,
+            sg_number="227",
+        ),
+        dict(
+            id="mp-6",
+            species="Cu",
+            frac="0 0 0",
+            lattice=lattice,
+            sg_number="225",
+        ),
+    ]
+    elements = mod.elements_by_group(rows)
+    assert elements == {227: ["Pb"], 225: ["Cu"]}
+    train = {"mp-1": "AB|216|ac", "mp-2": "AB|216|ac", "mp-3": "AB|225|ab"}
+    args = SimpleNamespace(
+        max_sites=16, max_per_group=10, symprec=0.1, raised_only=False
+    )
+    items, per_group = mod.decoloured_items(
+        rows, train, elements, args, numpy.random.default_rng(0)
+    )
+    # mp-1 and mp-2 share a structure type: one row; mp-3 has no element
+    assert [it["crystal"].meta["sg_number"] for it in items] == [227]
+    crystal = items[0]["crystal"]
+    assert crystal.meta["formula"] == "Pb" and set(crystal.species) == {"Pb"}
+    assert crystal.meta["source"] in ("decoloured:mp-1", "decoloured:mp-2")
+    assert dict(per_group) == {227: 1}
+    # a compound already labelled with the group its element gives (an
+    # ordering of nothing simpler) is kept only without raised_only
+    rows[0]["sg_number"] = rows[1]["sg_number"] = "227"
+    kept = mod.decoloured_items(
+        rows, train, elements, args, numpy.random.default_rng(0)
+    )[0]
+    args.raised_only = True
+    raised = mod.decoloured_items(
+        rows, train, elements, args, numpy.random.default_rng(0)
+    )[0]
+    assert len(kept) == 1 and raised == []

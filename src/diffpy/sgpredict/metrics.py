@@ -1,7 +1,8 @@
 """Scores of class probabilities: one home for training and evaluation.
 
 * :func:`topk_accuracy`: share of rows whose true class is among the k
-  highest scores;
+  highest scores; :func:`weighted_topk_accuracy` the same for a test set
+  whose classes come in given frequencies (the paper's, the ICSD's);
 * :func:`class_weights_for` and :func:`effective_prior`: the per-class
   loss weights and the class prior a weighted loss trains for;
 * :func:`prior_log_shift`: the correction from the training prior to the
@@ -26,6 +27,7 @@ from diffpy.sgpredict.errors import InputError
 
 __all__ = [
     "topk_accuracy",
+    "weighted_topk_accuracy",
     "class_weights_for",
     "effective_prior",
     "prior_log_shift",
@@ -70,6 +72,64 @@ def topk_accuracy(scores, y, kmax=6):
     true = scores[numpy.arange(len(y)), y]
     rank = (scores > true[:, None]).sum(axis=1)
     return numpy.array([(rank < k).mean() for k in range(1, kmax + 1)])
+
+
+def weighted_topk_accuracy(scores, y, frequencies, kmax=6):
+    """Return the top-k accuracy for classes in given frequencies.
+
+    A test set drawn with the class frequencies :math:`\\pi_c` (e.g. a
+    random split of the ICSD, as in Liu et al. 2019) would score
+
+    .. math::
+
+        a_k = \\sum_c \\pi_c \\, a_{k,c}
+            \\Big/ \\sum_{c \\in \\mathrm{rows}} \\pi_c,
+
+    where :math:`a_{k,c}` is the top-k accuracy of the rows of class
+    :math:`c`; classes without rows are left out and the frequencies of
+    the others renormalised.  On a test set whose classes already come
+    in the frequencies :math:`\\pi`, this equals :func:`topk_accuracy`.
+
+    Parameters
+    ----------
+    scores : array_like
+        Shape ``(n, nclasses)``; only the order matters.
+    y : array_like of int
+        True class indices.
+    frequencies : array_like
+        ``nclasses`` non-negative class frequencies (any scale).
+    kmax : int
+        Largest k.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``kmax`` fractions (NaN for no rows).
+
+    Examples
+    --------
+    >>> s = numpy.array([[0.9, 0.1], [0.9, 0.1], [0.2, 0.8]])
+    >>> weighted_topk_accuracy(s, [0, 1, 1], [3.0, 1.0], kmax=1).tolist()
+    [0.875]
+    """
+    scores = numpy.asarray(scores, dtype=float)
+    y = numpy.asarray(y, dtype=int)
+    freq = numpy.asarray(frequencies, dtype=float)
+    if freq.shape != (scores.shape[1],) or (freq < 0).any():
+        raise InputError(
+            f"frequencies must be {scores.shape[1]} non-negative numbers"
+        )
+    if len(y) == 0:
+        return numpy.full(kmax, numpy.nan)
+    counts = numpy.bincount(y, minlength=len(freq)).astype(float)
+    total = freq[counts > 0].sum()
+    if total <= 0:
+        raise InputError("the classes of the rows all have frequency 0")
+    # each row carries its class's frequency, shared among the class's rows
+    w = freq[y] / counts[y] / total
+    true = scores[numpy.arange(len(y)), y]
+    rank = (scores > true[:, None]).sum(axis=1)
+    return numpy.array([w[rank < k].sum() for k in range(1, kmax + 1)])
 
 
 def class_weights_for(counts, mode="inverse"):

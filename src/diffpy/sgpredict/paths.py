@@ -8,7 +8,9 @@
   file name carries (``Ni_300K.gr``, ``x0.15``), and
   :func:`formula_from_name` the formula it starts with;
 * :func:`check_output` refuses an output path that cannot be written,
-  in one line.
+  in one line;
+* :func:`without_folders` cuts the paths of a recorded command line to
+  their names, so that no machine's folders go into a model card.
 """
 
 import glob
@@ -24,6 +26,7 @@ __all__ = [
     "formula_from_name",
     "check_output",
     "image_paths",
+    "without_folders",
 ]
 
 _DATA_SUFFIXES = (".gr", ".dat", ".txt", ".csv")
@@ -280,3 +283,25 @@ def image_paths(target, inputs):
         return [folder]
     suffix = folder.suffix or ".png"
     return [folder.with_name(f"{folder.stem}_{s}{suffix}") for s in stems]
+
+
+def without_folders(command):
+    """Return a command line with every path cut to its last part.
+
+    Parameters
+    ----------
+    command : str
+        A command line as recorded (words split on white space).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> without_folders("train /work/runs/mp.h5 -o ../runs/model --seed 0")
+    'train mp.h5 -o model --seed 0'
+    """
+    return " ".join(
+        Path(w).name if "/" in w else w for w in str(command).split()
+    )

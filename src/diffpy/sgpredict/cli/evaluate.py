@@ -10,6 +10,8 @@ examples:
   diffpy.sgpredict evaluate model/ shared/data/structures \\
       --csv shared/data/structures.csv --exclude-training --json
   diffpy.sgpredict evaluate model/ train.h5 --heldout structure_type
+  diffpy.sgpredict evaluate model/ table2.h5 --heldout random \\
+      --prior paper --weight-groups paper
   diffpy.sgpredict evaluate model/ shared/data/structures \\
       --csv shared/data/structures.csv --composition prior
 """
@@ -86,6 +88,13 @@ def register(subparsers):
         "groups that cannot hold it, 'prior' also weights the groups by "
         "how often they hold its stoichiometry (as predict --composition)",
     )
+    p.add_argument(
+        "--weight-groups",
+        choices=["icsd", "paper"],
+        help="also give the top-k a test set with the groups in these "
+        "frequencies would show ('paper': the ICSD random split of Liu et "
+        "al. 2019)",
+    )
     p.add_argument("--device", default="cpu", help="torch device")
     p.add_argument(
         "--json", action="store_true", help="print the result as JSON"
@@ -112,6 +121,7 @@ def run(args):
         radiation=args.radiation,
         tell_radiation=not args.hide_radiation,
         composition=args.composition,
+        weight_groups=args.weight_groups,
     )
     if args.json:
         slim = {k: v for k, v in result.items() if k != "confusion_matrix"}

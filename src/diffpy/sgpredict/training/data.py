@@ -36,6 +36,7 @@ __all__ = [
     "default_augment_config",
     "validation_inputs",
     "check_same_test_rows",
+    "model_split",
 ]
 
 logger = logging.getLogger(__name__)
@@ -262,6 +263,51 @@ def check_same_test_rows(model_dir, split):
             "run's; fine-tune on the same dataset with the same --seed and "
             "--test-fraction, so that no test row was trained on"
         )
+
+
+def model_split(card, model_dir, data, dataset_path):
+    """The rows a trained model was trained, validated and tested on.
+
+    Re-draws the split of the model's recipe (``card["recipe"]``: seed,
+    test and validation fractions, split kind) on ``data`` and checks
+    that its test rows are those the model set aside, so a step after
+    training (the species correction, its supplement) never reads them.
+
+    Parameters
+    ----------
+    card : dict
+        The model's card.
+    model_dir : str or Path
+        The model folder (its ``heldout.json``).
+    data : dict
+        :func:`load_training_data` of the model's dataset.
+    dataset_path : str or Path
+        That dataset, named in errors.
+
+    Returns
+    -------
+    Split
+
+    Raises
+    ------
+    InputError
+        When the test rows differ (another dataset, seed or fraction).
+    """
+    from types import SimpleNamespace
+
+    rc = card["recipe"]
+    split = split_rows(
+        data,
+        SimpleNamespace(
+            seed=rc["seed"],
+            test_fraction=rc.get("test_fraction", 0.0),
+            val_fraction=rc["val_fraction"],
+            split=rc["split"],
+        ),
+        str(dataset_path),
+    )
+    check_same_test_rows(model_dir, split)
+    return split
 
 
 def default_augment_config(dataset_path):

@@ -31,6 +31,13 @@ training), with the same class weights, by minimising
 and after, and both scores go into the card.  The held-out test rows
 are never read.
 
+A *supplement* may join the training rows: crystals of one element made
+from the training rows' compound structures
+(``scripts/build_decoloured.py``), because the Materials Project holds
+few elements and none in the diamond structure, so the code for "one
+species" would otherwise never meet an element with, say, four
+tetrahedral neighbours.
+
 The correction makes the networks surer of themselves, so predictions
 told the species get a temperature of their own,
 ``calibration["temperature_species"]``, fitted like the first one
@@ -44,22 +51,23 @@ Examples
 4
 """
 
+import json
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy
 
 from diffpy.sgpredict.card import load_model, read_card, save_model
-from diffpy.sgpredict.chemistry import species_code
+from diffpy.sgpredict.chemistry import formula_key, species_code
 from diffpy.sgpredict.errors import InputError
+from diffpy.sgpredict.paths import without_folders
 from diffpy.sgpredict.runtime import restores_torch_state
 from diffpy.sgpredict.training.data import (
-    check_same_test_rows,
+    dataset_provenance,
     default_augment_config,
     load_training_data,
-    split_rows,
+    model_split,
     validation_inputs,
 )
 from diffpy.sgpredict.training.settings import (
@@ -182,6 +190,7 @@ def fit_species_head(
     output_dir,
     settings=None,
     *,
+    supplement=None,
     num_threads=None,
     progress=None,
 ):
@@ -198,6 +207,11 @@ def fit_species_head(
         The new model folder (weights, card, ``heldout.json``,
         ``training_set.json``).
     settings : SpeciesHeadSettings, optional
+    supplement : str or Path, optional
+        An HDF5 dataset of extra training rows (all of it trains), made
+        from the model's training rows only, such as the one-element
+        crystals of ``scripts/build_decoloured.py``.  Its (formula,
+        group) pairs join ``training_set.json``.
     num_threads : int, optional
         Torch threads (restored afterwards).
     progress : callable, optional
@@ -228,17 +242,7 @@ def fit_species_head(
     net, _ = load_model(model_dir)
     data = load_training_data(dataset)
     rc = card["recipe"]
-    split = split_rows(
-        data,
-        SimpleNamespace(
-            seed=rc["seed"],
-            test_fraction=rc.get("test_fraction", 0.0),
-            val_fraction=rc["val_fraction"],
-            split=rc["split"],
-        ),
-        str(dataset),
-    )
-    check_same_test_rows(model_dir, split)
+    split = model_split(card, model_dir, data, dataset)
     ncodes = int(settings.codes)
     codes = numpy.array([species_code(f, ncodes) for f in data["formula"]])
     weights = torch.tensor(card["prior"]["class_weights"], dtype=torch.float32)
@@ -247,6 +251,27 @@ def fit_species_head(
     x_tr = _augmented_inputs(data, split.train, dataset, settings.passes, gen)
     rows = numpy.tile(split.train, settings.passes)
     y_tr, c_tr = data["y"][rows], codes[rows]
+    r_tr = data["radiation"][rows]
+    extra = None
+    if supplement is not None:
+        extra = load_training_data(supplement, min_rows=1)
+        every = numpy.arange(len(extra["y"]))
+        say(f"and of the {len(every)} supplement rows")
+        sup_rows = numpy.tile(every, settings.passes)
+        x_tr = numpy.concatenate(
+            [
+                x_tr,
+                _augmented_inputs(
+                    extra, every, supplement, settings.passes, gen
+                ),
+            ]
+        )
+        y_tr = numpy.concatenate([y_tr, extra["y"][sup_rows]])
+        sup_codes = numpy.array(
+            [species_code(f, ncodes) for f in extra["formula"]]
+        )
+        c_tr = numpy.concatenate([c_tr, sup_codes[sup_rows]])
+        r_tr = numpy.concatenate([r_tr, extra["radiation"][sup_rows]])
     x_va = validation_inputs(data, split.validation, None, False, 0)[0]
     y_va, c_va = data["y"][split.validation], codes[split.validation]
     config = dict(card["config"], species_input=ncodes)
@@ -260,7 +285,7 @@ def fit_species_head(
         member.eval()
         for name, p in member.named_parameters():
             p.requires_grad_(name.startswith("species_"))
-        h_tr = _features(member, x_tr, data["radiation"][rows])
+        h_tr = _features(member, x_tr, r_tr)
         h_va = _features(member, x_va, data["radiation"][split.validation])
         before = _scores(member, h_va, y_va, c_va, weights)
         params = [member.species_bias, member.species_weight]
@@ -307,6 +332,17 @@ def fit_species_head(
         "settings": asdict(settings),
         "from_model": card.get("name"),
         "rows": int(len(split.train)),
+        "supplement": (
+            None
+            if extra is None
+            else {
+                "dataset": Path(supplement).name,
+                "rows": int(len(extra["y"])),
+                "command": without_folders(
+                    dataset_provenance(supplement).get("command") or ""
+                ),
+            }
+        ),
         "validation": report,
         "note": (
             "species correction fitted on the training rows with the "
@@ -333,8 +369,23 @@ def fit_species_head(
         src = Path(model_dir) / name
         if src.is_file() and src.resolve() != (output_dir / name).resolve():
             shutil.copyfile(src, output_dir / name)
+    if extra is not None:
+        _add_training_pairs(output_dir / TRAINING_SET_NAME, extra)
     say(f"wrote {card_path}")
     return card_path
+
+
+def _add_training_pairs(path, extra):
+    """Add the supplement's (formula, group) pairs to ``training_set.json``
+    (what ``evaluate --exclude-training`` leaves out)."""
+    info = json.loads(path.read_text()) if path.is_file() else {}
+    pairs = {tuple(p) for p in info.get("formula_sg", [])}
+    pairs |= {
+        (formula_key(f), int(g))
+        for f, g in zip(extra["formula"], extra["sg_number"])
+    }
+    info["formula_sg"] = sorted([f, g] for f, g in pairs)
+    path.write_text(json.dumps(info, indent=0) + "\n")
 
 
 def species_temperature(net, data, rows, dataset, seed):
