@@ -506,6 +506,8 @@ def main(argv=None):
     from diffpy.sgpredict.predictor import Predictor
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="domain_eval_"))
+    # made before the sets are built, so their cache can be written
+    work.mkdir(parents=True, exist_ok=True)
     cache = work / f"sets_{args.seed}.pkl"
     if cache.exists():
         ids, ood = pickle.loads(cache.read_bytes())
