@@ -58,6 +58,7 @@ from diffpy.sgpredict.metrics import (
     expected_calibration_error,
     top_confusions,
     topk_accuracy,
+    true_rank,
     weighted_topk_accuracy,
 )
 from diffpy.sgpredict.predictor import Predictor
@@ -325,7 +326,7 @@ def _scores(probs, y, materials, predictor, top_confusion):
         axis=0,
     )
     cm = confusion_matrix(y, probs.argmax(axis=1), len(labels))
-    ranks = (probs > probs[numpy.arange(len(y)), y][:, None]).sum(1)
+    ranks = true_rank(probs, y)
     train_counts = predictor.card.get("prior", {}).get("train_counts")
     per_group = []
     for c, number in enumerate(labels):
@@ -362,7 +363,7 @@ def _scores(probs, y, materials, predictor, top_confusion):
 def _predictions(ev, idx, probs, y, labels):
     """One record per scored row: true group, its rank, the top six."""
     order = numpy.argsort(-probs, axis=1)[:, :6]
-    ranks = (probs > probs[numpy.arange(len(y)), y][:, None]).sum(1)
+    ranks = true_rank(probs, y)
     return [
         {
             "name": str(ev["name"][i]),

@@ -26,6 +26,7 @@ from diffpy.sgpredict import spacegroups
 from diffpy.sgpredict.errors import InputError
 
 __all__ = [
+    "true_rank",
     "topk_accuracy",
     "weighted_topk_accuracy",
     "class_weights_for",
@@ -38,6 +39,23 @@ __all__ = [
     "confusion_matrix",
     "top_confusions",
 ]
+
+
+def true_rank(scores, y):
+    """Return the rank of each row's true class, 0 for the top.
+
+    The rank is the number of classes that score strictly higher, so a
+    tie with the true class counts in its favour.
+
+    Examples
+    --------
+    >>> true_rank([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2]], [2, 0]).tolist()
+    [1, 0]
+    """
+    scores = numpy.asarray(scores, dtype=float)
+    y = numpy.asarray(y, dtype=int)
+    true = scores[numpy.arange(len(y)), y]
+    return (scores > true[:, None]).sum(axis=1)
 
 
 def topk_accuracy(scores, y, kmax=6):
@@ -68,9 +86,7 @@ def topk_accuracy(scores, y, kmax=6):
     y = numpy.asarray(y, dtype=int)
     if len(y) == 0:
         return numpy.full(kmax, numpy.nan)
-    # rank of the true class: how many classes score strictly higher
-    true = scores[numpy.arange(len(y)), y]
-    rank = (scores > true[:, None]).sum(axis=1)
+    rank = true_rank(scores, y)
     return numpy.array([(rank < k).mean() for k in range(1, kmax + 1)])
 
 
@@ -127,8 +143,7 @@ def weighted_topk_accuracy(scores, y, frequencies, kmax=6):
         raise InputError("the classes of the rows all have frequency 0")
     # each row carries its class's frequency, shared among the class's rows
     w = freq[y] / counts[y] / total
-    true = scores[numpy.arange(len(y)), y]
-    rank = (scores > true[:, None]).sum(axis=1)
+    rank = true_rank(scores, y)
     return numpy.array([w[rank < k].sum() for k in range(1, kmax + 1)])
 
 
