@@ -9,6 +9,7 @@ import numpy
 import pytest
 
 from diffpy.sgpredict import dataset
+from diffpy.sgpredict.dataset import load_arrays
 from diffpy.sgpredict.errors import InputError
 from diffpy.sgpredict.grid import MODEL_GRID
 
@@ -366,3 +367,38 @@ def test_cli_merge_take_checks_its_argument(tmp_path, capsys):
         == 0
     )
     assert dataset.load_arrays(out)["id"].tolist() == ["0:x000"]
+
+
+def test_a_file_still_being_written_is_read_as_one_set_of_rows(
+    tmp_path, monkeypatch
+):
+    """Between two reads a running build may commit more rows; the later
+    reads (prototype, radiation, qdamp) keep the first read's rows."""
+    from _synthetic import write_dataset
+
+    from diffpy.sgpredict import evalsets
+    from diffpy.sgpredict.training import data as training_data
+
+    path = tmp_path / "growing.h5"
+    write_dataset(path, n_per_group=4, groups=(225, 221))
+    calls = []
+
+    def growing(p, fields=None):
+        out = load_arrays(p, fields)
+        calls.append(fields)
+        if len(calls) > 1:  # rows committed since the first read
+            out = {
+                k: (v if k == "r" else numpy.concatenate([v, v[:3]]))
+                for k, v in out.items()
+            }
+        return out
+
+    monkeypatch.setattr(evalsets, "load_arrays", growing)
+    ev = evalsets._hdf5_set(path, MODEL_GRID, 19.9)
+    assert len(ev["sg_number"]) == len(ev["radiation"]) == 8
+    assert len(ev["prototype"]) == 8
+    calls.clear()
+    monkeypatch.setattr(training_data, "load_arrays", growing)
+    rows = training_data.load_training_data(path)
+    assert len(rows["y"]) == len(rows["qdamp"]) == len(rows["radiation"])
+    assert len(rows["y"]) == 8

@@ -81,12 +81,15 @@ def _hdf5_set(path, grid, min_rmax, ids=None):
 
     arrays = load_arrays(path, ["r", "G", "sg_number", "formula", "id"])
     n = len(arrays["id"])
+    # the later reads keep the first read's rows: a build still writing
+    # the file may have committed more in between
     try:
-        proto = load_arrays(path, ["prototype"])["prototype"]
+        proto = load_arrays(path, ["prototype"])["prototype"][:n]
     except InputError:
         proto = numpy.full(n, "")
     try:
         neutron = load_arrays(path, ["settings/neutron"])["settings/neutron"]
+        neutron = neutron[:n]
     except InputError:
         neutron = numpy.zeros(n)
     if ids is not None:

@@ -112,8 +112,10 @@ def load_training_data(path, min_rows=2):
     path = os.fspath(path)
     base = ["r", "G", "sg_number", "formula", "prototype", "id", "source"]
     arrays = load_arrays(path, base)
-    qdamp = _optional_setting(path, "qdamp", len(arrays["sg_number"]))
-    neutron = _optional_setting(path, "neutron", len(arrays["sg_number"]))
+    n = len(arrays["sg_number"])
+    # the rows of the first read, also for a file a build is still writing
+    qdamp = _optional_setting(path, "qdamp", n)[:n]
+    neutron = _optional_setting(path, "neutron", n)[:n]
     neutron = numpy.nan_to_num(neutron, nan=0.0)
     sg = numpy.asarray(arrays["sg_number"], dtype=int)
     keep = numpy.isin(sg, spacegroups.NUMBERS)
