@@ -65,7 +65,7 @@ def card_description(card):
     from diffpy.sgpredict.training import species_head
 
     if (card.get("inputs") or {}).get("species"):
-        return DESCRIPTION + " " + species_head.DESCRIPTION
+        return DESCRIPTION + " " + species_head.describe(card)
     return DESCRIPTION
 
 

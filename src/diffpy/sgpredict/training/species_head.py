@@ -80,6 +80,7 @@ __all__ = [
     "fit_species_head",
     "species_temperature",
     "DESCRIPTION",
+    "describe",
 ]
 
 #: What the card's description says of the correction.
@@ -88,6 +89,20 @@ DESCRIPTION = (
     "(1, 2, 3, 4 or more), through a correction of the last layer fitted "
     "on the training rows with the networks fixed."
 )
+#: Added when the correction also saw one-element crystals.
+SUPPLEMENT_DESCRIPTION = (
+    "It also saw crystals of one element made from the training rows' "
+    "compounds (a zincblende of one element is diamond), which the "
+    "Materials Project table lacks."
+)
+
+
+def describe(card):
+    """What a card's description says of its species correction."""
+    supplement = (card.get("species_head") or {}).get("supplement")
+    if supplement:
+        return DESCRIPTION + " " + SUPPLEMENT_DESCRIPTION
+    return DESCRIPTION
 
 
 @dataclass(frozen=True)
@@ -323,9 +338,6 @@ def fit_species_head(
         new_members.append(member)
     new = dict(card)
     new["name"] = f"{card.get('name', 'model')}-species"
-    new["description"] = (
-        card.get("description", "").rstrip() + " " + DESCRIPTION
-    ).strip()
     new["config"] = config
     new["inputs"] = dict(card.get("inputs") or {}, species=ncodes)
     new["species_head"] = {
@@ -351,6 +363,9 @@ def fit_species_head(
             "with it"
         ),
     }
+    new["description"] = (
+        card.get("description", "").rstrip() + " " + describe(new)
+    ).strip()
     new["recipe"] = dict(rc, species_head=asdict(settings))
     from diffpy.sgpredict.models import Ensemble
 
