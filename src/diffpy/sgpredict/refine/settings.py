@@ -23,7 +23,7 @@ from diffpy.structure import Atom, Lattice, Structure
 from diffpy.structure.spacegroups import GetSpaceGroup
 from diffpy.structure.symmetryutilities import ExpandAsymmetricUnit
 
-from diffpy.sgpredict import spacegroups
+from diffpy.sgpredict import spacegroups, structures
 from diffpy.sgpredict.chemistry import atomic_number as _atomic_number
 from diffpy.sgpredict.errors import InputError
 
@@ -133,12 +133,8 @@ def spglib_group(structure, symprec=0.01):
     221
     """
 
-    data = spglib.get_symmetry_dataset(
-        cell_from_structure(structure), symprec=symprec
-    )
-    if data is None:
-        return None
-    return int(data.number)
+    found = structures.spglib_group(*cell_from_structure(structure), symprec)
+    return found if found != structures.NO_GROUP else None
 
 
 def structure_from_cell(lattice, positions, numbers, uiso=0.005):
@@ -219,12 +215,12 @@ def standardize(structure, number, symprec=0.01, uiso=0.005):
 
     cell = cell_from_structure(structure)
     # the plain search is fast; a forced Hall setting can take seconds
-    plain = spglib.get_symmetry_dataset(cell, symprec=symprec)
+    plain = structures.symmetry_dataset(*cell, symprec)
     found = None if plain is None else int(plain.number)
     if found != int(number):
         raise InputError(f"structure is in space group {found}, not {number}")
-    data = spglib.get_symmetry_dataset(
-        cell, symprec=symprec, hall_number=hall_number(number)
+    data = structures.symmetry_dataset(
+        *cell, symprec, hall_number=hall_number(number)
     )
     if data is None or int(data.number) != int(number):
         raise InputError(
@@ -249,9 +245,11 @@ def asymmetric_unit(structure, number, symprec=0.01):
     """
 
     cell = cell_from_structure(structure)
-    data = spglib.get_symmetry_dataset(
-        cell, symprec=symprec, hall_number=hall_number(number)
+    data = structures.symmetry_dataset(
+        *cell, symprec, hall_number=hall_number(number)
     )
+    if data is None:
+        raise InputError(f"spglib finds no symmetry in space group {number}")
     seen = []
     out = []
     for i, orbit in enumerate(data.equivalent_atoms):
