@@ -45,6 +45,7 @@ def test_result_structure_and_ranking(tiny_model, ni_xray):
         "families",
         "crystal_systems",
         "composition",
+        "radiation",
         "impossible",
         "notes",
         "temperature",
@@ -340,6 +341,15 @@ def test_radiation_reaches_models_that_read_it(tiny_model, tmp_path):
     # the known row gets its code, the unknown one the model's average
     assert seen == [[1.0], None]
     assert all(r.in_domain for r in results)
+    # the output says which radiation each file was predicted with
+    assert "radiation neutron (from the header)" in results[0].notes
+    assert results[0].to_dict()["radiation"] == "neutron"
+    assert results[1].to_dict()["radiation"] is None
+    unknown = [n for n in results[1].notes if n.startswith("radiation")]
+    assert unknown and "average the X-ray and neutron" in unknown[0]
+    assert "radiation not stated" in results[1].table()
     seen.clear()
-    pred.predict(plain, radiation="xray")
+    given = pred.predict(plain, radiation="xray")
     assert seen == [[0.0]]
+    assert "radiation X-ray (given)" in given.notes
+    assert given.to_dict()["radiation"] == "xray"

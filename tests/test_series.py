@@ -72,6 +72,11 @@ def test_csv_has_one_row_per_file(tiny_model, series, tmp_path):
     assert len(rows) == 3
     assert [float(r["x"]) for r in rows] == [100.0, 200.0, 300.0]
     assert rows[0]["x_kind"] == "temperature (K)"
+    # no header says the radiation here; a given one reaches the column
+    assert [r["radiation"] for r in rows] == ["", "", ""]
+    given = predict(folder, model=tiny_model, top=3, radiation="neutron")
+    with open(write_csv(given, tmp_path / "n.csv", top=3)) as fp:
+        assert [r["radiation"] for r in csv.DictReader(fp)] == ["neutron"] * 3
     for row, result in zip(rows, results):
         assert row["in_domain"] == str(result.in_domain)
         c = result.candidates[0]

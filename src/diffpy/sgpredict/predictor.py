@@ -437,6 +437,19 @@ class Predictor:
         )
         return probs, possible, impossible, more + notes
 
+    @staticmethod
+    def _radiation_note(radiation, options):
+        """Say which radiation a model that reads it was told."""
+        if radiation is None:
+            return (
+                "radiation not stated (no header line, no --radiation): "
+                "the probabilities average the X-ray and neutron "
+                "predictions; give --radiation xray|neutron if known"
+            )
+        source = "given" if options.get("radiation") else "from the header"
+        name = {"xray": "X-ray"}.get(radiation, radiation)
+        return f"radiation {name} ({source})"
+
     def _result(self, item, probs, members, top, options):
         """Build the :class:`PredictionResult` of one prepared input."""
         name, x, nvalid, meta, r, g, path = item
@@ -469,6 +482,9 @@ class Predictor:
                         else ""
                     )
                 )
+        radiation = options.get("radiation") or meta.get("radiation")
+        if self.limits.radiation_input:
+            notes.append(self._radiation_note(radiation, options))
         cands, fams = rank_candidates(
             probs,
             self.labels,
@@ -482,8 +498,8 @@ class Predictor:
         )
         systems = crystal_system_probabilities(probs, self.labels)
         meta = dict(meta)
-        if options.get("radiation"):
-            meta["radiation"] = options["radiation"]
+        if radiation:
+            meta["radiation"] = radiation
         if composition and not meta.get("composition"):
             meta["composition"] = composition
         verdict = None

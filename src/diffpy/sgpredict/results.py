@@ -165,8 +165,10 @@ class PredictionResult:
         dict
             ``file``, ``in_domain``, ``domain_score``, ``warnings``,
             ``candidates``, ``families``, ``crystal_systems``,
-            ``composition``, ``impossible``, ``notes`` and
-            ``temperature`` (from the header, or None).
+            ``composition``, ``radiation`` (``"xray"``, ``"neutron"``,
+            or None when neither the header nor the caller said),
+            ``impossible``, ``notes`` and ``temperature`` (from the
+            header, or None).
         """
         out = {"file": self.name}
         if self.domain is not None:
@@ -177,6 +179,7 @@ class PredictionResult:
             k: round(float(v), 6) for k, v in self.crystal_systems.items()
         }
         out["composition"] = self.composition
+        out["radiation"] = self.meta.get("radiation")
         out["impossible"] = list(self.impossible)
         out["notes"] = list(self.notes)
         out["temperature"] = self.meta.get("temperature")

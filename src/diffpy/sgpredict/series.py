@@ -66,8 +66,9 @@ def series_rows(results, top=3):
     """Return one dictionary per result, ready for a CSV writer.
 
     Columns: ``file``, ``in_domain``, ``domain_score``, ``x``, ``x_kind``,
-    ``composition``, ``top1_group`` ... ``top{k}_probability``, the
-    seven crystal-system probabilities and ``warnings``.
+    ``composition``, ``radiation``, ``top1_group`` ...
+    ``top{k}_probability``, the seven crystal-system probabilities and
+    ``warnings``.
     """
     label, xs = series_x(results)
     rows = []
@@ -81,6 +82,7 @@ def series_rows(results, top=3):
             "x": x,
             "x_kind": label,
             "composition": result.composition or "",
+            "radiation": result.meta.get("radiation") or "",
         }
         for i in range(top):
             if i < len(result.candidates):
