@@ -30,7 +30,9 @@ symmetry a compound's chemistry had distorted) and keeps it when
 At most ``--max-per-group`` (60) rows per group, and one per (source
 structure type, group): 377 rows from the default dataset.  Each row's
 PDF gets the physics of the default dataset (``dataset build --settings
-physics``), computed by the same code.
+physics``), computed by the same code; ``--settings table2`` computes
+them at the paper's Table-2 settings instead, for the search-match
+library (``scripts/build_neighbour_library.py --supplement``).
 
 Run::
 
@@ -136,6 +138,14 @@ def main(argv=None):
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--seed", type=int, default=3)
     p.add_argument(
+        "--settings",
+        choices=["physics", "table2"],
+        default="physics",
+        help="PDF settings: the default dataset's drawn physics (for the "
+        "species correction) or the paper's Table 2 (for the search-match "
+        "library)",
+    )
+    p.add_argument(
         "--keep-unchanged",
         action="store_true",
         help="also keep crystals whose group is the compound's (by default "
@@ -156,7 +166,7 @@ def main(argv=None):
     if not items:
         print("nothing to build: no output written", file=sys.stderr)
         return 0
-    config = build_config(settings="physics", seed=args.seed)
+    config = build_config(settings=args.settings, seed=args.seed)
     build_dataset(
         str(args.output),
         items,
@@ -166,7 +176,7 @@ def main(argv=None):
             "command": " ".join(
                 ["scripts/build_decoloured.py", *sys.argv[1:]]
             ),
-            "settings": "physics",
+            "settings": args.settings,
             "config": config,
         },
         jobs=args.jobs,

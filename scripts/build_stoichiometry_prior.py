@@ -169,7 +169,9 @@ def heldout_scores(prior, dataset, model_dir, experimental):
     from diffpy.sgpredict.metrics import topk_accuracy
     from diffpy.sgpredict.predictor import Predictor
 
-    predictor = Predictor(model_dir, threads=2)
+    # the network alone, as when the shipped table was built (the
+    # search-match library is added to the model after this step)
+    predictor = Predictor(model_dir, threads=2, neighbours=False)
     sets = {}
     for name in ("random", "structure_type"):
         ids = [

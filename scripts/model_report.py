@@ -64,9 +64,25 @@ def card_description(card):
     """The card's description: the networks, and what else they read."""
     from diffpy.sgpredict.training import species_head
 
+    text = DESCRIPTION
     if (card.get("inputs") or {}).get("species"):
-        return DESCRIPTION + " " + species_head.describe(card)
-    return DESCRIPTION
+        text = DESCRIPTION + " " + species_head.describe(card)
+    nb = card.get("neighbours")
+    if nb:
+        rows = nb.get("training_rows", nb["rows"])
+        extra = nb["rows"] - rows
+        text += (
+            f" A search-match library of the {rows:,} training structures' "
+            "PDFs at the paper's Table-2 settings"
+            + (f" and {extra:,} crystals of one element" if extra else "")
+            + " votes with the networks (its "
+            f"{nb['settings']['k']} nearest entries over lattice strains "
+            f"up to {nb['settings'].get('strain', 0):.0%}, among "
+            "structures of the same number of species when the "
+            f"composition is known; weight {nb['settings']['weight']} in "
+            "a geometric mean; diffpy.sgpredict.neighbours)."
+        )
+    return text
 
 
 MARKERS = {

@@ -27,15 +27,20 @@
 # 4. stoichiometry prior: the group counts per kind of composition,
 #    without the pairs of this model's test sets, into the model folder
 #    (python scripts/build_stoichiometry_prior.py, about 1.5 minutes).
-# 5. report: every evaluation row (python scripts/model_report.py), and
-#    the paper's protocol on the same test rows computed at the paper's
-#    Table-2 settings (dataset build --settings table2, about 4 minutes).
+# 5. search-match library: the training rows' PDFs at the paper's Table-2
+#    settings (dataset build --settings table2, about 4 minutes) and the
+#    crystals of one element made again at those settings (about 1.5
+#    minutes) vote with the network (python
+#    scripts/build_neighbour_library.py, about half a minute;
+#    diffpy.sgpredict.neighbours).
+# 6. report: every evaluation row (python scripts/model_report.py), and
+#    the paper's protocol on the same test rows at Table-2 settings.
 #
 # Every step resumes where it stopped when the command is run again (the
 # dataset build skips finished structures, training resumes from its
 # per-epoch checkpoints, also in a later session).  Copy
 # WORKDIR/model/{card.json,model.safetensors,training_set.json,heldout.json,
-# stoichiometry_groups.csv}
+# stoichiometry_groups.csv,neighbours.safetensors}
 # to src/diffpy/sgpredict/data/model/ to ship the result, then run
 # scripts/model_report.py on the shipped folder with --write.
 #
@@ -78,6 +83,15 @@ diffpy.sgpredict dataset build --table "$SHARED/mp/mp_structures.csv.gz" \
     --settings table2 --max-atoms "$MAX_ATOMS" \
     --max-per-group "$MAX_PER_GROUP" --seed 1 --jobs "$JOBS" \
     -o "$WORK/mp_table2.h5"
+python "$(dirname "$0")/build_decoloured.py" "$WORK/network" \
+    "$WORK/mp_physics.h5" --table "$SHARED/mp/mp_structures.csv.gz" \
+    --settings table2 --jobs "$JOBS" -o "$WORK/decoloured_table2.h5"
+LIBRARY_SUPPLEMENT=()
+if [ -f "$WORK/decoloured_table2.h5" ]; then
+    LIBRARY_SUPPLEMENT=(--supplement "$WORK/decoloured_table2.h5")
+fi
+python "$(dirname "$0")/build_neighbour_library.py" "$WORK/model" \
+    "$WORK/mp_physics.h5" "$WORK/mp_table2.h5" "${LIBRARY_SUPPLEMENT[@]}"
 python "$(dirname "$0")/model_report.py" "$WORK/model" \
     --data "$WORK/mp_physics.h5" --paper-data "$WORK/mp_table2.h5" \
     --shared "$SHARED" --out "$WORK/report"

@@ -61,6 +61,15 @@ def test_train_default_model_script_tiny(tmp_path):
     assert card["species_head"]["rows"] > 0
     held = json.loads((work / "model" / "heldout.json").read_text())
     assert set(held) == {"random", "structure_type"}
+    # the search-match library: the training rows only, checksum recorded
+    nb = card["neighbours"]
+    assert (work / "model" / nb["file"]).is_file()
+    train_rows = nb.get("training_rows", nb["rows"])
+    assert 0 < train_rows < 6 * len(card["labels"])
+    assert nb["temperature"] > 0 and set(nb["validation"]) >= {
+        "network",
+        "network_and_library",
+    }
     # the stoichiometry prior of this model: its test pairs left out
     from diffpy.sgpredict.chemprior import read_counts
 

@@ -115,6 +115,7 @@ def evaluate(
     tell_radiation=True,
     composition=None,
     weight_groups=None,
+    neighbours=True,
 ):
     """Score a model on an evaluation set.
 
@@ -164,6 +165,10 @@ def evaluate(
         (:func:`~diffpy.sgpredict.metrics.weighted_topk_accuracy`):
         ``"paper"`` for the ICSD random split of Liu et al. (2019), whose
         figures are quoted for it.
+    neighbours : bool
+        Combine the network with the model's search-match library when
+        its card has one (:mod:`diffpy.sgpredict.neighbours`); False
+        scores the network alone.
 
     Returns
     -------
@@ -206,7 +211,10 @@ def evaluate(
             f"exclude_training={exclude_training!r}: use 'all' or 'seeds'"
         )
     predictor = Predictor(
-        model_dir, prior="none" if prior == "train" else prior, device=device
+        model_dir,
+        prior="none" if prior == "train" else prior,
+        device=device,
+        neighbours=neighbours,
     )
     ids = heldout_ids(model_dir, heldout) if heldout is not None else None
     ev = load_eval_set(
@@ -239,6 +247,7 @@ def evaluate(
         "data": str(data),
         "kind": ev["kind"],
         "prior": prior,
+        "neighbours": predictor.neighbours is not None,
         "composition": composition,
         "n": int(len(idx)),
         "n_read": int(len(ev["sg_number"])) + len(ev.get("unreadable", [])),

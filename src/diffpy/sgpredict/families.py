@@ -69,15 +69,21 @@ class Family:
     def describe(self):
         """Return one line such as ``Fm-3m > I4/mmm, I4/m (0.950)``.
 
+        A family of one group is the group and its probability.
+
         Examples
         --------
         >>> Family(225, (225, 139), 0.9).describe()
         'Fm-3m (225) > I4/mmm (139): 0.900, refine Fm-3m first'
+        >>> Family(225, (225,), 0.84).describe()
+        'Fm-3m (225): 0.840'
         """
         head = spacegroups.get(self.head)
         rest = ", ".join(
             f"{spacegroups.get(n).symbol} ({n})" for n in self.members[1:]
         )
+        if not rest:
+            return f"{head.symbol} ({head.number}): {self.probability:.3f}"
         return (
             f"{head.symbol} ({head.number}) > {rest}: "
             f"{self.probability:.3f}, refine {head.symbol} first"

@@ -83,6 +83,7 @@ from diffpy.sgpredict.grid import MIN_RMAX, MODEL_GRID, RGrid, to_model_input
 from diffpy.sgpredict.io import check_pdf, load_pdf
 from diffpy.sgpredict.metrics import prior_log_shift
 from diffpy.sgpredict.models import fuse_batchnorm
+from diffpy.sgpredict.neighbours import NeighbourLibrary
 from diffpy.sgpredict.paths import expand_inputs
 from diffpy.sgpredict.results import PredictionResult
 from diffpy.sgpredict.runtime import (
@@ -120,6 +121,10 @@ class Predictor:
         of the batch size (one thread for a few PDFs, ``min(4, cores)``
         for many).  Set only while the network runs and restored
         afterwards.
+    neighbours : bool
+        Combine the network with the model's search-match library
+        (:mod:`diffpy.sgpredict.neighbours`) when its card has one;
+        False gives the network alone.
 
     Examples
     --------
@@ -133,7 +138,14 @@ class Predictor:
     ('Fm-3m', 225)
     """
 
-    def __init__(self, model=None, prior="icsd", device="cpu", threads=None):
+    def __init__(
+        self,
+        model=None,
+        prior="icsd",
+        device="cpu",
+        threads=None,
+        neighbours=True,
+    ):
         self.threads = check_threads(threads)
         with torch_threads(self.threads or default_threads(1)):
             net, self.card = load_model(model)
@@ -165,6 +177,24 @@ class Predictor:
             raise ModelError(
                 f"{self.card['path']}: calibration temperature_species must "
                 f"be positive, got {self.temperature_species}"
+            )
+        #: the search-match library (:mod:`diffpy.sgpredict.neighbours`)
+        #: of the model, or None (none in the card, or switched off)
+        self.neighbours = None
+        if neighbours:
+            self.neighbours = NeighbourLibrary.from_card(
+                self.card, len(self.labels), self.grid.r
+            )
+        nb = self.card.get("neighbours") or {}
+        t_nb = float(nb.get("temperature", 1.0))
+        self._nb_temperature = (
+            t_nb,
+            float(nb.get("temperature_species", t_nb)),
+        )
+        if not all(math.isfinite(t) and t > 0 for t in self._nb_temperature):
+            raise ModelError(
+                f"{self.card['path']}: neighbours temperatures must be "
+                f"positive, got {self._nb_temperature}"
             )
         self.limits = DomainLimits.from_card(self.card)
         self._allowed = {}
@@ -289,7 +319,16 @@ class Predictor:
                     temperature[codes >= 0] = self.temperature_species
                 logp = torch.log_softmax(logits / temperature, -1)
                 out.append(logp.cpu().numpy().astype(float))
-        logp = numpy.concatenate(out) + self.log_shift
+        logp = numpy.concatenate(out)
+        if self.neighbours is not None:
+            temperature = numpy.full((len(x), 1), self._nb_temperature[0])
+            if species is not None:
+                known = numpy.asarray(species) >= 0
+                temperature[known] = self._nb_temperature[1]
+            with torch_threads(threads), torch.inference_mode():
+                both = self.neighbours.combine(logp, x, species)
+            logp = both / temperature
+        logp = logp + self.log_shift
         logp -= logp.max(axis=1, keepdims=True)
         p = numpy.exp(logp)
         p /= p.sum(axis=1, keepdims=True)

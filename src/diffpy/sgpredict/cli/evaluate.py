@@ -95,6 +95,12 @@ def register(subparsers):
         "frequencies would show ('paper': the ICSD random split of Liu et "
         "al. 2019)",
     )
+    p.add_argument(
+        "--no-neighbours",
+        action="store_true",
+        help="score the network alone, without the model's search-match "
+        "library",
+    )
     p.add_argument("--device", default="cpu", help="torch device")
     p.add_argument(
         "--json", action="store_true", help="print the result as JSON"
@@ -122,6 +128,7 @@ def run(args):
         tell_radiation=not args.hide_radiation,
         composition=args.composition,
         weight_groups=args.weight_groups,
+        neighbours=not args.no_neighbours,
     )
     if args.json:
         slim = {k: v for k, v in result.items() if k != "confusion_matrix"}
