@@ -35,6 +35,7 @@ minutes on two cores.
 """
 
 import argparse
+import dataclasses
 import json
 import shutil
 import sys
@@ -225,28 +226,21 @@ def main(argv=None):
         "(scripts/build_decoloured.py --settings table2) added to the "
         "library",
     )
-    defaults = NeighbourSettings()
-    p.add_argument("--k", type=int, default=defaults.k)
-    p.add_argument("--tau", type=float, default=defaults.tau)
-    p.add_argument("--weight", type=float, default=defaults.weight)
-    p.add_argument("--floor", type=float, default=defaults.floor)
-    p.add_argument("--strain", type=float, default=defaults.strain)
-    p.add_argument("--strain-step", type=float, default=defaults.strain_step)
-    p.add_argument("--blur", type=float, default=defaults.blur)
-    p.add_argument("--candidates", type=int, default=defaults.candidates)
-    p.add_argument("--dims", type=int, default=defaults.dims)
+    # one option per setting, named and typed as the dataclass field
+    for field in dataclasses.fields(NeighbourSettings):
+        p.add_argument(
+            "--" + field.name.replace("_", "-"),
+            type=type(field.default),
+            default=field.default,
+            help=f"NeighbourSettings.{field.name} (default {field.default})",
+        )
     args = p.parse_args(argv)
     try:
         settings = NeighbourSettings(
-            k=args.k,
-            tau=args.tau,
-            weight=args.weight,
-            floor=args.floor,
-            strain=args.strain,
-            strain_step=args.strain_step,
-            blur=args.blur,
-            candidates=args.candidates,
-            dims=args.dims,
+            **{
+                f.name: getattr(args, f.name)
+                for f in dataclasses.fields(NeighbourSettings)
+            }
         )
         t0 = time.time()
         entry = build(

@@ -9,18 +9,19 @@ the curve's range), with its space group and number of species.
 A PDF is compared with an entry by the cosine similarity of the centred
 curves, :math:`c(x, \\ell) = \\hat x \\cdot \\hat\\ell` with
 :math:`\\hat x = (x - \\bar x) / \\lVert x - \\bar x \\rVert`, maximised
-over a lattice strain :math:`s` (a material's lattice differs from a
-relaxed or differently composed crystal of its type by a few per cent,
+over a lattice scale factor :math:`u` (a material's lattice differs from
+a relaxed or differently composed crystal of its type by a few per cent,
 which moves the peaks at 20 A by several tenths of an angstrom),
 
 .. math::
 
-    s_j = \\max_{s \\in S} c\\big(x(r / s), \\ell_j\\big), \\qquad
-    S = \\{1 - \\sigma, 1 - \\sigma + \\delta, \\dots, 1 + \\sigma\\}.
+    s_j = \\max_{u \\in U} c\\big(x(r / u), \\ell_j\\big), \\qquad
+    U = \\{1 - \\sigma, 1 - \\sigma + \\delta, \\dots, 1 + \\sigma\\}.
 
 For speed the strain search is made on the ``candidates`` entries most
-similar after both curves are blurred by a Gaussian of width
-:math:`b\\,r` (a strain-tolerant first pass).  The ``k`` entries of
+similar in a first pass that is tolerant of strain and cheap: both
+curves blurred by a Gaussian of width :math:`b\\,r` and projected on the
+library's ``dims`` leading principal components.  The ``k`` entries of
 highest :math:`s_j` vote for their groups, weighted by how close each is
 to the best match and by the inverse size of its group in the library
 (so the vote, like the network, assumes equally common groups and the
