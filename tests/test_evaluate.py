@@ -243,3 +243,41 @@ def test_evaluate_with_composition_follows_bayes_rule(ranked_model, eval_h5):
             assert pred["p_true"] == pytest.approx(p[k], rel=1e-5)
     with pytest.raises(InputError, match="composition='both'"):
         evaluate(ranked_model, eval_h5, composition="both")
+
+
+def test_cli_evaluate_with_and_without_the_library(
+    ranked_model, eval_h5, tmp_path, capsys
+):
+    from diffpy.sgpredict.grid import MODEL_GRID
+    from diffpy.sgpredict.neighbours import LIBRARY_NAME, save_library
+    from diffpy.sgpredict.sgpredictapp import main
+
+    # a library of Fd-3m curves only, whose vote alone decides (weight 1):
+    # every row is then predicted Fd-3m, ranked 8th by the network
+    model = tmp_path / "with_library"
+    shutil.copytree(ranked_model, model)
+    rng = numpy.random.default_rng(4)
+    curves = rng.random((30, MODEL_GRID.npoints))
+    fd3m = spacegroups.index_of(227)
+    sha = save_library(model / LIBRARY_NAME, curves, [fd3m] * 30, [-1] * 30)
+    card = json.loads((model / "card.json").read_text())
+    card["neighbours"] = {
+        "file": LIBRARY_NAME,
+        "sha256": sha,
+        "settings": {"weight": 1.0, "floor": 1e-6, "candidates": 30},
+    }
+    (model / "card.json").write_text(json.dumps(card))
+    argv = ["evaluate", str(model), str(eval_h5), "--json", "--prior", "train"]
+    assert main(argv) == 0
+    both = json.loads(capsys.readouterr().out)
+    assert main(argv + ["--no-neighbours"]) == 0
+    alone = json.loads(capsys.readouterr().out)
+    assert both["neighbours"] is True and alone["neighbours"] is False
+    assert both["topk"][0] == pytest.approx(0.25)  # the Fd-3m rows
+    assert alone["topk"][0] == pytest.approx(0.25)  # the Fm-3m rows
+    top1 = {
+        name: {g["number"]: g["top1"] for g in res["per_group"]}
+        for name, res in (("both", both), ("alone", alone))
+    }
+    assert top1["both"][227] == 1.0 and top1["both"][225] == 0.0
+    assert top1["alone"][227] == 0.0 and top1["alone"][225] == 1.0

@@ -419,6 +419,11 @@ def format_report(result):
         f"model {result['model']} on {result['data']} ({result['n']} of "
         f"{result['n_read']} rows, prior {result['prior']}"
         + (
+            ", with the search-match library"
+            if result.get("neighbours")
+            else ""
+        )
+        + (
             f", composition: {result['composition']}"
             if result.get("composition")
             else ""
