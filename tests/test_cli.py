@@ -276,3 +276,13 @@ def test_predict_json_carries_verdict_and_families(
     assert data[0]["domain_score"] >= 1
     assert "not a G(r)" in data[0]["warnings"][0]
     assert data[0]["families"][0]["head"] == data[0]["candidates"][0]["family"]
+
+
+def test_info_names_the_search_match_library(capsys):
+    from diffpy.sgpredict.card import default_model_dir, read_card
+    from diffpy.sgpredict.sgpredictapp import main
+
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    rows = read_card(default_model_dir())["neighbours"]["rows"]
+    assert f"search-match library: {rows:,} computed PDFs" in out

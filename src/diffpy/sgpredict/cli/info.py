@@ -152,8 +152,20 @@ def _trust_lines(card, indent="  "):
     limits = DomainLimits.from_card(card)
     inp = card.get("input") or {}
     species = int((card.get("inputs") or {}).get("species", 0) or 0)
+    nb = card.get("neighbours")
+    library = []
+    if nb:
+        st = nb.get("settings", {})
+        library = [
+            f"{indent}search-match library: {int(nb['rows']):,} computed "
+            f"PDFs, {st.get('k', '?')} voters, strain up to "
+            f"{float(st.get('strain', 0)):.0%}, weight {st.get('weight', '?')}"
+            f"; temperature {float(nb.get('temperature', 1)):.3g} (told "
+            f"the species {float(nb.get('temperature_species', 1)):.3g})"
+        ]
     return [
         f"{indent}calibration: {text}",
+        *library,
         f"{indent}domain: Qmax {limits.qmax_range[0]:g}-"
         f"{limits.qmax_range[1]:g} 1/A, radiation "
         f"{'/'.join(limits.radiation)}, data from r <= "
