@@ -1,7 +1,7 @@
 """Space-group prediction from PDFs: :func:`predict` and its result.
 
 The flow is ``file -> (r, G) -> model input X -> network -> probabilities
--> prior correction -> ranked candidates``.
+-> search-match vote -> prior correction -> ranked candidates``.
 
 Prior correction
 ----------------
@@ -32,6 +32,14 @@ log-probabilities are divided by :math:`T` before the softmax
 (temperature scaling); without it :math:`T = 1`.  Predictions told the
 number of species use ``calibration.temperature_species`` when the card
 has it (:mod:`diffpy.sgpredict.training.species_head`).
+
+Search-match
+------------
+When the card names a library of computed PDFs (``card["neighbours"]``),
+the calibrated log-probabilities are combined with its vote as a
+weighted geometric mean and divided by the library's own temperature,
+before the prior correction (:mod:`diffpy.sgpredict.neighbours`;
+``neighbours=False`` keeps the network alone).
 
 What else every result carries
 ------------------------------
