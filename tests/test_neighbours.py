@@ -111,9 +111,9 @@ def test_first_pass_projection():
         settings=NeighbourSettings(dims=24),
     )
     assert full._first.shape == (80, 80) and short._first.shape == (80, 24)
-    best = (full._first_pass(queries) @ full._blurred.T).argmax(axis=1)
+    best = (full._first_pass(queries) @ full._first_rows.T).argmax(axis=1)
     near = numpy.argsort(
-        -(short._first_pass(queries) @ short._blurred.T), axis=1
+        -(short._first_pass(queries) @ short._first_rows.T), axis=1
     )[:, :3]
     assert numpy.mean([b in row for b, row in zip(best, near)]) >= 0.95
 

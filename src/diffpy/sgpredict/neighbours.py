@@ -344,7 +344,7 @@ class NeighbourLibrary:
         if basis is not None:
             first = first @ numpy.asarray(basis, dtype=numpy.float32)
         self._first = numpy.ascontiguousarray(first, dtype=numpy.float32)
-        self._blurred = self._first_pass(curves)
+        self._first_rows = self._first_pass(curves)
         self._strains = numpy.stack(
             [strain_matrix(r, s) for s in self.settings.scales()]
         )
@@ -410,34 +410,34 @@ class NeighbourLibrary:
         out = numpy.zeros((len(x), self.nclasses))
         for code in numpy.unique(codes):
             rows = numpy.flatnonzero(codes == code)
-            entries, blurred = self._entries(code)
+            entries, rows_first = self._entries(code)
             for start in range(0, len(rows), chunk):
                 part = rows[start : start + chunk]
-                out[part] = self._vote(x[part], entries, blurred)
+                out[part] = self._vote(x[part], entries, rows_first)
         return out / out.sum(axis=1, keepdims=True)
 
     def _entries(self, code):
         """Entries an input of species ``code`` is compared with, and
-        their blurred curves (copied once per code)."""
+        their first-pass rows (copied once per code)."""
         if code not in self._subsets:
             entries = numpy.flatnonzero(self.species == code)
             if code < 0 or len(entries) == 0:
-                self._subsets[code] = (None, self._blurred)
+                self._subsets[code] = (None, self._first_rows)
             else:
-                self._subsets[code] = (entries, self._blurred[entries])
-        entries, blurred = self._subsets[code]
+                self._subsets[code] = (entries, self._first_rows[entries])
+        entries, rows_first = self._subsets[code]
         if entries is None:
             entries = numpy.arange(len(self.labels))
-        return entries, blurred
+        return entries, rows_first
 
-    def _vote(self, x, entries, blurred):
+    def _vote(self, x, entries, rows_first):
         """Votes of inputs ``x`` among the library's ``entries``."""
         import torch
 
         k = min(int(self.settings.k), len(entries))
         m = min(int(self.settings.candidates), len(entries))
         # numpy's product here is twice torch's on two cores
-        first = torch.from_numpy(self._first_pass(x) @ blurred.T)
+        first = torch.from_numpy(self._first_pass(x) @ rows_first.T)
         # the strain search runs on the first pass's candidates only
         # (torch's top-k: ten times numpy's argpartition on two cores)
         cand = torch.topk(first, m, dim=1, sorted=False).indices

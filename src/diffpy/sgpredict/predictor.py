@@ -168,24 +168,14 @@ class Predictor:
         self.species_input = int(self.card["config"].get("species_input", 0))
         self.log_shift = self._prior_shift(prior)
         calibration = self.card.get("calibration") or {}
-        self.temperature = float(calibration.get("temperature", 1.0))
-        if not (math.isfinite(self.temperature) and self.temperature > 0):
-            raise ModelError(
-                f"{self.card['path']}: calibration temperature must be "
-                f"positive, got {self.temperature}"
-            )
-        #: the temperature of predictions told the number of species
-        self.temperature_species = float(
-            calibration.get("temperature_species", self.temperature)
+        self.temperature = self._temperature(
+            calibration.get("temperature", 1.0), "calibration temperature"
         )
-        if not (
-            math.isfinite(self.temperature_species)
-            and self.temperature_species > 0
-        ):
-            raise ModelError(
-                f"{self.card['path']}: calibration temperature_species must "
-                f"be positive, got {self.temperature_species}"
-            )
+        #: the temperature of predictions told the number of species
+        self.temperature_species = self._temperature(
+            calibration.get("temperature_species", self.temperature),
+            "calibration temperature_species",
+        )
         #: the search-match library (:mod:`diffpy.sgpredict.neighbours`)
         #: of the model, or None (none in the card, or switched off)
         self.neighbours = None
@@ -194,20 +184,29 @@ class Predictor:
                 self.card, len(self.labels), self.grid.r
             )
         nb = self.card.get("neighbours") or {}
-        t_nb = float(nb.get("temperature", 1.0))
+        t_nb = self._temperature(
+            nb.get("temperature", 1.0), "neighbours temperature"
+        )
         self._nb_temperature = (
             t_nb,
-            float(nb.get("temperature_species", t_nb)),
+            self._temperature(
+                nb.get("temperature_species", t_nb),
+                "neighbours temperature_species",
+            ),
         )
-        if not all(math.isfinite(t) and t > 0 for t in self._nb_temperature):
-            raise ModelError(
-                f"{self.card['path']}: neighbours temperatures must be "
-                f"positive, got {self._nb_temperature}"
-            )
         self.limits = DomainLimits.from_card(self.card)
         self._allowed = {}
         own = Path(self.card["path"]) / "stoichiometry_groups.csv"
         self._prior_table = own if own.is_file() else None
+
+    def _temperature(self, value, name):
+        """``value`` as a float, refused unless finite and positive."""
+        value = float(value)
+        if not (math.isfinite(value) and value > 0):
+            raise ModelError(
+                f"{self.card['path']}: {name} must be positive, got {value}"
+            )
+        return value
 
     def _prior_shift(self, prior):
         """Return the additive log-prior correction per class."""
