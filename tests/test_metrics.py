@@ -6,6 +6,8 @@ import pytest
 from diffpy.sgpredict import spacegroups
 from diffpy.sgpredict.errors import InputError
 from diffpy.sgpredict.metrics import (
+    detection_auc,
+    detection_rates,
     expected_calibration_error,
     fit_temperature,
     prior_log_shift,
@@ -101,3 +103,32 @@ def test_icsd_prior_has_no_catalogue_outlier():
         if not 1 / 3 < r < 3
     ]
     assert spacegroups.get(230).icsd_count > 400
+
+
+def test_detection_auc_is_the_share_of_correctly_ordered_pairs():
+    rng = numpy.random.default_rng(5)
+    neg = rng.normal(0.0, 1.0, 300).round(1)  # rounding makes ties
+    pos = rng.normal(1.0, 1.0, 200).round(1)
+    diff = pos[:, None] - neg[None, :]
+    brute = ((diff > 0).sum() + 0.5 * (diff == 0).sum()) / diff.size
+    assert detection_auc(neg, pos) == pytest.approx(brute, abs=1e-12)
+    # two unit-variance normals one sigma apart: Phi(1 / sqrt 2) = 0.760
+    assert detection_auc(neg, pos) == pytest.approx(0.76, abs=0.05)
+    assert detection_auc([0.0, 1.0], [2.0, 3.0]) == 1.0
+    assert detection_auc([2.0, 3.0], [0.0, 1.0]) == 0.0
+    assert detection_auc([1.0, 1.0], [1.0]) == 0.5
+    with pytest.raises(InputError):
+        detection_auc([], [1.0])
+
+
+def test_detection_rates_flag_the_asked_share_of_negatives():
+    neg = numpy.arange(1000) / 1000.0
+    pos = {"strong": neg + 0.5, "none": neg - 2.0}
+    rows = detection_rates(neg, pos, [0.01, 0.1, 0.5])
+    assert [r["flagged"] for r in rows] == pytest.approx([0.01, 0.1, 0.5])
+    # positives shifted by half the range: flagged where s + 0.5 >= t
+    assert [r["strong"] for r in rows] == pytest.approx(
+        [0.511, 0.6, 1.0], abs=0.002
+    )
+    assert [r["none"] for r in rows] == [0.0, 0.0, 0.0]
+    assert rows[1]["threshold"] == pytest.approx(0.8991)

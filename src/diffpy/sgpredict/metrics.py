@@ -8,7 +8,9 @@
 * :func:`prior_log_shift`: the correction from the training prior to the
   frequencies of real materials;
 * :func:`fit_temperature`, :func:`expected_calibration_error` and
-  :func:`reliability_curve`: calibration of the probabilities.
+  :func:`reliability_curve`: calibration of the probabilities;
+* :func:`detection_auc` and :func:`detection_rates`: how well a score
+  tells positives (e.g. mixtures) from negatives (single phases).
 
 All functions take and return numpy arrays.
 
@@ -38,6 +40,8 @@ __all__ = [
     "reliability_curve",
     "confusion_matrix",
     "top_confusions",
+    "detection_auc",
+    "detection_rates",
 ]
 
 
@@ -416,4 +420,75 @@ def top_confusions(cm, labels, n=10):
                 "relation": relation,
             }
         )
+    return out
+
+
+def detection_auc(negative, positive):
+    """Area under the ROC curve of a score that should be higher for
+    positives.
+
+    .. math::
+
+        \\mathrm{AUC} = P(s_+ > s_-) + \\tfrac12 P(s_+ = s_-)
+
+    for a random positive and a random negative (the Mann-Whitney
+    statistic; 0.5 is chance, 1 perfect separation).
+
+    Examples
+    --------
+    >>> detection_auc([0.1, 0.2, 0.3], [0.25, 0.9])
+    0.8333333333333334
+    """
+    neg = numpy.sort(numpy.asarray(negative, dtype=float))
+    pos = numpy.asarray(positive, dtype=float)
+    if len(neg) == 0 or len(pos) == 0:
+        raise InputError("detection_auc needs negatives and positives")
+    below = numpy.searchsorted(neg, pos, side="left")
+    upto = numpy.searchsorted(neg, pos, side="right")
+    return float((below + 0.5 * (upto - below)).sum() / (len(neg) * len(pos)))
+
+
+def detection_rates(negative, positives, false_alarms):
+    """Thresholds at given false-alarm rates and what each flags.
+
+    For each rate :math:`f`, the threshold is the :math:`1 - f` quantile
+    of the negatives' scores, and a score at or above it is flagged.
+
+    Parameters
+    ----------
+    negative : array_like
+        Scores of the negatives (e.g. single-phase PDFs).
+    positives : dict of str to array_like
+        Scores of each set of positives.
+    false_alarms : sequence of float
+        Shares of negatives to flag.
+
+    Returns
+    -------
+    list of dict
+        One per rate: ``false_alarm``, ``threshold``, ``flagged`` (the
+        share of the negatives actually flagged) and the flagged share
+        of each positive set under its name.
+
+    Examples
+    --------
+    >>> rows = detection_rates(
+    ...     [0.0, 0.1, 0.2, 0.3, 0.4], {"mix": [0.25, 0.5]}, [0.2])
+    >>> rows[0]["threshold"], rows[0]["flagged"], rows[0]["mix"]
+    (0.32, 0.2, 0.5)
+    """
+    neg = numpy.asarray(negative, dtype=float)
+    out = []
+    for f in false_alarms:
+        threshold = float(numpy.quantile(neg, 1.0 - float(f)))
+        row = {
+            "false_alarm": float(f),
+            "threshold": threshold,
+            "flagged": float((neg >= threshold).mean()),
+        }
+        for name, scores in positives.items():
+            row[name] = float(
+                (numpy.asarray(scores, dtype=float) >= threshold).mean()
+            )
+        out.append(row)
     return out
