@@ -248,7 +248,7 @@ ROC_LEVELS = (0.01, 0.03, 0.05, 0.10, 0.20)
 
 
 def choose_threshold(net, rows, val_idx, args):
-    """Score the validation set with the numpy forward pass that ships.
+    """Score the validation set with the forward pass that ships.
 
     Returns the threshold (flags ``max_false_alarm`` of the singles),
     the flagged share and the size of each validation set, and the

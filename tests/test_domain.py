@@ -274,7 +274,7 @@ def test_detector_loads_with_checksum(tmp_path):
         MixtureDetector.from_folder(copy)
 
 
-def test_numpy_forward_equals_the_torch_network():
+def test_shipped_forward_equals_the_training_network():
     import torch
 
     detector = load_detector()
