@@ -4,7 +4,9 @@ Builds, from the 164 public structures beside the repository
 (``../shared/data/structures``) and from simulation:
 
 * in domain: 120 crystal PDFs with random Qmax 14-40, Qdamp, Qbroad,
-  Uiso, noise and r-range (the set the thresholds were set on);
+  Uiso, noise and r-range (the set the thresholds were set on), and
+  120 more computed for neutrons (header says neutron;
+  :func:`build_neutron_crystals`);
 * out of domain: amorphous (random sequential packings; crystals smeared
   paracrystalline), molecular crystals (rigid molecules on an fcc
   lattice, sharp intra-, broad intermolecular peaks), two-phase mixtures
@@ -421,6 +423,34 @@ def build_mixtures(seed=0, n=36, fractions=(0.5, 0.35, 0.2)):
     return out
 
 
+def build_neutron_crystals(seed=0, n=120):
+    """Single-phase neutron PDFs: ``n`` crystals made as the X-ray ones.
+
+    Random Qmax, Qdamp, Uiso, noise and r-range as in :func:`build`,
+    neutron scattering lengths, a header that says neutron (in domain
+    for a model that reads the radiation).  Its own random stream
+    (``seed + 200``).
+    """
+    from diffpy.sgpredict.errors import InputError
+
+    rng = numpy.random.default_rng(seed + 200)
+    rows = _rows()
+    out = []
+    for k in rng.choice(len(rows), size=min(n, len(rows)), replace=False):
+        row = rows[k]
+        try:
+            r, g = crystal_pdf(SHARED / row["file"], rng, scattering="neutron")
+        except InputError as exc:
+            print("skip", row["id"], exc, file=sys.stderr)
+            continue
+        if rng.uniform() < 0.5:
+            g = add_noise(g, rng, rng.uniform(0, 0.02))
+        m = r <= rng.uniform(20, 35)
+        meta = {"radiation": "neutron"}
+        out.append(("crystal (neutron)", row["id"], r[m], g[m], meta))
+    return out
+
+
 def write_set(items, folder):
     """Write (kind, name, r, g, meta) items as .gr files; return paths."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -433,7 +463,8 @@ def write_set(items, folder):
             lines.append(f"mode = {meta['radiation']}")
         if meta.get("composition"):
             lines.append(f"composition = {meta['composition']}")
-        path = folder / f"{i:04d}_{kind.replace('(', '').replace(')', '')}.gr"
+        stem = kind.replace("(", "").replace(")", "").replace(" ", "_")
+        path = folder / f"{i:04d}_{stem}.gr"
         with open(path, "w") as fp:
             for line in lines:
                 fp.write(line + "\n")
@@ -445,7 +476,12 @@ def write_set(items, folder):
 
 
 MIXTURE_WARNING = "looks like a mixture"
-IN_DOMAIN = ("crystal", "measured", "radiation (covered)")
+IN_DOMAIN = (
+    "crystal",
+    "crystal (neutron)",
+    "measured",
+    "radiation (covered)",
+)
 
 
 def evaluate(files, predictor):
@@ -520,7 +556,14 @@ def main(argv=None):
     else:
         mixtures = build_mixtures(seed=args.seed)
         mix_cache.write_bytes(pickle.dumps(mixtures))
+    neutron_cache = work / f"neutron_{args.seed}.pkl"
+    if neutron_cache.exists():
+        neutron = pickle.loads(neutron_cache.read_bytes())
+    else:
+        neutron = build_neutron_crystals(seed=args.seed)
+        neutron_cache.write_bytes(pickle.dumps(neutron))
     files = write_set(ids, work / "in_domain") + write_set(ood, work / "ood")
+    files += write_set(neutron, work / "in_domain_neutron")
     files += write_set(mixtures, work / "mixtures")
     measured = sorted((SHARED / "exp_pdfs").glob("*.gr"))
     files += [("measured", p.name, p) for p in measured]

@@ -136,7 +136,10 @@ def augmented_inputs(augmenter, raw, generator, chunk=1024):
 
 
 def validation_set(rows, val_idx, augmenter, rng, generator, n_single):
-    """Fixed validation inputs: singles and mixtures at each fraction."""
+    """Fixed validation inputs: singles and mixtures at each fraction.
+
+    Returns the inputs of each set and the row indices of the singles.
+    """
     singles = rng.choice(val_idx, min(n_single, len(val_idx)), replace=False)
     n_mix = len(singles) // 2
     sets = {}
@@ -148,7 +151,7 @@ def validation_set(rows, val_idx, augmenter, rng, generator, n_single):
         sets[f"w={w}"] = augmented_inputs(
             augmenter, mixed.astype(numpy.float32), generator
         )
-    return sets
+    return sets, singles
 
 
 @restores_torch_state
@@ -251,6 +254,7 @@ def choose_threshold(net, rows, val_idx, args):
     """Score the validation set with the forward pass that ships.
 
     Returns the threshold (flags ``max_false_alarm`` of the singles),
+    the threshold of each radiation (flags that share of its singles),
     the flagged share and the size of each validation set, and the
     trade-off table: the threshold and flagged shares at each rate of
     :data:`ROC_LEVELS` and the area under the ROC curve of each mixture
@@ -261,7 +265,9 @@ def choose_threshold(net, rows, val_idx, args):
     augmenter = Augmenter(MODEL_GRID.r, AugmentConfig.for_physics_data())
     gen = torch.Generator().manual_seed(args.seed + 3)
     rng = numpy.random.default_rng(args.seed + 4)
-    val = validation_set(rows, val_idx, augmenter, rng, gen, args.val_rows)
+    val, singles = validation_set(
+        rows, val_idx, augmenter, rng, gen, args.val_rows
+    )
     tensors = {k: v.detach().numpy() for k, v in net.state_dict().items()}
     probe = MixtureDetector(
         tensors, {"threshold": 0.5, "config": network_config(args)}
@@ -274,6 +280,15 @@ def choose_threshold(net, rows, val_idx, args):
     rates.update({k: shipped[k] for k in scores})
     sizes = {"single": len(single)}
     sizes.update({k: len(s) for k, s in scores.items()})
+    # the same rule within each radiation: their singles differ (neutron
+    # PDFs of compounds, with peaks of both signs, score higher)
+    neutron = rows["settings/neutron"][singles].astype(bool)
+    thresholds = {}
+    for name, part in (("xray", ~neutron), ("neutron", neutron)):
+        (row,) = detection_rates(single[part], {}, [args.max_false_alarm])
+        thresholds[name] = row["threshold"]
+        sizes[f"single {name}"] = int(part.sum())
+        rates[f"single {name}"] = row["flagged"]
     table = {
         "rates": [
             {k: round(v, 4) for k, v in row.items()}
@@ -283,7 +298,7 @@ def choose_threshold(net, rows, val_idx, args):
             k: round(detection_auc(single, s), 4) for k, s in scores.items()
         },
     }
-    return threshold, rates, sizes, table
+    return threshold, thresholds, rates, sizes, table
 
 
 def print_table(table):
@@ -302,16 +317,22 @@ def print_table(table):
     )
 
 
-def detector_meta(args, argv, threshold, rates, sizes, counts, cpu, table):
-    """The metadata stored beside the weights."""
+def detector_meta(args, argv, thresholds, rates, sizes, counts, cpu, table):
+    """The metadata stored beside the weights.
+
+    ``thresholds``: the overall threshold and that of each radiation.
+    """
     n_train, n_val, n_held = counts
+    threshold, per_radiation = thresholds
     return {
         "threshold": threshold,
+        "thresholds": per_radiation,
         "config": network_config(args),
         "score": "logistic of the network's logit: P(mixture)",
         "threshold_rule": (
             f"flags {100 * args.max_false_alarm:g} % of the single-phase "
-            "validation PDFs"
+            "validation PDFs (threshold: data of unstated radiation), and "
+            "as many of those of each radiation (thresholds)"
         ),
         "validation": {
             "rows": sizes,
@@ -359,16 +380,27 @@ def main(argv=None):
     )
     net, cpu = train(rows, train_idx, args, num_threads=args.threads)
     with torch_threads(args.threads):
-        threshold, rates, sizes, table = choose_threshold(
+        threshold, per_radiation, rates, sizes, table = choose_threshold(
             net, rows, val_idx, args
         )
     for k, rate in rates.items():
         print(f"validation {k:<8} n={sizes[k]:5d} flagged {100 * rate:.1f} %")
     print_table(table)
-    print(f"threshold {threshold:.4f}; {cpu / 60:.1f} CPU minutes training")
+    print(
+        f"threshold {threshold:.4f} (X-rays {per_radiation['xray']:.4f}, "
+        f"neutrons {per_radiation['neutron']:.4f}); {cpu / 60:.1f} CPU "
+        "minutes training"
+    )
     counts = (len(train_idx), len(val_idx), n_held)
     meta = detector_meta(
-        args, argv, threshold, rates, sizes, counts, cpu, table
+        args,
+        argv,
+        (threshold, per_radiation),
+        rates,
+        sizes,
+        counts,
+        cpu,
+        table,
     )
     path = save_detector(args.out, net, meta)
     print(f"wrote {path}")

@@ -338,6 +338,36 @@ def test_detector_flags_mixed_pairs_of_the_test_structures():
     assert by_w[0.5] >= by_w[0.2]
 
 
+def test_each_radiation_has_its_own_mixture_threshold():
+    shipped = load_detector()
+    # the same share of each radiation's single phases is flagged
+    flagged = shipped.meta["validation"]["flagged"]
+    for name in ("xray", "neutron"):
+        assert 0.0 < shipped.threshold_for(name) < 1.0
+        assert flagged[f"single {name}"] == pytest.approx(0.10, abs=0.005)
+    r, g1 = cif_pdf(PHASE_A)
+    _, g2 = cif_pdf(PHASE_B)
+    g = mix_pdfs(g1, g2, 0.35)
+    p = shipped.score(*to_model_input(r, g))
+    meta = dict(
+        shipped.meta,
+        threshold=p,
+        thresholds={"xray": p / 2, "neutron": min(2 * p, 0.999)},
+    )
+    detector = MixtureDetector(shipped_tensors(), meta)
+    xray = check_domain(r, g, {"radiation": "xray"}, mixture=detector)
+    assert not xray.in_domain
+    assert "for X-rays" in xray.warnings[0]
+    assert xray.score == pytest.approx(2.0, rel=1e-4)
+    neutron = check_domain(r, g, {"radiation": "neutron"}, mixture=detector)
+    assert not any("mixture of phases" in w for w in neutron.warnings)
+    # unstated radiation: the overall threshold (ratio 1 at p)
+    unknown = check_domain(r, g, mixture=detector)
+    assert unknown.score == pytest.approx(1.0, rel=1e-4)
+    # one threshold given by hand replaces them all
+    assert detector.with_threshold(0.9).threshold_for("xray") == 0.9
+
+
 def test_mixture_threshold_comes_from_the_detector_metadata():
     shipped = load_detector()
     r, g1 = cif_pdf(PHASE_A)

@@ -402,12 +402,13 @@ def _ensemble_checks(member_probabilities, t, feats):
     ]
 
 
-def _mixture_checks(r, g, model_input, detector, feats):
+def _mixture_checks(r, g, model_input, detector, feats, radiation=None):
     """Score of the two-phase mixture detector (adds it to ``feats``).
 
-    The threshold is the detector's own (its metadata); the ratio is
-    score / threshold.  Data the model grid cannot take are skipped
-    (another check or the predictor refuses them).
+    The threshold is the detector's own for the data's radiation (its
+    metadata; :meth:`~diffpy.sgpredict.mixture.MixtureDetector.threshold_for`);
+    the ratio is score / threshold.  Data the model grid cannot take are
+    skipped (another check or the predictor refuses them).
     """
     if detector is None:
         return []
@@ -418,13 +419,16 @@ def _mixture_checks(r, g, model_input, detector, feats):
             return []
     p = detector.score(*model_input)
     feats["mixture"] = p
-    thr = detector.threshold
+    thr = detector.threshold_for(radiation)
+    which = {"xray": " for X-rays", "neutron": " for neutrons"}.get(
+        radiation if radiation in detector.thresholds else None, ""
+    )
     return [
         (
             p / thr,
             f"looks like a mixture of phases (score {p:.2f} >= {thr:.2f} of "
-            "the mixture detector); check the sample's phase purity, or "
-            "refine with two phases",
+            f"the mixture detector{which}); check the sample's phase "
+            "purity, or refine with two phases",
         )
     ]
 
@@ -492,7 +496,9 @@ def check_domain(
     if mixture is True:
         mixture = load_detector()
     if mixture and math.isfinite(feats["fwhm"]):
-        checks += _mixture_checks(r, g, model_input, mixture, feats)
+        checks += _mixture_checks(
+            r, g, model_input, mixture, feats, meta.get("radiation")
+        )
     ratios = [c for c in checks if math.isfinite(c[0])]
     fails = sorted((c for c in ratios if c[0] >= 1.0), key=lambda c: -c[0])
     return DomainVerdict(

@@ -276,11 +276,15 @@ class MixtureDetector:
         self.meta = dict(meta)
         self.config = dict(DEFAULT_CONFIG, **(meta.get("config") or {}))
         self.threshold = float(meta["threshold"])
-        if not 0.0 < self.threshold < 1.0:
-            raise ModelError(
-                f"mixture detector threshold {self.threshold} is not in "
-                "(0, 1)"
-            )
+        #: thresholds for data of a known radiation ("xray", "neutron")
+        self.thresholds = {
+            str(k): float(v) for k, v in (meta.get("thresholds") or {}).items()
+        }
+        for value in [self.threshold, *self.thresholds.values()]:
+            if not 0.0 < value < 1.0:
+                raise ModelError(
+                    f"mixture detector threshold {value} is not in (0, 1)"
+                )
         n = len(self.config["channels"])
         try:
             self._convs = [
@@ -312,10 +316,30 @@ class MixtureDetector:
         """
         other = copy.copy(self)
         other.meta = dict(self.meta, threshold=float(threshold))
+        other.meta.pop("thresholds", None)
         other.threshold = float(threshold)
+        other.thresholds = {}
         if not 0.0 < other.threshold < 1.0:
             raise ValueError(f"threshold {threshold} is not in (0, 1)")
         return other
+
+    def threshold_for(self, radiation=None):
+        """The threshold for data of ``radiation`` ("xray", "neutron").
+
+        Each radiation has its own when the metadata carry them (the
+        same false-alarm rate on its single-phase validation PDFs);
+        data of unstated radiation, or a detector without them, get
+        :attr:`threshold`.
+
+        Examples
+        --------
+        >>> det = load_detector()
+        >>> det.threshold_for(None) == det.threshold
+        True
+        >>> det.with_threshold(0.7).threshold_for("neutron")
+        0.7
+        """
+        return self.thresholds.get(radiation, self.threshold)
 
     def logits(self, inputs):
         """Return the logits of ``(batch, 2, npoints)`` inputs.
