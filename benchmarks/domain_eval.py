@@ -26,7 +26,7 @@ kind, with all checks and without the mixture detector
 itself, and the time of the domain check and of the mixture score per
 file.
 
-Run: ``python benchmarks/domain_eval.py [--workdir DIR]`` (about 12 min on
+Run: ``python benchmarks/domain_eval.py [--workdir DIR]`` (about 15 min on
 two cores, most of it building the simulated set; cached in DIR).
 """
 
@@ -534,6 +534,15 @@ def evaluate(files, predictor):
     return counts, (times, mix_times), missed
 
 
+def _cached(path, make):
+    """The sets cached in ``path`` (this script's own), or made and cached."""
+    if path.exists():
+        return pickle.loads(path.read_bytes())
+    items = make()
+    path.write_bytes(pickle.dumps(items))
+    return items
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", default=None)
@@ -544,24 +553,14 @@ def main(argv=None):
     work = Path(args.workdir or tempfile.mkdtemp(prefix="domain_eval_"))
     # made before the sets are built, so their cache can be written
     work.mkdir(parents=True, exist_ok=True)
-    cache = work / f"sets_{args.seed}.pkl"
-    if cache.exists():
-        ids, ood = pickle.loads(cache.read_bytes())
-    else:
-        ids, ood = build(seed=args.seed)
-        cache.write_bytes(pickle.dumps((ids, ood)))
-    mix_cache = work / f"mixtures_{args.seed}.pkl"
-    if mix_cache.exists():
-        mixtures = pickle.loads(mix_cache.read_bytes())
-    else:
-        mixtures = build_mixtures(seed=args.seed)
-        mix_cache.write_bytes(pickle.dumps(mixtures))
-    neutron_cache = work / f"neutron_{args.seed}.pkl"
-    if neutron_cache.exists():
-        neutron = pickle.loads(neutron_cache.read_bytes())
-    else:
-        neutron = build_neutron_crystals(seed=args.seed)
-        neutron_cache.write_bytes(pickle.dumps(neutron))
+    seed = args.seed
+    ids, ood = _cached(work / f"sets_{seed}.pkl", lambda: build(seed=seed))
+    mixtures = _cached(
+        work / f"mixtures_{seed}.pkl", lambda: build_mixtures(seed=seed)
+    )
+    neutron = _cached(
+        work / f"neutron_{seed}.pkl", lambda: build_neutron_crystals(seed)
+    )
     files = write_set(ids, work / "in_domain") + write_set(ood, work / "ood")
     files += write_set(neutron, work / "in_domain_neutron")
     files += write_set(mixtures, work / "mixtures")
