@@ -82,6 +82,15 @@ def add_noise(g, rng, level):
     return g + rng.normal(0, level * numpy.ptp(g), len(g))
 
 
+def as_measured(r, g, rng):
+    """Noise (level 0-0.02) in half the cases, then the data end at a
+    random r of 20-35 A, as measured files do; returns ``(r, g)``."""
+    if rng.uniform() < 0.5:
+        g = add_noise(g, rng, rng.uniform(0, 0.02))
+    m = r <= rng.uniform(20, 35)
+    return r[m], g[m]
+
+
 def amorphous_rsa(rng, dmin=2.4, box=24.0, n=700, sigma=0.1):
     """Random sequential addition in a periodic cube: G(r) of a glass."""
     pts = []
@@ -278,11 +287,7 @@ def build(seed=0, n_in=120):
             print("skip", cif, exc, file=sys.stderr)
             continue
         cache[row["id"]] = (r, g, row)
-        if rng.uniform() < 0.5:
-            g = add_noise(g, rng, rng.uniform(0, 0.02))
-        rm = rng.uniform(20, 35)
-        m = r <= rm
-        ids.append(("crystal", row["id"], r[m], g[m], {}))
+        ids.append(("crystal", row["id"], *as_measured(r, g, rng), {}))
     keys = list(cache)
     # amorphous: random packings and smeared crystals
     for i in range(12):
@@ -415,11 +420,8 @@ def build_mixtures(seed=0, n=36, fractions=(0.5, 0.35, 0.2)):
             continue
         w = fractions[len(out) % len(fractions)]
         g = mix_pdfs(ga, gb, w)
-        if rng.uniform() < 0.5:
-            g = add_noise(g, rng, rng.uniform(0, 0.02))
-        m = r <= rng.uniform(20, 35)
         name = f'{rowa["id"]}+{rowb["id"]}@{w}'
-        out.append(("mixture-1q", name, r[m], g[m], {}))
+        out.append(("mixture-1q", name, *as_measured(r, g, rng), {}))
     return out
 
 
@@ -443,11 +445,9 @@ def build_neutron_crystals(seed=0, n=120):
         except InputError as exc:
             print("skip", row["id"], exc, file=sys.stderr)
             continue
-        if rng.uniform() < 0.5:
-            g = add_noise(g, rng, rng.uniform(0, 0.02))
-        m = r <= rng.uniform(20, 35)
         meta = {"radiation": "neutron"}
-        out.append(("crystal (neutron)", row["id"], r[m], g[m], meta))
+        item = ("crystal (neutron)", row["id"], *as_measured(r, g, rng), meta)
+        out.append(item)
     return out
 
 
