@@ -95,6 +95,30 @@ def test_r_range_check(tmp_path):
         to_model_input(data.r, data.g, min_rmax=19.9, name=data.name)
 
 
+def test_constant_data_are_refused_not_predicted(tmp_path):
+    # all zeros passed the checks as "Q-space data" from a file and,
+    # as arrays, gave a ranking (Pnma 0.14) from nothing
+    from diffpy.sgpredict import predict
+
+    r = numpy.arange(0.0, 30.0, 0.01)
+    zeros = numpy.zeros_like(r)
+    with pytest.raises(InputError, match="G.r. is constant .0 everywhere"):
+        load_pdf(write_gr(tmp_path / "zeros.gr", r, zeros))
+    with pytest.raises(InputError, match="is constant"):
+        predict(r, zeros + 1.5)
+
+
+def test_r_in_nm_gets_a_hint(tmp_path):
+    r, g = fake_pdf()
+    data = load_pdf(write_gr(tmp_path / "nm.gr", r / 10, g))
+    with pytest.raises(InputError, match="r looks like nm: multiply"):
+        to_model_input(data.r, data.g, min_rmax=19.9, name=data.name)
+    short = load_pdf(write_gr(tmp_path / "short.gr", r[r < 12], g[r < 12]))
+    with pytest.raises(InputError) as info:
+        to_model_input(short.r, short.g, min_rmax=19.9, name=short.name)
+    assert "nm" not in str(info.value)
+
+
 def test_check_pdf_on_arrays():
     r, g = fake_pdf()
     rr, gg = check_pdf(list(r), list(g))

@@ -251,10 +251,13 @@ def to_model_input(r, g, grid=MODEL_GRID, min_rmax=MIN_RMAX, name="<array>"):
     r = numpy.asarray(r, dtype=float)
     rg = grid.r
     if r[0] > rg[0] + 1e-6 or r[-1] < min_rmax - 1e-6:
+        # r in nm: a PDF to 2-4 "A" whose tenfold range would do
+        nm = r[-1] < 5.0 and 10 * r[-1] >= min_rmax - 1e-6
+        hint = " (r looks like nm: multiply it by 10)" if nm else ""
         raise InputError(
             f"{name}: data cover r = {r[0]:.4g}-{r[-1]:.4g} A, but the model "
             f"needs at least {rg[0]:.4g}-{min_rmax:.4g} A (best up to "
-            f"{rg[-1]:.4g} A); give a PDF over a wider r-range"
+            f"{rg[-1]:.4g} A){hint}; give a PDF over a wider r-range"
         )
     gg = resample(r, g, rg)
     valid = ~numpy.isnan(gg)

@@ -316,6 +316,11 @@ def check_pdf(r, g, path=None):
             f"{name}: {int(bad.sum())} values are NaN or infinite (first at "
             f"row {first + 1}); remove or fix them"
         )
+    if numpy.ptp(g) == 0:
+        raise InputError(
+            f"{name}: G(r) is constant ({g[0]:g} everywhere): no peaks to "
+            "predict from; check that the second column holds G(r)"
+        )
     steps = numpy.diff(r)
     if numpy.any(steps <= 0):
         first = int(numpy.argmax(steps <= 0))
@@ -455,7 +460,8 @@ def load_pdf(path):
     r, g = data[:, 0], data[:, 1]
     meta = _read_meta(path, header)
     bad = ~numpy.isfinite(r) | ~numpy.isfinite(g)
-    if not bad.any():
+    # constant data: check_pdf says so (they are not Q-space data)
+    if not bad.any() and numpy.ptp(g) > 0:
         reason = _looks_like_qspace(path, header, r, g, meta)
         if reason:
             raise InputError(

@@ -23,11 +23,16 @@ the measured PDF with the builtin calculator and keeps the best few:
    (from a seeded :class:`numpy.random.Generator`);
 3. *screening*: one PDF per guess at five cell scales, with the best
    linear scale, ranks the guesses by Rw against the data smoothed by
-   0.2 A between 1.5 and 7 A;
-4. *polish*: the best dozen guesses are refined briefly on that
+   0.2 A between 1.5 and 7 A; the shapes of an assignment are screened
+   in rounds (one guess of every shape before the next guess of any),
+   and the best guess of each of its best six shapes goes on;
+4. *polish*: the best 40 guesses are refined briefly on that
    smoothed curve, whose wide minima let cell and coordinates move
    further than the sharp data allow, and ranked with the unpolished
-   guesses by their Rw on the data (1.5-10 A);
+   guesses by their Rw on the data (1.5-10 A).  The screening ranks
+   poorly where the polish does well (3R-MoS2: the guess that polishes
+   to the structure screens 21st), hence many guesses of many shapes,
+   and 30-50 % of the budget for the screening, 25 % for the polish;
 5. *quick fit*: the best are refined with
    :func:`scipy.optimize.least_squares`: cell, free coordinates, one
    isotropic ADP, with the scale solved linearly at every step.
@@ -415,9 +420,11 @@ def enumerate_starts(
         dict(zmax=zmax, max_atoms=max_atoms, max_sites=max_sites),
         draws,
         uiso + 0.2**2 / 2,
-        (t0 + 0.4 * budget, t0 + 0.55 * budget, t0 + 0.65 * budget),
+        (t0 + 0.3 * budget, t0 + 0.4 * budget, t0 + 0.5 * budget),
     )
-    guesses = _polish_guesses(guesses, screen, target, uiso, t0 + 0.7 * budget)
+    guesses = _polish_guesses(
+        guesses, screen, target, uiso, t0 + 0.75 * budget
+    )
     fitted = _fit_guesses(guesses, target, uiso, keep, t0 + float(budget))
     counted = f"{nassign} assignments, {nguess} guesses"
     out = _as_enumerated(fitted, number, keep, notes, counted, t0)
@@ -440,44 +447,66 @@ def enumerate_starts(
 def _screen_model(
     model, z, seen, screen, contact, rng, draws, screen_uiso, stop_at=None
 ):
-    """Screen every cell shape and coordinate guess of one assignment.
+    """Screen the cell shapes and coordinate guesses of one assignment.
 
-    ``stop_at`` holds two CPU-clock times: the shapes left after the
-    first are not screened once a guess is in, those left after the
-    second not at all.
+    The first shape gets every coordinate guess (its values are the
+    assignment's signature: an equivalent assignment, 2a/2b of I4/mmm
+    ..., gives the same values and is dropped when one was ``seen``).
+    The other shapes are screened in rounds, guess k of every shape
+    before guess k + 1 of any (each shape's guesses in a random order),
+    so that a budget cut leaves every shape tried, not the most common
+    shapes tried with every guess and the rest not at all (3R-MoS2, c/a
+    5.8, and hollandite, c/a 0.29, lie at the ends of the list).
 
-    Returns the guesses ``(rw, model, cell, xyz, z)`` -- none when an
-    equivalent assignment (2a/2b of I4/mmm, ...) gave the same
-    screening values on the first shape before (``seen``) -- and the
-    number of PDFs computed.
+    ``stop_at`` holds two CPU-clock times: no more guesses after the
+    first once the assignment has a guess, none after the second.
+
+    Returns the guesses ``(rw, model, cell, xyz, z)`` and the number of
+    PDFs computed.
     """
     local, signature, nguess = [], [], 0
-    for i, shape in enumerate(model.cell.shapes(rng)):
-        if stop_at is not None and _clock() > stop_at[1 - bool(local)]:
-            break
-        for xyz in _coordinate_grid(model, rng, draws):
-            cell = _cell_for_contact(model, shape, xyz, contact)
-            if cell is None:
+
+    def screen_one(shape, xyz):
+        nonlocal nguess
+        cell = _cell_for_contact(model, shape, xyz, contact)
+        if cell is None:
+            return None
+        best = None
+        for f in _SCALES:
+            c = [
+                v * f if name in "abc" else v
+                for v, name in zip(cell, model.cell.names)
+            ]
+            rw = screen.rw(screen.calc(model.arrays(c, xyz, screen_uiso)))
+            nguess += 1
+            if best is None or rw < best[0]:
+                best = (rw, c)
+        local.append((best[0], model, best[1], xyz, z))
+        return best[0]
+
+    if stop_at is not None and _clock() > stop_at[1]:
+        return [], 0
+    shapes = model.cell.shapes(rng)
+    for xyz in _coordinate_grid(model, rng, draws):
+        rw = screen_one(shapes[0], xyz)
+        if rw is not None:
+            signature.append(round(rw, 6))
+    key = (z, tuple(sorted(signature)))
+    if signature and key in seen:
+        return [], nguess
+    seen.add(key)
+    queues = []
+    for shape in shapes[1:]:
+        guesses = _coordinate_grid(model, rng, draws)
+        order = rng.permutation(len(guesses))
+        queues.append((shape, [guesses[k] for k in order]))
+    for k in range(max((len(q) for _, q in queues), default=0)):
+        for shape, guesses in queues:
+            if k >= len(guesses):
                 continue
-            best = None
-            for f in _SCALES:
-                c = [
-                    v * f if name in "abc" else v
-                    for v, name in zip(cell, model.cell.names)
-                ]
-                arrays = model.arrays(c, xyz, screen_uiso)
-                rw = screen.rw(screen.calc(arrays))
-                nguess += 1
-                if best is None or rw < best[0]:
-                    best = (rw, c)
-            local.append((best[0], model, best[1], xyz, z))
-            if i == 0:
-                signature.append(round(best[0], 6))
-        if i == 0:
-            key = (z, tuple(sorted(signature)))
-            if signature and key in seen:
-                return [], nguess
-            seen.add(key)
+            if stop_at is not None and _clock() > stop_at[1 - bool(local)]:
+                return local, nguess
+            screen_one(shape, guesses[k])
     return local, nguess
 
 
@@ -491,9 +520,9 @@ def _screen_assignments(
     within an assignment once it has a guess; after the third, nothing
     new at all (when few guesses fit the volume window, so that the
     budget holds).
-    Returns the two best guesses of each assignment, best first, the
-    numbers of assignments tried and of those with guesses, and the
-    number of PDFs computed.
+    Returns the best guess of each of the six best cell shapes of each
+    assignment, best first, the numbers of assignments tried and of
+    those with guesses, and the number of PDFs computed.
     """
     seen, guesses, nassign, nguess, ntried = set(), [], 0, 0, 0
     for z, assignment in wyckoff_assignments(
@@ -515,12 +544,36 @@ def _screen_assignments(
             continue
         nassign += 1
         local.sort(key=lambda g: g[0])
-        guesses.extend(local[:2])
+        guesses.extend(_best_per_shape(local, 6))
     guesses.sort(key=lambda g: g[0])
     return guesses, (ntried, nassign), nguess
 
 
-def _polish_guesses(guesses, screen, target, uiso, deadline, count=12):
+def _best_per_shape(local, count):
+    """The best guess of each of the ``count`` best cell shapes of
+    ``local`` (screening guesses of one assignment, best first).
+
+    Two guesses have one shape when their cells agree after dividing
+    the lengths by a (the contact scaling keeps the ratios).
+    """
+    seen, out = set(), []
+    for guess in local:
+        cell = numpy.asarray(guess[2], dtype=float)
+        names = guess[1].cell.names
+        key = tuple(
+            round(v / cell[0], 3) if name in "abc" else round(v, 1)
+            for v, name in zip(cell, names)
+        )
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(guess)
+        if len(out) >= count:
+            break
+    return out
+
+
+def _polish_guesses(guesses, screen, target, uiso, deadline, count=40):
     """Refine the best ``count`` screening guesses briefly on the
     smoothed screening curve, whose wide minima let cell and coordinates
     move further than the sharp data allow, until ``deadline`` (CPU
