@@ -1143,6 +1143,39 @@ def _cdse_rows():
     return rows
 
 
+def test_misfits_are_ranked_by_probability_solved_fits_by_score():
+    from diffpy.sgpredict.refine.score import (
+        MISFIT_RW,
+        poor_fit_note,
+        rank_rows,
+    )
+
+    def rows(rw_a, rw_b):
+        return [
+            {"number": 14, "symbol": "P21/c", "probability": 0.32,
+             "rw": rw_a, "nfree": 30, "notes": []},
+            {"number": 12, "symbol": "C2/m", "probability": 0.16,
+             "rw": rw_b, "nfree": 22, "notes": []},
+        ]  # fmt: skip
+
+    # like alpha-ZrP's two best measured fits (no structure found):
+    # C2/m's lower Rw and fewer parameters are chance, and the score
+    # would rank it first (by 46, against 1.4 from the probabilities)
+    ranked = rank_rows(rows(0.79, 0.77), [], 147.2)
+    assert ranked[1]["score"] < ranked[0]["score"]
+    assert [r["number"] for r in ranked] == [14, 12]
+    assert "probability alone" in poor_fit_note(ranked)
+    assert any("probability alone" in n for n in ranked[0]["notes"])
+    # one fit below MISFIT_RW: the score decides again, even in the
+    # poor-fit band where the warning stays
+    ranked = rank_rows(rows(0.79, MISFIT_RW - 0.05), [], 147.2)
+    assert [r["number"] for r in ranked] == [12, 14]
+    assert "orders misfits" in poor_fit_note(ranked)
+    ranked = rank_rows(rows(0.10, 0.05), [], 147.2)
+    assert [r["number"] for r in ranked] == [12, 14]
+    assert poor_fit_note(ranked) is None
+
+
 def test_density_prior_and_overlap_rank_wurtzite_first():
     from diffpy.sgpredict.refine.score import (
         density_penalty,

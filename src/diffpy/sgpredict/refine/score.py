@@ -8,7 +8,8 @@ family rule (:func:`family_rule`) ranks a subgroup below its best
 supergroup of the same density unless Hamilton's R-ratio test
 (:func:`hamilton_significant`) says the data demand the lower
 symmetry.  :func:`rank_rows` applies both and numbers
-the rows.
+the rows; when no candidate fits better than :data:`MISFIT_RW` it
+ranks them by probability alone.
 
 Examples
 --------
@@ -48,6 +49,7 @@ __all__ = [
     "family_rule",
     "icsd_prior",
     "POOR_FIT_RW",
+    "MISFIT_RW",
     "poor_fit_note",
     "rank_rows",
 ]
@@ -354,6 +356,18 @@ def icsd_prior(candidates):
 POOR_FIT_RW = 0.3
 
 
+#: Rw above which no fit is evidence for its group: when even the best
+#: candidate fits worse, the rows are ranked by probability alone.
+#: Fits of wrong structures differ in Rw by chance (how far the search
+#: got), and the likelihood term :math:`n_{eff} \ln R_w^2` turns those
+#: differences (0.6 against 0.7: 45 for 147 points) into orders that
+#: the probability (:math:`-2 \ln p`, 2-6) cannot move.  Above the
+#: :data:`POOR_FIT_RW` warning so that partial solutions (a bulk model
+#: of nanoparticle data, a structure with some atoms misplaced) still
+#: count.
+MISFIT_RW = 0.5
+
+
 def poor_fit_note(rows):
     """The warning for a ranking whose best fit is still poor, or None.
 
@@ -367,12 +381,17 @@ def poor_fit_note(rows):
     rws = [r["rw"] for r in rows if r.get("rw") is not None]
     if not rws or min(rws) <= POOR_FIT_RW:
         return None
+    order = "the ranking orders misfits, not solved structures"
+    if min(rws) > MISFIT_RW:
+        order = (
+            f"every Rw is above {MISFIT_RW:g}, so the rows are ranked by "
+            "probability alone"
+        )
     return (
         f"no candidate fits well (best Rw {min(rws):.3f} > "
-        f"{POOR_FIT_RW:g}): the ranking orders misfits, not solved "
-        "structures; give a structure (--cif, --library), more "
-        "--enumerate time, or check that the data are one crystalline "
-        "phase"
+        f"{POOR_FIT_RW:g}): {order}; give a structure (--cif, "
+        "--library), more --enumerate time, or check that the data are "
+        "one crystalline phase"
     )
 
 
@@ -394,7 +413,8 @@ def rank_rows(rows, candidates, n_eff):
     -------
     list of dict
         The rows, best score first, unfitted rows last; when even the
-        best Rw exceeds :data:`POOR_FIT_RW` the first row's notes end
+        best Rw exceeds :data:`MISFIT_RW` most probable first instead;
+        when it exceeds :data:`POOR_FIT_RW` the first row's notes end
         with :func:`poor_fit_note`'s warning.
 
     Examples
@@ -433,12 +453,20 @@ def rank_rows(rows, candidates, n_eff):
                     f"{penalty:.1f}"
                 ]
     family_rule(rows, n_eff)
-    rows.sort(
-        key=lambda x: (
-            x["score"] is None,
-            x["score"] if x["score"] is not None else 0.0,
+    rws = [r["rw"] for r in rows if r.get("rw") is not None]
+    misfits = bool(rws) and min(rws) > MISFIT_RW  # as poor_fit_note says
+
+    def order(row):
+        prob = row["probability"]
+        if prob is None:
+            prob = prior.get(row["number"], 0.0)
+        return (
+            row["score"] is None,
+            -prob if misfits else 0.0,
+            row["score"] if row["score"] is not None else 0.0,
         )
-    )
+
+    rows.sort(key=order)
     for i, row in enumerate(rows, 1):
         row["rank"] = i
     note = poor_fit_note(rows)
