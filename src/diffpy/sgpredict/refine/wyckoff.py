@@ -516,8 +516,8 @@ def _screen_assignments(
     """Screen the Wyckoff assignments of the composition in turn.
 
     ``stop_at`` holds three CPU-clock times: after the first, no new
-    assignment once three are in; after the second, no new cell shape
-    within an assignment once it has a guess; after the third, nothing
+    assignment once three are in; after the second, no new guess
+    within an assignment once it has one; after the third, nothing
     new at all (when few guesses fit the volume window, so that the
     budget holds).
     Returns the best guess of each of the six best cell shapes of each
