@@ -9,7 +9,7 @@ G(r) on the model grid) and returns the probability that it is a sum of
 two phases.  It ships as data beside the space-group model
 (``data/mixture/detector.safetensors`` and ``detector.json`` with the
 weights' SHA-256, the threshold and how both were obtained) and runs
-on one thread with torch's functional layers, in about 0.2 ms per PDF.
+on one thread with torch, in about 0.2 ms per PDF.
 
 How a mixture is built
 ----------------------
@@ -37,9 +37,8 @@ the flattened features (or, with ``head = "meanmax"``, the mean and the
 maximum of each channel over r), a hidden layer with ReLU and one
 logit; the score is its logistic function.
 :func:`build_network` is the torch module used for training,
-:class:`MixtureDetector` the forward pass that ships, from the weights
-alone (no module code is loaded; identical up to float rounding,
-tested).
+:class:`MixtureDetector` loads the shipped weights into it (from
+safetensors: no pickled code) and runs it.
 
 Examples
 --------
@@ -160,12 +159,12 @@ def input_channels(x, nvalid):
 
 
 def build_network(config=None):
-    """Return the detector as a torch module (used for training).
+    """Return the detector as a torch module (trained by the script,
+    loaded with the shipped weights by :class:`MixtureDetector`).
 
     ``forward(inputs)`` maps ``(batch, 2, npoints)`` to ``(batch,)``
     logits.
     """
-    # torch is needed only to train; the shipped forward pass is numpy
     import torch
     from torch import nn
 
@@ -246,13 +245,6 @@ def save_detector(folder, net, meta):
     return out
 
 
-def _tensor(tensors, name):
-    """One weight as a float32 torch tensor (KeyError when missing)."""
-    import torch
-
-    return torch.as_tensor(numpy.asarray(tensors[name], dtype=numpy.float32))
-
-
 class MixtureDetector:
     """The mixture detector's forward pass and its threshold.
 
@@ -285,26 +277,21 @@ class MixtureDetector:
                 raise ModelError(
                     f"mixture detector threshold {value} is not in (0, 1)"
                 )
-        n = len(self.config["channels"])
+        import torch
+
+        self._net = build_network(self.config).eval()
         try:
-            self._convs = [
-                (
-                    _tensor(tensors, f"convs.{i}.weight"),
-                    _tensor(tensors, f"convs.{i}.bias"),
-                )
-                for i in range(n)
-            ]
-            self._fc = [
-                (
-                    _tensor(tensors, f"{name}.weight"),
-                    _tensor(tensors, f"{name}.bias"),
-                )
-                for name in ("fc1", "fc2")
-            ]
-        except KeyError as exc:
+            self._net.load_state_dict(
+                {
+                    k: torch.as_tensor(numpy.asarray(v, dtype=numpy.float32))
+                    for k, v in tensors.items()
+                }
+            )
+        except RuntimeError as exc:
+            first = str(exc).strip().splitlines()[-1].strip()
             raise ModelError(
-                f"mixture detector weights lack tensor {exc}"
-            ) from exc
+                f"mixture detector weights do not fit its config: {first}"
+            ) from None
 
     def with_threshold(self, threshold):
         """Return the same detector with another threshold.
@@ -344,28 +331,18 @@ class MixtureDetector:
     def logits(self, inputs):
         """Return the logits of ``(batch, 2, npoints)`` inputs.
 
-        torch's functional layers on one thread (a second thread costs
-        more in wake-ups than these small products save; 0.2 ms per PDF,
-        a tenth of numpy's ``einsum``), the process's thread count
+        The training module on one thread (a second thread costs more
+        in wake-ups than these small products save; 0.2 ms per PDF, a
+        tenth of numpy's ``einsum``), the process's thread count
         restored afterwards.
         """
         import torch
-        import torch.nn.functional as F
 
         from diffpy.sgpredict.runtime import torch_threads
 
         with torch_threads(1), torch.inference_mode():
             h = torch.as_tensor(numpy.asarray(inputs, dtype=numpy.float32))
-            for w, b in self._convs:
-                h = F.conv1d(h, w, b, padding=w.shape[-1] // 2)
-                h = F.max_pool1d(torch.relu(h), 2)
-            if self.config["head"] == "flatten":
-                h = h.flatten(1)
-            else:
-                h = torch.cat([h.mean(-1), h.amax(-1)], dim=1)
-            (w1, b1), (w2, b2) = self._fc
-            h = torch.relu(F.linear(h, w1, b1))
-            return F.linear(h, w2, b2)[:, 0].numpy()
+            return self._net(h).numpy()
 
     def scores(self, x, nvalid):
         """Return mixture probabilities of a batch of model inputs.
