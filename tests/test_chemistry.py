@@ -184,3 +184,22 @@ def test_element_volume_builder_recovers_additive_volumes(tmp_path):
     got = {r["element"]: float(r["volume"]) for r in rows}
     assert got == pytest.approx(truth, abs=1e-3)
     assert "spread of ln(V / sum n_e v_e): 0.0000" in text
+
+
+@pytest.mark.parametrize(
+    "formula, expected",
+    [
+        ("BaSO4", {"O"}),  # S is the centre of the sulfate
+        ("La2O2S", {"O", "S"}),  # oxysulfide: S2- beside O2-
+        ("Li3PS4", {"S"}),  # thiophosphate: P the centre
+        ("LiPF6", {"F"}),
+        ("TaON", {"O", "N"}),
+        ("Li2TiOF6", {"O", "F"}),  # O stays an anion beside F
+        ("NaCl", {"Cl"}),
+        ("Ni", set()),
+    ],
+)
+def test_anions_tell_oxyanion_centres_from_anions(formula, expected):
+    from diffpy.sgpredict.chemistry import anions
+
+    assert anions(parse_composition(formula)) == expected

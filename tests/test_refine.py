@@ -454,6 +454,63 @@ def test_wyckoff_enumeration_finds_uncommon_cell_shapes(
     assert lat.c == pytest.approx(cell[2], rel=0.02)
 
 
+@pytest.mark.slow
+def test_relaxed_guesses_find_brookite_where_random_draws_do_not(tmp_path):
+    # brookite TiO2 (Pbca; Ti, O, O all 8c: nine free coordinates;
+    # Meagher & Lager, Can. Mineral. 17, 77 (1979)), its true assignment
+    # given: twelve guesses relaxed in the pair potential from arbitrary
+    # cell shapes find it; twelve random draws in the true cell shape
+    # polished and fitted the same way do not
+    from diffpy.sgpredict.pdfcalc.scattering import scattering_weight
+    from diffpy.sgpredict.refine import wyckoff
+    from diffpy.sgpredict.refine.fitdata import prepare_data
+    from diffpy.sgpredict.refine.wyckoff_model import (
+        AssignmentModel,
+        site_models,
+    )
+
+    cell = [9.184, 5.447, 5.145, 90, 90, 90]
+    stru = settings.expand(
+        cell,
+        [
+            ("Ti", 0.1289, 0.0972, 0.8628),
+            ("O", 0.0095, 0.1491, 0.1835),
+            ("O", 0.2314, 0.1110, 0.5366),
+        ],
+        61,
+        uiso=0.006,
+    )
+    data = prepare_data(_simulated(tmp_path, stru, "TiO2.gr"), 1.5, 20, 0.02)
+    weights = {el: scattering_weight(el, "xray") for el in ("Ti", "O")}
+    sites = site_models(61, [("Ti", "c"), ("O", "c"), ("O", "c")])
+    model = AssignmentModel(61, sites, weights)
+    screen = wyckoff.ScreenTarget(data, rmax=7.0, rstep=0.05, smooth=0.2)
+    target = wyckoff.ScreenTarget(data)
+    contact = wyckoff.contact_for(data, {"Ti": 1, "O": 2}, weights)
+    wide = 0.006 + 0.2**2 / 2
+
+    def best_rw(guesses):
+        far = wyckoff._clock() + 600
+        guesses = sorted(guesses, key=lambda g: g[0])
+        polished = wyckoff._polish_guesses(guesses, screen, target, 0.006, far)
+        return wyckoff._fit_guesses(polished, target, 0.006, 2, far)[0][0]
+
+    rng = numpy.random.default_rng(0)
+    relaxed, _ = wyckoff._screen_relaxed(
+        model, 8, screen, contact, rng, wide, 12
+    )
+    shape = [1.0, cell[1] / cell[0], cell[2] / cell[0]]
+    drawn = [
+        wyckoff._screen_guess(
+            model, 8, shape, rng.uniform(0, 1, 9), screen, contact, wide
+        )[0]
+        for _ in range(12)
+    ]
+    assert len(relaxed) == 12
+    assert best_rw(relaxed) < 0.1
+    assert best_rw([g for g in drawn if g is not None]) > 0.3
+
+
 def test_mixed_sites_of_a_doped_pnictide():
     from diffpy.sgpredict.chemistry import mixed_sites
 

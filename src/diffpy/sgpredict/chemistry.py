@@ -56,6 +56,8 @@ from importlib import resources
 from diffpy.sgpredict.errors import InputError
 
 __all__ = [
+    "ANIONS",
+    "anions",
     "ELEMENTS",
     "atomic_number",
     "element_symbol",
@@ -84,6 +86,12 @@ ELEMENTS = (
     "Ta W Re Os Ir Pt Au Hg Tl Pb Bi Po At Rn Fr Ra Ac Th Pa U Np Pu Am Cm "
     "Bk Cf"
 ).split()
+
+#: Elements that form the anions of ionic compounds, most electronegative
+#: first (Pauling: F 3.98, O 3.44, Cl 3.16, N 3.04, Br 2.96, I 2.66,
+#: S 2.58, Se 2.55, P 2.19, As 2.18, Te 2.10); without the metalloids Sb
+#: and Bi and without H, a cation in hydroxides.  See :func:`anions`.
+ANIONS = ("F", "O", "Cl", "N", "Br", "I", "S", "Se", "P", "As", "Te")
 
 _Z = {s: i + 1 for i, s in enumerate(ELEMENTS)}
 _ISOTOPES = {"D": "H", "T": "H"}
@@ -287,6 +295,51 @@ def parse_composition(text, isotopes=False):
     out = {k: float(v) for k, v in stack[0].items() if v > 0}
     if not out:
         raise InputError(f"composition {src!r} holds no atoms")
+    return out
+
+
+def anions(composition):
+    """The elements that are anions in a composition.
+
+    An element of :data:`ANIONS` is an anion unless a more electronegative
+    one is at least three times as abundant: then it is the centre of an
+    oxyanion (P in PO4, S in SO4, Cl in ClO4, P in PS4) and a cation.  O
+    and F are always anions (oxyfluorides).  The starting-structure
+    search keeps anions around cations and apart from each other
+    (:mod:`diffpy.sgpredict.refine.packing`).
+
+    Parameters
+    ----------
+    composition : dict
+        Element (or atom label) -> amount.
+
+    Returns
+    -------
+    set of str
+        The keys of ``composition`` that are anions.
+
+    Examples
+    --------
+    >>> sorted(anions({"Zr": 1, "P": 2, "O": 9, "H": 4}))
+    ['O']
+    >>> sorted(anions({"Co": 1, "As": 1, "S": 1}))
+    ['As', 'S']
+    >>> sorted(anions({"Li": 2, "Ti": 1, "O": 2, "F": 6}))
+    ['F', 'O']
+    """
+    rank = {}
+    for label in composition:
+        symbol = element_symbol(label, strict=False)
+        if symbol in ANIONS:
+            rank[label] = ANIONS.index(symbol)
+    out = set()
+    for label, k in rank.items():
+        centre = k > 1 and any(
+            rank[other] < k and composition[other] >= 3 * composition[label]
+            for other in rank
+        )
+        if not centre:
+            out.add(label)
     return out
 
 

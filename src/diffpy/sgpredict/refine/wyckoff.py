@@ -20,7 +20,15 @@ the measured PDF with the builtin calculator and keeps the best few:
    :data:`~diffpy.sgpredict.refine.wyckoff_model.AXIS_RATIOS`, the
    most common shapes first;
 2. *free coordinates*: a grid for one or two, else a few random draws
-   (from a seeded :class:`numpy.random.Generator`);
+   (from a seeded :class:`numpy.random.Generator`).  Draws of an
+   assignment with three or more free coordinates, of cations and
+   anions with cations alike in size
+   (:func:`~diffpy.sgpredict.refine.packing.suits`), are relaxed with
+   their cell in a pair potential
+   (:mod:`~diffpy.sgpredict.refine.packing`) instead of walking the
+   shape grid: :data:`RELAXED_GUESSES` per assignment on the first pass,
+   then more for the three that screened best while the screening
+   budget lasts;
 3. *screening*: one PDF per guess at five cell scales, with the best
    linear scale, ranks the guesses by Rw against the data smoothed by
    0.2 A between 1.5 and 7 A; the shapes of an assignment are screened
@@ -50,7 +58,8 @@ cell, ``max_sites`` (8) symmetry-unique sites, Z up to ``zmax`` (8)
 formula units, and a budget of CPU time (default 20 s per group; CPU,
 not wall-clock, time so that a loaded machine does not cut the search
 short) after which the guesses screened so far are used.  Screening
-costs about 5-15 ms of CPU per guess for cells of up to 20 atoms.
+costs about 5-15 ms of CPU per guess for cells of up to 20 atoms;
+relaxing a guess in the pair potential about 0.1 s more (24 atoms).
 
 The structure models (sites, cells, assignments) are in
 :mod:`~diffpy.sgpredict.refine.wyckoff_model`.
@@ -82,6 +91,7 @@ from diffpy.sgpredict.errors import InputError
 from diffpy.sgpredict.pdfcalc import builtin
 from diffpy.sgpredict.pdfcalc.scattering import scattering_weight
 from diffpy.sgpredict.refine import settings
+from diffpy.sgpredict.refine.packing import relax_cell, suits
 from diffpy.sgpredict.refine.peaks import nearest_neighbour_peak
 from diffpy.sgpredict.refine.score import OVERLAP
 from diffpy.sgpredict.refine.wyckoff_model import (
@@ -99,6 +109,15 @@ __all__ = [
     "contact_for",
     "enumerate_starts",
 ]
+
+#: Assignments with this many free coordinates or more have their random
+#: draws relaxed in a pair potential before screening
+#: (:mod:`~diffpy.sgpredict.refine.packing`).
+RELAX_FROM = 3
+#: L-BFGS iterations of one relaxation.
+RELAX_ITERATIONS = 80
+#: Relaxed guesses of an assignment on its first pass.
+RELAXED_GUESSES = 6
 
 #: Cell scale factors tried around the contact-scaled guess.
 _SCALES = (0.92, 0.96, 1.0, 1.04, 1.08)
@@ -288,6 +307,22 @@ def _cell_for_contact(model, shape, xyz, contact):
     ]
 
 
+def _relaxed(model, shape, xyz, contact):
+    """Random coordinates relaxed with their cell in the pair potential
+    of :mod:`~diffpy.sgpredict.refine.packing`, from the cell of this
+    shape whose volume per atom is the middle of the contact window.
+    Returns ``(cell, xyz)``."""
+    base = cell_base(model.cell.expand(shape))
+    volume = abs(float(numpy.linalg.det(base))) / model.natoms
+    f = (math.sqrt(contact.vmin * contact.vmax) / volume) ** (1.0 / 3.0)
+    cell = [
+        v * f if name in "abc" else v
+        for v, name in zip(shape, model.cell.names)
+    ]
+    cell, xyz = relax_cell(model, cell, xyz, contact.r1, RELAX_ITERATIONS)
+    return [float(v) for v in cell], xyz
+
+
 def _merged(model, cell, xyz):
     """Whether two atoms of a guess overlap (closer than
     :data:`~diffpy.sgpredict.refine.score.OVERLAP`)."""
@@ -444,6 +479,25 @@ def enumerate_starts(
     return out
 
 
+def _screen_guess(model, z, shape, xyz, screen, contact, screen_uiso):
+    """Screen one guess: its cell scaled to contact, then five cell
+    scales around it.  Returns ``((rw, model, cell, xyz, z), npdfs)``;
+    None for a guess that contact cannot scale."""
+    cell = _cell_for_contact(model, shape, xyz, contact)
+    if cell is None:
+        return None, 0
+    best = None
+    for f in _SCALES:
+        c = [
+            v * f if name in "abc" else v
+            for v, name in zip(cell, model.cell.names)
+        ]
+        rw = screen.rw(screen.calc(model.arrays(c, xyz, screen_uiso)))
+        if best is None or rw < best[0]:
+            best = (rw, c)
+    return (best[0], model, best[1], xyz, z), len(_SCALES)
+
+
 def _screen_model(
     model, z, seen, screen, contact, rng, draws, screen_uiso, stop_at=None
 ):
@@ -457,6 +511,9 @@ def _screen_model(
     so that a budget cut leaves every shape tried, not the most common
     shapes tried with every guess and the rest not at all (3R-MoS2, c/a
     5.8, and hollandite, c/a 0.29, lie at the ends of the list).
+    Assignments with :data:`RELAX_FROM` or more free coordinates get
+    :data:`RELAXED_GUESSES` relaxed guesses instead
+    (:func:`_screen_relaxed`).
 
     ``stop_at`` holds two CPU-clock times: no more guesses after the
     first once the assignment has a guess, none after the second.
@@ -468,24 +525,28 @@ def _screen_model(
 
     def screen_one(shape, xyz):
         nonlocal nguess
-        cell = _cell_for_contact(model, shape, xyz, contact)
-        if cell is None:
+        guess, n = _screen_guess(
+            model, z, shape, xyz, screen, contact, screen_uiso
+        )
+        nguess += n
+        if guess is None:
             return None
-        best = None
-        for f in _SCALES:
-            c = [
-                v * f if name in "abc" else v
-                for v, name in zip(cell, model.cell.names)
-            ]
-            rw = screen.rw(screen.calc(model.arrays(c, xyz, screen_uiso)))
-            nguess += 1
-            if best is None or rw < best[0]:
-                best = (rw, c)
-        local.append((best[0], model, best[1], xyz, z))
-        return best[0]
+        local.append(guess)
+        return guess[0]
 
     if stop_at is not None and _clock() > stop_at[1]:
         return [], 0
+    if _relaxes(model):
+        return _screen_relaxed(
+            model,
+            z,
+            screen,
+            contact,
+            rng,
+            screen_uiso,
+            RELAXED_GUESSES,
+            stop_at,
+        )
     shapes = model.cell.shapes(rng)
     for xyz in _coordinate_grid(model, rng, draws):
         rw = screen_one(shapes[0], xyz)
@@ -510,6 +571,41 @@ def _screen_model(
     return local, nguess
 
 
+def _relaxes(model):
+    """Whether an assignment's random draws are relaxed before
+    screening: :data:`RELAX_FROM` or more free coordinates, and a
+    chemistry the pair potential describes
+    (:func:`~diffpy.sgpredict.refine.packing.suits`: cations and anions,
+    the cations alike in size; its close packing would break up the
+    molecules and chains of one-element solids such as F2 and S)."""
+    return model.nxyz - len(model.origin_params) >= RELAX_FROM and suits(model)
+
+
+def _screen_relaxed(
+    model, z, screen, contact, rng, screen_uiso, count, stop_at=None
+):
+    """Screen ``count`` random draws of an assignment, each relaxed with
+    its cell in the pair potential (:func:`_relaxed`), starting from
+    the cell shapes in turn.  ``stop_at`` as in :func:`_screen_model`.
+    Returns the guesses and the number of PDFs computed."""
+    local, nguess = [], 0
+    shapes = model.cell.shapes(rng)
+    for k in range(count):
+        if stop_at is not None and _clock() > stop_at[1 - bool(local)]:
+            break
+        xyz = rng.uniform(0.0, 1.0, model.nxyz)
+        xyz[list(model.origin_params)] = 0.0
+        shape = shapes[(k + rng.integers(len(shapes))) % len(shapes)]
+        cell, xyz = _relaxed(model, shape, xyz, contact)
+        guess, n = _screen_guess(
+            model, z, cell, xyz, screen, contact, screen_uiso
+        )
+        nguess += n
+        if guess is not None:
+            local.append(guess)
+    return local, nguess
+
+
 def _screen_assignments(
     number, counts, weights, screen, contact, rng, limits, draws, uiso, stop_at
 ):
@@ -519,12 +615,16 @@ def _screen_assignments(
     assignment once three are in; after the second, no new guess
     within an assignment once it has one; after the third, nothing
     new at all (when few guesses fit the volume window, so that the
-    budget holds).
+    budget holds).  Time left before the third goes to more relaxed
+    guesses of the three relaxed assignments that screened best, in
+    turn (each got only :data:`RELAXED_GUESSES` on its first pass, so
+    that later assignments are reached).
     Returns the best guess of each of the six best cell shapes of each
     assignment, best first, the numbers of assignments tried and of
     those with guesses, and the number of PDFs computed.
     """
     seen, guesses, nassign, nguess, ntried = set(), [], 0, 0, 0
+    relaxed = []
     for z, assignment in wyckoff_assignments(
         counts, number, limit=400, **limits
     ):
@@ -544,7 +644,15 @@ def _screen_assignments(
             continue
         nassign += 1
         local.sort(key=lambda g: g[0])
+        if _relaxes(model):
+            relaxed.append((local[0][0], model, z))
         guesses.extend(_best_per_shape(local, 6))
+    relaxed.sort(key=lambda r: r[0])
+    while relaxed and _clock() < stop_at[2]:
+        for _, model, z in relaxed[:3]:
+            local, n = _screen_relaxed(model, z, screen, contact, rng, uiso, 1)
+            nguess += n
+            guesses.extend(local)
     guesses.sort(key=lambda g: g[0])
     return guesses, (ntried, nassign), nguess
 

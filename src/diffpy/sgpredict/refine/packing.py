@@ -1,0 +1,335 @@
+"""Chemically sensible coordinates for Wyckoff guesses.
+
+Random free coordinates almost never lie near a crystal structure once
+a site assignment has three or more of them: cations sit on top of
+each other, anions crowd one corner, and a fit to the PDF from there
+ends in a local minimum (hollandite MnO2 in I4/m, six free coordinates:
+0 of 17 random starts reached Rw < 0.15 with the true cell).  Relaxing
+each random draw first in a simple pair potential gives cations a shell
+of anions at the data's nearest-neighbour distance and keeps ions of
+one kind apart, and the fit then starts near a real structure (5 of 20
+for hollandite, 8 of 20 for brookite TiO2, 7 of 12 for Li2ZrO3).
+
+The potential, with :math:`r_1` the data's nearest-neighbour distance,
+:math:`d` a distance between two atoms (all lattice images up to
+:math:`2 r_1`) and :math:`x = r_1 / d`:
+
+.. math::
+
+    E = \\sum_{\\mathrm{cation-anion}} \\left(x^{12} - 2 x^6\\right)
+      + k \\sum_{\\mathrm{like\\ pairs}}
+        \\max\\left(0, \\frac{q r_1 - d}{r_1}\\right)^2
+
+with :math:`q = 1.4` (anion-anion edges of an octahedron are
+:math:`\\sqrt{2}\\, r_1`) and :math:`k = 10`.  A composition without
+anions (:func:`~diffpy.sgpredict.chemistry.anions`: O, F, Cl, N, S, ...,
+but P in a phosphate is a cation), or of anions only, takes the
+Lennard-Jones term for every pair, whose minimum is close packing at
+:math:`r_1`.  The Lennard-Jones term is shifted to
+zero at the cutoff, :math:`2 r_1`.
+
+Every pair counts once, an atom with its own lattice images too.  The
+coordinates of a site are an affine function of its free parameters
+(:class:`~diffpy.sgpredict.refine.wyckoff_model.SiteModel`) and
+distances need only the metric tensor of the cell, so the gradient by
+coordinates and cell is exact; one relaxation (80 L-BFGS iterations)
+takes about 0.1 s of CPU for a cell of 24 atoms.
+"""
+
+import math
+
+import numpy
+from scipy.optimize import minimize
+
+from diffpy.sgpredict.chemistry import anions, atomic_volumes, element_symbol
+
+__all__ = ["PairPotential", "ionic", "suits", "relax_cell"]
+
+#: Like ions repel below this many r1.
+LIKE_RANGE = 1.4
+#: Strength of the like-ion repulsion.
+LIKE_STRENGTH = 10.0
+#: Pairs farther apart than this many r1 do not count.
+CUTOFF = 2.0
+#: The largest ratio of cation atomic volumes that one cation-anion
+#: distance describes (:func:`suits`; Ti/Li 1.38 and Mn/Li 1.16 pass,
+#: Zr/Li 2.05, Sr/Ti 2.08 and Ba/Ni 3.8 do not).
+CATION_VOLUME_RATIO = 2.0
+
+
+def ionic(model):
+    """Whether an assignment model holds both anions
+    (:func:`~diffpy.sgpredict.chemistry.anions`) and cations.
+
+    Examples
+    --------
+    >>> from diffpy.sgpredict.refine.wyckoff_model import (
+    ...     AssignmentModel, site_models)
+    >>> def model(*sites):
+    ...     return AssignmentModel(225, site_models(225, sites),
+    ...                            {el: 1.0 for el, _ in sites})
+    >>> ionic(model(("Na", "a"), ("Cl", "b"))), ionic(model(("Ni", "a")))
+    (True, False)
+    """
+    counts = _counts(model)
+    found = anions(counts)
+    return bool(found) and len(found) < len(counts)
+
+
+def suits(model):
+    """Whether the potential describes an assignment: cations and anions
+    (:func:`ionic`), and cations alike enough in size for one
+    cation-anion distance, their atomic volumes
+    (:func:`~diffpy.sgpredict.chemistry.atomic_volumes`) within a factor
+    :data:`CATION_VOLUME_RATIO`.  Not BaNiO3 (Ba-O 2.9 A, Ni-O 1.9 A):
+    the potential pulled Ba to 1.9 A of O, and the enumeration no longer
+    found the structure the unrelaxed grid finds.
+
+    Examples
+    --------
+    >>> from diffpy.sgpredict.refine.wyckoff_model import (
+    ...     AssignmentModel, site_models)
+    >>> def model(*sites):
+    ...     return AssignmentModel(221, site_models(221, sites),
+    ...                            {el: 1.0 for el, _ in sites})
+    >>> suits(model(("Sr", "a"), ("Ti", "b"), ("O", "c")))
+    False
+    >>> suits(model(("Li", "a"), ("Ti", "b"), ("O", "c")))
+    True
+    """
+    if not ionic(model):
+        return False
+    counts = _counts(model)
+    volumes = atomic_volumes()
+    sizes = [volumes.get(element_symbol(e, strict=False)) for e in counts]
+    found = anions(counts)
+    sizes = [v for e, v in zip(counts, sizes) if e not in found]
+    if any(v is None for v in sizes):
+        return False
+    return max(sizes) <= CATION_VOLUME_RATIO * min(sizes)
+
+
+def _counts(model):
+    """Atoms per element in the model's cell."""
+    counts = {}
+    for s in model.sites:
+        counts[s.element] = counts.get(s.element, 0) + s.multiplicity
+    return counts
+
+
+class PairPotential:
+    """The pair potential of an assignment model, as a function of its
+    free coordinates at a fixed cell.
+
+    Parameters
+    ----------
+    model : AssignmentModel
+    cell : sequence of float
+        Free cell parameters of the model's crystal system.
+    r1 : float
+        Nearest-neighbour distance (A).
+
+    Examples
+    --------
+    >>> from diffpy.sgpredict.refine.wyckoff_model import (
+    ...     AssignmentModel, site_models)
+    >>> model = AssignmentModel(
+    ...     225, site_models(225, [("Na", "a"), ("Cl", "b")]),
+    ...     {"Na": 1.0, "Cl": 1.0})
+    >>> pot = PairPotential(model, [5.64], 2.82)
+    >>> round(pot.energy(numpy.zeros(0))[0] / model.natoms, 3)
+    -3.074
+    """
+
+    def __init__(self, model, cell, r1):
+        self.model = model
+        self.r1 = float(r1)
+        self.metric = _metric(model.cell.expand(cell))
+        elements = numpy.concatenate(
+            [[s.element] * s.multiplicity for s in model.sites]
+        )
+        found = anions(_counts(model))
+        anion = numpy.array([e in found for e in elements])
+        # every pair once, an atom with its own images too (at half
+        # weight: the shifts n and -n are the same pair)
+        i, j = numpy.triu_indices(model.natoms)
+        self.i, self.j = i, j
+        self.weight = numpy.where(i == j, 0.5, 1.0)[:, None]
+        if ionic(model):
+            self.attract = anion[i] != anion[j]
+        else:
+            self.attract = numpy.ones(len(i), dtype=bool)
+        self.shifts = _shifts(self.metric, CUTOFF * self.r1)
+        self.jac, self.offset = _affine(model)
+        fixed = set(model.origin_params)
+        self.moving = numpy.array(
+            [k not in fixed for k in range(model.nxyz)], dtype=bool
+        )
+
+    def energy(self, xyz):
+        """Energy and its gradient with respect to the free coordinates.
+
+        Returns ``(E, dE/dxyz)``; the coordinates made arbitrary by a
+        floating origin get a zero gradient.
+        """
+        e, grad, _ = self._terms(self.metric, self.shifts, xyz)
+        return e, grad
+
+    def _terms(self, metric, shifts, xyz):
+        """Energy, its gradient by the coordinates and by the metric
+        tensor ``metric`` (distances need only the metric:
+        :math:`d^2 = u^T G u` for a fractional pair vector :math:`u`)."""
+        xyz = numpy.asarray(xyz, dtype=float)
+        frac = (self.offset + self.jac @ xyz) if xyz.size else self.offset
+        frac = (frac % 1.0).reshape(-1, 3)
+        u = (frac[self.i] - frac[self.j])[:, None, :] + shifts
+        gu = u @ metric
+        d = numpy.sqrt(numpy.einsum("pik,pik->pi", u, gu))
+        near = (d < CUTOFF * self.r1) & (d > 1e-9)
+        d = numpy.where(near, d, 1.0)
+        x = self.r1 / d
+        x6 = x**6
+        att = self.attract[:, None]
+        lj = x6 * x6 - 2.0 * x6 - _LJ_AT_CUTOFF
+        dlj = 12.0 * (x6 - x6 * x6) / d
+        over = numpy.clip((LIKE_RANGE * self.r1 - d) / self.r1, 0.0, None)
+        rep = LIKE_STRENGTH * over**2
+        drep = -2.0 * LIKE_STRENGTH * over / self.r1
+        e = self.weight * numpy.where(near, numpy.where(att, lj, rep), 0.0)
+        g = self.weight * numpy.where(near, numpy.where(att, dlj, drep), 0.0)
+        g /= d
+        force = numpy.einsum("pi,pik->pk", g, gu)
+        n = len(frac)
+        gfrac = numpy.stack(
+            [
+                numpy.bincount(self.i, force[:, k], minlength=n)
+                - numpy.bincount(self.j, force[:, k], minlength=n)
+                for k in range(3)
+            ],
+            axis=1,
+        ).ravel()
+        grad = gfrac @ self.jac if xyz.size else numpy.zeros(0)
+        gmetric = 0.5 * numpy.einsum("pi,pim,pik->mk", g, u, u)
+        return float(e.sum()), numpy.where(self.moving, grad, 0.0), gmetric
+
+    def energy_with_cell(self, params):
+        """Energy and gradient as a function of the free cell parameters
+        followed by the free coordinates (the cell is relaxed too)."""
+        model = self.model
+        cell, xyz = params[: model.ncell], params[model.ncell :]
+        metric = _metric(model.cell.expand(cell))
+        shifts = _shifts(metric, CUTOFF * self.r1)
+        e, grad, gmetric = self._terms(metric, shifts, xyz)
+        gcell = numpy.zeros(model.ncell)
+        for k in range(model.ncell):
+            step = numpy.array(cell, dtype=float)
+            h = 1e-6 * max(abs(step[k]), 1.0)
+            step[k] += h
+            dmetric = (_metric(model.cell.expand(step)) - metric) / h
+            gcell[k] = float((gmetric * dmetric).sum())
+        return e, numpy.concatenate([gcell, grad])
+
+
+def _metric(cellpars):
+    """Metric tensor :math:`G_{mk} = \\mathbf{a}_m \\cdot \\mathbf{a}_k`
+    of a cell (a, b, c, alpha, beta, gamma; degrees)."""
+    a, b, c = cellpars[:3]
+    ca, cb, cg = numpy.cos(numpy.radians(cellpars[3:6]))
+    return numpy.array(
+        [
+            [a * a, a * b * cg, a * c * cb],
+            [a * b * cg, b * b, b * c * ca],
+            [a * c * cb, b * c * ca, c * c],
+        ]
+    )
+
+
+#: The Lennard-Jones term at the cutoff, subtracted so that the energy
+#: does not jump where a pair enters the cutoff.
+_LJ_AT_CUTOFF = (1.0 / CUTOFF) ** 12 - 2.0 * (1.0 / CUTOFF) ** 6
+
+
+def _shifts(metric, cutoff):
+    """Integer lattice shifts that can bring two atoms of the cell
+    within ``cutoff`` (A) of each other (the spacing of the lattice
+    planes normal to axis k is :math:`1/\\sqrt{(G^{-1})_{kk}}`)."""
+    inverse = numpy.linalg.inv(metric)
+    reach = [
+        int(math.ceil(cutoff * math.sqrt(inverse[k, k]))) for k in range(3)
+    ]
+    grids = [numpy.arange(-n, n + 1) for n in reach]
+    shifts = numpy.array(numpy.meshgrid(*grids, indexing="ij"))
+    return shifts.reshape(3, -1).T.astype(float)
+
+
+def _affine(model):
+    """The model's fractional coordinates (before wrapping into the
+    cell) as ``offset + jac @ xyz``: a site's orbit is a set of affine
+    maps of its free parameters."""
+    rows, offsets, col = [], [], 0
+    for s in model.sites:
+        k = len(s.free)
+        lin = s.matrix[:, :3][:, s.free]
+        for rot, tra in s.ops:
+            block = numpy.zeros((3, model.nxyz))
+            block[:, col : col + k] = rot @ lin
+            rows.append(block)
+            offsets.append(rot @ s.matrix[:, 3] + tra)
+        col += k
+    return numpy.vstack(rows), numpy.concatenate(offsets)
+
+
+def relax_cell(model, cell, xyz, r1, maxiter=80):
+    """Relax free cell parameters and coordinates together in the pair
+    potential (:class:`PairPotential`).
+
+    Cell lengths stay above ``r1``, cell angles within 60-150 degrees.
+
+    Parameters
+    ----------
+    model : AssignmentModel
+    cell : sequence of float
+        Starting free cell parameters.
+    xyz : numpy.ndarray
+        Starting free coordinates.
+    r1 : float
+        Nearest-neighbour distance (A).
+    maxiter : int
+        L-BFGS iterations.
+
+    Returns
+    -------
+    cell, xyz : numpy.ndarray
+        The relaxed cell parameters and coordinates (wrapped into
+        [0, 1)).
+
+    Examples
+    --------
+    Rutile (P4_2/mnm, Ti 2a, O 4f x x 0) from a wrong cell and x; the
+    real structure has a = 4.59, c = 2.96 A, x = 0.305 and Ti-O 1.95 A:
+
+    >>> from diffpy.sgpredict.refine.wyckoff_model import (
+    ...     AssignmentModel, site_models)
+    >>> model = AssignmentModel(
+    ...     136, site_models(136, [("Ti", "a"), ("O", "f")]),
+    ...     {"Ti": 1.0, "O": 1.0})
+    >>> cell, xyz = relax_cell(model, [5.0, 3.5], [0.1], 1.95)
+    >>> cell.round(1).tolist(), xyz.round(2).tolist()
+    ([4.7, 2.7], [0.29])
+    """
+    pot = PairPotential(model, cell, r1)
+    p0 = numpy.concatenate([numpy.asarray(cell, float), numpy.asarray(xyz)])
+    bounds = [
+        (r1, None) if name in "abc" else (60.0, 150.0)
+        for name in model.cell.names
+    ] + [(None, None)] * model.nxyz
+    found = minimize(
+        pot.energy_with_cell,
+        p0,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=bounds,
+        options=dict(maxiter=maxiter),
+    )
+    p = numpy.asarray(found.x, dtype=float)
+    return p[: model.ncell], p[model.ncell :] % 1.0
