@@ -585,8 +585,9 @@ def _screen_relaxed(
     model, z, screen, contact, rng, screen_uiso, count, stop_at=None
 ):
     """Screen ``count`` random draws of an assignment, each relaxed with
-    its cell in the pair potential (:func:`_relaxed`), starting from
-    the cell shapes in turn.  ``stop_at`` as in :func:`_screen_model`.
+    its cell in the pair potential (:func:`_relaxed`), each from a
+    shape of the list drawn at random (the relaxation moves the cell
+    shape).  ``stop_at`` as in :func:`_screen_model`.
     Returns the guesses and the number of PDFs computed."""
     local, nguess = [], 0
     shapes = model.cell.shapes(rng)
