@@ -57,23 +57,17 @@ CUTOFF = 2.0
 CATION_VOLUME_RATIO = 2.0
 
 
-def ionic(model):
-    """Whether an assignment model holds both anions
+def ionic(composition):
+    """Whether a composition holds both anions
     (:func:`~diffpy.sgpredict.chemistry.anions`) and cations.
 
     Examples
     --------
-    >>> from diffpy.sgpredict.refine.wyckoff_model import (
-    ...     AssignmentModel, site_models)
-    >>> def model(*sites):
-    ...     return AssignmentModel(225, site_models(225, sites),
-    ...                            {el: 1.0 for el, _ in sites})
-    >>> ionic(model(("Na", "a"), ("Cl", "b"))), ionic(model(("Ni", "a")))
-    (True, False)
+    >>> ionic({"Na": 4, "Cl": 4}), ionic({"Ni": 4}), ionic({"F": 8})
+    (True, False, False)
     """
-    counts = _counts(model)
-    found = anions(counts)
-    return bool(found) and len(found) < len(counts)
+    found = anions(composition)
+    return bool(found) and len(found) < len(composition)
 
 
 def suits(model):
@@ -97,9 +91,9 @@ def suits(model):
     >>> suits(model(("Li", "a"), ("Ti", "b"), ("O", "c")))
     True
     """
-    if not ionic(model):
-        return False
     counts = _counts(model)
+    if not ionic(counts):
+        return False
     volumes = atomic_volumes()
     sizes = [volumes.get(element_symbol(e, strict=False)) for e in counts]
     found = anions(counts)
@@ -148,14 +142,15 @@ class PairPotential:
         elements = numpy.concatenate(
             [[s.element] * s.multiplicity for s in model.sites]
         )
-        found = anions(_counts(model))
+        counts = _counts(model)
+        found = anions(counts)
         anion = numpy.array([e in found for e in elements])
         # every pair once, an atom with its own images too (at half
         # weight: the shifts n and -n are the same pair)
         i, j = numpy.triu_indices(model.natoms)
         self.i, self.j = i, j
         self.weight = numpy.where(i == j, 0.5, 1.0)[:, None]
-        if ionic(model):
+        if ionic(counts):
             self.attract = anion[i] != anion[j]
         else:
             self.attract = numpy.ones(len(i), dtype=bool)
