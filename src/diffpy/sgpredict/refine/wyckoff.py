@@ -301,10 +301,7 @@ def _cell_for_contact(model, shape, xyz, contact):
             return None
     elif vol < contact.vmin:
         f *= (contact.vmin / vol) ** (1.0 / 3.0)
-    return [
-        v * f if name in "abc" else v
-        for v, name in zip(shape, model.cell.names)
-    ]
+    return model.cell.scaled(shape, f)
 
 
 def _relaxed(model, shape, xyz, contact):
@@ -315,10 +312,7 @@ def _relaxed(model, shape, xyz, contact):
     base = cell_base(model.cell.expand(shape))
     volume = abs(float(numpy.linalg.det(base))) / model.natoms
     f = (math.sqrt(contact.vmin * contact.vmax) / volume) ** (1.0 / 3.0)
-    cell = [
-        v * f if name in "abc" else v
-        for v, name in zip(shape, model.cell.names)
-    ]
+    cell = model.cell.scaled(shape, f)
     cell, xyz = relax_cell(model, cell, xyz, contact.r1, RELAX_ITERATIONS)
     return [float(v) for v in cell], xyz
 
@@ -488,10 +482,7 @@ def _screen_guess(model, z, shape, xyz, screen, contact, screen_uiso):
         return None, 0
     best = None
     for f in _SCALES:
-        c = [
-            v * f if name in "abc" else v
-            for v, name in zip(cell, model.cell.names)
-        ]
+        c = model.cell.scaled(cell, f)
         rw = screen.rw(screen.calc(model.arrays(c, xyz, screen_uiso)))
         if best is None or rw < best[0]:
             best = (rw, c)

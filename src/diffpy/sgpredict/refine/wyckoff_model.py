@@ -249,6 +249,20 @@ class CellModel:
             return p[:3] + [90.0, p[3], 90.0]
         return p[:6]
 
+    def scaled(self, p, factor):
+        """Free cell parameters with the lengths multiplied by
+        ``factor`` (angles kept).
+
+        Examples
+        --------
+        >>> CellModel(12).scaled([1.0, 0.7, 1.4, 100.0], 2.0)
+        [2.0, 1.4, 2.8, 100.0]
+        """
+        return [
+            float(v) * factor if name in "abc" else float(v)
+            for v, name in zip(p, self.names)
+        ]
+
     def shapes(self, rng, count=6):
         """Relative cell shapes to try (a = 1).
 
