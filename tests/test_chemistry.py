@@ -1,5 +1,6 @@
 """Tests of diffpy.sgpredict.chemistry on real formulas and groups."""
 
+import itertools
 import re
 
 import numpy
@@ -150,6 +151,50 @@ def test_wyckoff_assignments_thcr2si2():
     # every assignment holds Z = 2 formula units: 10 atoms
     for sites in found:
         assert sum(m for _, m, _ in sites) == 10
+
+
+def _as_keys(assignments):
+    return [
+        (z, tuple(sorted((el, p[0], p[1]) for el, p in sites)))
+        for z, sites in assignments
+    ]
+
+
+def test_preferred_site_combinations_come_first_and_nothing_is_lost():
+    """Hollandite MnO2 (I4/m: Mn 8h, O 8h, O 8h) is far down the plain
+    order; preferred, it is first, and the list holds the same
+    assignments, each once."""
+    limits = dict(zmax=8, max_atoms=60, max_sites=8, limit=1000)
+    plain = _as_keys(wyckoff_assignments("MnO2", 87, **limits))
+    hollandite = (8, (("Mn", 8, "h"), ("O", 8, "h"), ("O", 8, "h")))
+    assert plain.index(hollandite) > 100
+    # a combination that cannot hold MnO2 (Z = 2/3) is passed over
+    prefer = [[(2, "a")], [(8, "h"), (8, "h"), (8, "h")]]
+    first = _as_keys(wyckoff_assignments("MnO2", 87, prefer=prefer, **limits))
+    assert first[0] == hollandite
+    assert len(first) == len(set(first))
+    assert sorted(first) == sorted(plain)
+
+
+def test_preferred_combination_shares_its_sites_every_way():
+    """ThCr2Si2's sites of I4/mmm (2a, 4d, 4e) hold SrFe2As2 with Z = 2
+    in two ways (Fe and As have equal counts); two sites of one letter
+    are interchangeable, so a way that swaps them is given once."""
+    prefer = [[(2, "a"), (4, "d"), (4, "e")]]
+    got = _as_keys(
+        itertools.islice(
+            wyckoff_assignments("SrFe2As2", 139, zmax=2, prefer=prefer), 2
+        )
+    )
+    assert got[0] == (2, (("As", 4, "e"), ("Fe", 4, "d"), ("Sr", 2, "a")))
+    # Fe and As have equal counts: the swap is the second
+    assert got[1] == (2, (("As", 4, "d"), ("Fe", 4, "e"), ("Sr", 2, "a")))
+    # two 4e sites are one way for an element holding both
+    prefer = [[(2, "a"), (4, "e"), (4, "e")]]
+    got = _as_keys(wyckoff_assignments("SrFe2As2", 139, zmax=2, prefer=prefer))
+    assert (
+        got.count((2, (("As", 4, "e"), ("Fe", 4, "e"), ("Sr", 2, "a")))) == 1
+    )
 
 
 def test_element_volume_builder_recovers_additive_volumes(tmp_path):

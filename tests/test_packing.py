@@ -7,6 +7,8 @@ import pytest
 
 from diffpy.sgpredict.refine.packing import (
     CUTOFF,
+    FLAT_ENERGY,
+    FLATTEST,
     LIKE_RANGE,
     LIKE_STRENGTH,
     PairPotential,
@@ -122,3 +124,20 @@ def test_an_atom_meets_its_own_images_once_per_pair():
     # own images
     cell, _ = relax_cell(model, [1.3 * r1], numpy.zeros(0), r1)
     assert cell[0] == pytest.approx(r1, rel=0.05)
+
+
+def test_a_flat_triclinic_cell_is_stepped_back_from():
+    """Angles within their bounds can make a cell without volume (three
+    of 120 degrees); its energy is the flat-cell energy, not an error,
+    and a relaxation that starts next to it ends in a cell with
+    volume."""
+    model = _model(2, [("Re", "i"), ("S", "i"), ("S", "i")])
+    rng = numpy.random.default_rng(1)
+    xyz = rng.uniform(0.0, 1.0, model.nxyz)
+    flat = [4.0, 4.0, 4.0, 120.0, 120.0, 120.0]
+    pot = PairPotential(model, [4.0, 4.0, 4.0, 90.0, 90.0, 90.0], 2.4)
+    e, grad = pot.energy_with_cell(numpy.concatenate([flat, xyz]))
+    assert e == FLAT_ENERGY and not grad.any()
+    cell, _ = relax_cell(model, [4.0, 4.0, 4.0, 119.5, 119.5, 119.5], xyz, 2.4)
+    volume = abs(numpy.linalg.det(cell_base(cell)))
+    assert volume > FLATTEST * numpy.prod(cell[:3])

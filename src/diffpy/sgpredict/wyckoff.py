@@ -21,6 +21,7 @@ False
 """
 
 import functools
+import itertools
 import json
 from importlib import resources
 
@@ -239,7 +240,13 @@ def _free_combinations(free, count, start=0):
 
 
 def wyckoff_assignments(
-    composition, sg_number, zmax=4, max_atoms=80, max_sites=8, limit=200
+    composition,
+    sg_number,
+    zmax=4,
+    max_atoms=80,
+    max_sites=8,
+    limit=200,
+    prefer=(),
 ):
     """Enumerate assignments of the elements to Wyckoff positions.
 
@@ -257,26 +264,110 @@ def wyckoff_assignments(
         Largest number of symmetry-unique sites (asymmetric unit).
     limit : int
         Stop after this many assignments.
+    prefer : sequence of sequence of (int, str)
+        Combinations of occupied sites, as ``(multiplicity, letter)``,
+        most likely first (those of real structures of the group:
+        :func:`~diffpy.sgpredict.structures.stats.wyckoff_combinations`).
+        Assignments that occupy exactly one of them come first, in its
+        order; the others follow, each once.
 
     Yields
     ------
     tuple
         ``(z, sites)`` with ``sites`` a list of ``(element, position)``
         pairs, ``position`` being a row of :func:`wyckoff_positions`.
-        Assignments with fewer sites and fewer free parameters come
-        first within each Z.
+        After the preferred ones, assignments with fewer sites and
+        fewer free parameters come first within each Z.
 
     Examples
     --------
     >>> z, sites = next(wyckoff_assignments("NaCl", 225))
     >>> z, sorted((el, p[0], p[1]) for el, p in sites)
     (4, [('Cl', 4, 'a'), ('Na', 4, 'b')])
+
+    Hollandite MnO2 (I4/m, Mn 8h, O 8h, O 8h) is the 115th assignment
+    in the plain order and the first when its sites are preferred:
+
+    >>> hollandite = [(8, "h"), (8, "h"), (8, "h")]
+    >>> z, sites = next(wyckoff_assignments("MnO2", 87, zmax=8,
+    ...                                     prefer=[hollandite]))
+    >>> z, sorted((el, p[0], p[1]) for el, p in sites)
+    (8, [('Mn', 8, 'h'), ('O', 8, 'h'), ('O', 8, 'h')])
     """
     comp = parse_composition(composition)
     positions = wyckoff_positions(sg_number)
+    limits = dict(zmax=zmax, max_atoms=max_atoms, max_sites=max_sites)
+    done = set()
+    for z, sites in itertools.chain(
+        _preferred(comp, positions, prefer, **limits),
+        _enumerated(comp, positions, limit=limit, **limits),
+    ):
+        key = (z, tuple(sorted((el, p[1]) for el, p in sites)))
+        if key in done:
+            continue
+        done.add(key)
+        yield z, sites
+        if len(done) >= limit:
+            return
+
+
+def _preferred(comp, positions, combinations, zmax, max_atoms, max_sites):
+    """Assignments of ``comp`` that occupy exactly the sites of one of
+    ``combinations`` (in their order): every element on whole sites, a
+    site without a free parameter at most once."""
+    by_letter = {p[1]: p for p in positions}
+    natoms = sum(comp.values())
+    for combination in combinations:
+        if len(combination) > max_sites:
+            continue
+        if any(letter not in by_letter for _, letter in combination):
+            continue
+        sites = sorted(
+            (by_letter[letter] for _, letter in combination),
+            key=lambda p: p[1],
+        )
+        fixed = [p[1] for p in sites if p[2] == 0]
+        if len(set(fixed)) < len(fixed):
+            continue
+        total = sum(p[0] for p in sites)
+        z = round(total / natoms)
+        counts = _integer_counts(comp, z) if 1 <= z <= zmax else None
+        if counts is None or total > max_atoms:
+            continue
+        if sum(counts.values()) != total:
+            continue
+        yield from ((z, found) for found in _share_sites(sites, counts))
+
+
+def _share_sites(sites, counts):
+    """The ways of giving each of ``sites`` (sorted by letter) to an
+    element so that the multiplicities add up to ``counts``; sites of
+    one letter are interchangeable and each way is given once."""
+    elements = list(counts)
+    left = dict(counts)
+    chosen = []
+
+    def search(k, lowest):
+        if k == len(sites):
+            yield [(elements[i], sites[j]) for j, i in enumerate(chosen)]
+            return
+        same = k and sites[k][1] == sites[k - 1][1]
+        for i in range(lowest if same else 0, len(elements)):
+            if left[elements[i]] >= sites[k][0]:
+                left[elements[i]] -= sites[k][0]
+                chosen.append(i)
+                yield from search(k + 1, i)
+                chosen.pop()
+                left[elements[i]] += sites[k][0]
+
+    yield from search(0, 0)
+
+
+def _enumerated(comp, positions, zmax, max_atoms, max_sites, limit):
+    """Every assignment, fewer sites and free parameters first within
+    each Z (at most ``limit`` per Z)."""
     free = [p for p in positions if p[2] > 0]
     fixed = [p for p in positions if p[2] == 0]
-    nfound = 0
     for z in range(1, int(zmax) + 1):
         counts = _integer_counts(comp, z)
         if counts is None or sum(counts.values()) > max_atoms:
@@ -317,6 +408,3 @@ def wyckoff_assignments(
         found.sort(key=lambda s: (len(s), sum(p[2] for _, p in s)))
         for sites in found:
             yield z, sites
-            nfound += 1
-            if nfound >= limit:
-                return

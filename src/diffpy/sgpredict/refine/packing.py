@@ -55,6 +55,11 @@ CUTOFF = 2.0
 #: distance describes (:func:`suits`; Ti/Li 1.38 and Mn/Li 1.16 pass,
 #: Zr/Li 2.05, Sr/Ti 2.08 and Ba/Ni 3.8 do not).
 CATION_VOLUME_RATIO = 2.0
+#: Cells whose volume is below this fraction of abc are flat
+#: (:meth:`PairPotential.energy_with_cell`).
+FLATTEST = 0.1
+#: The energy of a flat cell: above that of any cell with atoms.
+FLAT_ENERGY = 1e6
 
 
 def ionic(composition):
@@ -209,10 +214,19 @@ class PairPotential:
 
     def energy_with_cell(self, params):
         """Energy and gradient as a function of the free cell parameters
-        followed by the free coordinates (the cell is relaxed too)."""
+        followed by the free coordinates (the cell is relaxed too).
+
+        Angles within their bounds can still make a flat cell (three
+        angles of 120 degrees have no volume); a cell flatter than
+        :data:`FLATTEST` gets the energy :data:`FLAT_ENERGY` and no
+        gradient, so that the line search steps back."""
         model = self.model
         cell, xyz = params[: model.ncell], params[model.ncell :]
         metric = _metric(model.cell.expand(cell))
+        if numpy.linalg.det(metric) < FLATTEST**2 * numpy.prod(
+            numpy.diag(metric)
+        ):
+            return FLAT_ENERGY, numpy.zeros(len(params))
         shifts = _shifts(metric, CUTOFF * self.r1)
         e, grad, gmetric = self._terms(metric, shifts, xyz)
         gcell = numpy.zeros(model.ncell)

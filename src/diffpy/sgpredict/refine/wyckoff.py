@@ -4,7 +4,21 @@ For a composition and a space group, every assignment of the elements
 to Wyckoff positions whose multiplicities add up to the composition
 (:func:`diffpy.sgpredict.wyckoff.wyckoff_assignments`) is a candidate
 structure.  :func:`enumerate_starts` builds each one, fits it quickly to
-the measured PDF with the builtin calculator and keeps the best few:
+the measured PDF with the builtin calculator and keeps the best few.
+
+The budget reaches only the first assignments, so their order matters.
+Those that occupy a combination of sites seen in real structures of
+the group come first
+(:func:`~diffpy.sgpredict.structures.stats.wyckoff_combinations`:
+Materials Project statistics), the most frequent per cost of screening
+first (:func:`_seen_combinations`); the rest follow by Z, number of
+sites and free coordinates.  On the 30 structures of the synthetic
+refinement benchmark the true combination of sites comes first for 15
+(4 in the plain order) and in the first three for 19 (13): hollandite
+MnO2 from the 115th place, Li4TiO4 from the 204th and Ti3O5 in Cmcm
+from the 259th to the first.
+
+Each assignment then goes through:
 
 1. *lattice guess*: the first peak :math:`r_1` of the data is the
    nearest-neighbour distance (from 15 % of the tallest peak, lower
@@ -100,6 +114,7 @@ from diffpy.sgpredict.refine.wyckoff_model import (
     shortest_distance,
     site_models,
 )
+from diffpy.sgpredict.structures.stats import wyckoff_combinations
 from diffpy.sgpredict.wyckoff import wyckoff_assignments
 
 __all__ = [
@@ -612,13 +627,20 @@ def _screen_assignments(
     turn (each got only :data:`RELAXED_GUESSES` on its first pass, so
     that later assignments are reached).
     Returns the best guess of each of the six best cell shapes of each
-    assignment, best first, the numbers of assignments tried and of
-    those with guesses, and the number of PDFs computed.
+    assignment, the numbers of assignments tried and of those with
+    guesses, and the number of PDFs computed.  The guesses come by
+    assignment, in the order the assignments were tried (most likely
+    first), each assignment's best first, so that the polish, which may
+    not reach the end of the list, polishes the likely assignments.  By
+    screening Rw alone, the relaxed guesses of a Z = 6 MoS2 in R3m
+    screened better than those of the true Z = 3 assignment and took
+    the polish time (quick-fit Rw 0.40 instead of 0.03).
     """
-    seen, guesses, nassign, nguess, ntried = set(), [], 0, 0, 0
+    seen, found, nassign, nguess, ntried = set(), [], 0, 0, 0
     relaxed = []
+    prefer = _seen_combinations(number)
     for z, assignment in wyckoff_assignments(
-        counts, number, limit=400, **limits
+        counts, number, limit=400, prefer=prefer, **limits
     ):
         if (nassign >= 3 and _clock() > stop_at[0]) or _clock() > stop_at[2]:
             break
@@ -635,18 +657,40 @@ def _screen_assignments(
         if not local:
             continue
         nassign += 1
-        local.sort(key=lambda g: g[0])
+        found.append(local)
         if _relaxes(model):
-            relaxed.append((local[0][0], model, z))
-        guesses.extend(_best_per_shape(local, 6))
+            relaxed.append((min(g[0] for g in local), model, z, local))
     relaxed.sort(key=lambda r: r[0])
     while relaxed and _clock() < stop_at[2]:
-        for _, model, z in relaxed[:3]:
-            local, n = _screen_relaxed(model, z, screen, contact, rng, uiso, 1)
+        for _, model, z, local in relaxed[:3]:
+            more, n = _screen_relaxed(model, z, screen, contact, rng, uiso, 1)
             nguess += n
-            guesses.extend(local)
-    guesses.sort(key=lambda g: g[0])
+            local.extend(more)
+    guesses = []
+    for local in found:
+        local.sort(key=lambda g: g[0])
+        guesses.extend(_best_per_shape(local, 6))
     return guesses, (ntried, nassign), nguess
+
+
+def _seen_combinations(number):
+    """Combinations of occupied sites seen in real structures of the
+    group (:func:`~diffpy.sgpredict.structures.stats.wyckoff_combinations`),
+    in the order of their frequency per cost of screening them.
+
+    A search that tries candidates in decreasing order of
+    :math:`p_i / c_i` (probability over cost) finds the right one at
+    the least expected cost.  Here :math:`p_i` is the number of real
+    structures with combination :math:`i` and :math:`c_i` the square of
+    its atoms per cell (the pairs one PDF sums over).  By frequency
+    alone, a Z = 8 combination of LiTiO2 (I4_1/amd, 89 structures)
+    came before the true Z = 4 one (80) and took the budget; by atoms
+    alone, an Mn 2a + 2b, O 8h combination of MnO2 (I4/m, 12 atoms, 2
+    structures) came before hollandite (24 atoms, 8 structures).
+    """
+    seen = wyckoff_combinations(number)
+    seen.sort(key=lambda c: -c[1] / sum(m for m, _ in c[0]) ** 2)
+    return [sites for sites, _ in seen]
 
 
 def _best_per_shape(local, count):
