@@ -48,7 +48,9 @@ Each assignment then goes through:
    0.2 A between 1.5 and 7 A; the shapes of an assignment are screened
    in rounds (one guess of every shape before the next guess of any),
    and the best guess of each of its best six shapes goes on;
-4. *polish*: the best 40 guesses are refined briefly on that
+4. *polish*: the first 40 of those, assignment by assignment in the
+   order they were tried, each assignment's best first, are refined
+   briefly (until 75 % of the budget) on that
    smoothed curve, whose wide minima let cell and coordinates move
    further than the sharp data allow, and ranked with the unpolished
    guesses by their Rw on the data (1.5-10 A).  The screening ranks
@@ -718,12 +720,13 @@ def _best_per_shape(local, count):
 
 
 def _polish_guesses(guesses, screen, target, uiso, deadline, count=40):
-    """Refine the best ``count`` screening guesses briefly on the
-    smoothed screening curve, whose wide minima let cell and coordinates
+    """Refine the first ``count`` screening guesses (in the order of
+    :func:`_screen_assignments`) briefly on the smoothed screening
+    curve, whose wide minima let cell and coordinates
     move further than the sharp data allow, until ``deadline`` (CPU
     seconds); then rank them by their Rw on the data (``target``).
     Returns the guesses, best first; those not polished follow in their
-    screening order."""
+    order."""
     polished, rest = [], []
     wide = uiso + screen.smooth**2 / 2
     for k, (rw, model, cell, xyz, z) in enumerate(guesses):
