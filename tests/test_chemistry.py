@@ -174,6 +174,11 @@ def test_preferred_site_combinations_come_first_and_nothing_is_lost():
     assert first[0] == hollandite
     assert len(first) == len(set(first))
     assert sorted(first) == sorted(plain)
+    # multiplicities of another setting (h is 8-fold in I4/m) describe
+    # other positions: that combination is passed over
+    other = [[(4, "h"), (4, "h"), (4, "h")]]
+    found = _as_keys(wyckoff_assignments("MnO2", 87, prefer=other, **limits))
+    assert found == plain
 
 
 def test_preferred_combination_shares_its_sites_every_way():

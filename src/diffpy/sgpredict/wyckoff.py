@@ -320,7 +320,12 @@ def _preferred(comp, positions, combinations, zmax, max_atoms, max_sites):
     for combination in combinations:
         if len(combination) > max_sites:
             continue
-        if any(letter not in by_letter for _, letter in combination):
+        # a combination from another setting (other multiplicities)
+        # does not describe these positions
+        if any(
+            letter not in by_letter or by_letter[letter][0] != m
+            for m, letter in combination
+        ):
             continue
         sites = sorted(
             (by_letter[letter] for _, letter in combination),
