@@ -278,6 +278,22 @@ def test_statistics_formulas_are_real():
         assert len(wyckoff_combinations(sg)) > 0
 
 
+def test_refinement_order_leaves_the_shared_site_statistics_alone():
+    """The enumeration orders site combinations its own way; the cached
+    statistics that the generator draws from by index keep theirs (most
+    frequent first), so generated crystals do not depend on whether a
+    refinement ran before in the process."""
+    from diffpy.sgpredict.refine.wyckoff import _seen_combinations
+    from diffpy.sgpredict.structures.stats import wyckoff_combinations
+
+    before = list(wyckoff_combinations(87))
+    order = _seen_combinations(87)
+    assert order != [sites for sites, _ in before]  # its own order
+    assert list(wyckoff_combinations(87)) == before
+    weights = [w for _, w in before]
+    assert weights == sorted(weights, reverse=True)
+
+
 def test_excluded_pairs_are_never_generated():
     from diffpy.sgpredict.structures.generate import (
         generate_item,

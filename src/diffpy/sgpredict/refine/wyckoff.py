@@ -690,8 +690,10 @@ def _seen_combinations(number):
     alone, an Mn 2a + 2b, O 8h combination of MnO2 (I4/m, 12 atoms, 2
     structures) came before hollandite (24 atoms, 8 structures).
     """
-    seen = wyckoff_combinations(number)
-    seen.sort(key=lambda c: -c[1] / sum(m for m, _ in c[0]) ** 2)
+    seen = sorted(
+        wyckoff_combinations(number),
+        key=lambda c: -c[1] / sum(m for m, _ in c[0]) ** 2,
+    )
     return [sites for sites, _ in seen]
 
 

@@ -68,13 +68,15 @@ def wyckoff_combinations(sg):
 
     Returns
     -------
-    list of (list of (int, str), float)
-        Sites as (multiplicity, letter) and the weight.
+    tuple of (tuple of (int, str), float)
+        Sites as (multiplicity, letter) and the weight, most frequent
+        first.  A tuple: the result is cached and shared by every
+        caller.
     """
-    out = []
-    for sites, w in stats()["wyckoff"].get(str(sg), []):
-        out.append(([(int(s[:-1]), s[-1]) for s in sites], float(w)))
-    return out
+    return tuple(
+        (tuple((int(s[:-1]), s[-1]) for s in sites), float(w))
+        for sites, w in stats()["wyckoff"].get(str(sg), [])
+    )
 
 
 # --------------------------------------------------------------------------
