@@ -141,3 +141,27 @@ def test_a_flat_triclinic_cell_is_stepped_back_from():
     cell, _ = relax_cell(model, [4.0, 4.0, 4.0, 119.5, 119.5, 119.5], xyz, 2.4)
     volume = abs(numpy.linalg.det(cell_base(cell)))
     assert volume > FLATTEST * numpy.prod(cell[:3])
+
+
+def test_the_neighbour_list_gives_the_energy_of_all_pairs():
+    """One potential keeps its neighbour list while the atoms and the
+    cell move a little and makes a new one when they move further; at
+    every step of a walk that moves atoms by several A and strains the
+    cell by 30 %, its energy and gradient are those of a new potential,
+    whose list is made at that point."""
+    model = _model(87, [("Mn", "h"), ("O", "h"), ("O", "h")])
+    r1 = 1.9
+    rng = numpy.random.default_rng(5)
+    p = numpy.concatenate([[9.8, 2.9], rng.uniform(0, 1, model.nxyz)])
+    step = numpy.concatenate([[0.03, 0.01], rng.normal(0, 0.01, model.nxyz)])
+    walker = PairPotential(model, p[:2], r1)
+    kept = []
+    for k in range(100):
+        q = p + k * step
+        e, grad = walker.energy_with_cell(q)
+        kept.append(walker.neighbours_used)
+        e_new, grad_new = PairPotential(model, q[:2], r1).energy_with_cell(q)
+        assert e == pytest.approx(e_new, rel=1e-9, abs=1e-9)
+        assert grad == pytest.approx(grad_new, rel=1e-7, abs=1e-7)
+    # the list was kept for several steps at a time, and renewed
+    assert 5 < len({id(n) for n in kept}) < 60

@@ -412,6 +412,40 @@ def test_hexagonal_special_positions_expand_to_their_multiplicity():
         assert len(site.ops) == mult
 
 
+def test_enumeration_runs_on_one_blas_thread_and_gives_it_back(
+    tmp_path, monkeypatch
+):
+    """The enumeration's budget is CPU time, which a second BLAS thread
+    would spend waiting; inside it BLAS has one thread, and afterwards
+    the process has its threads back."""
+    from threadpoolctl import threadpool_info
+
+    from diffpy.sgpredict.refine import wyckoff
+    from diffpy.sgpredict.refine.fitdata import prepare_data
+
+    def blas():
+        return [
+            p["num_threads"]
+            for p in threadpool_info()
+            if p["user_api"] == "blas"
+        ]
+
+    seen = []
+    screen = wyckoff._screen_assignments
+
+    def recording(*args, **kwargs):
+        seen.append(blas())
+        return screen(*args, **kwargs)
+
+    monkeypatch.setattr(wyckoff, "_screen_assignments", recording)
+    data = prepare_data(NI, 1.5, 20.0, 0.02)
+    before = blas()
+    found = wyckoff.enumerate_starts(225, "Ni", data, budget=2, keep=1)
+    assert found[0].quick_rw < 0.2
+    assert seen and seen[0] and all(n == 1 for n in seen[0])
+    assert blas() == before
+
+
 @pytest.mark.parametrize(
     "number, formula, cell, atoms, sites",
     [

@@ -2,21 +2,24 @@
 
 Library code changes no process-wide state: a block that needs a thread
 count or a seeded random stream sets it on entry and restores the
-previous state on exit (:func:`torch_threads`,
+previous state on exit (:func:`torch_threads`, :func:`blas_threads`,
 :func:`restores_torch_state`, each with its example).  The thread
-policy of inference (:func:`default_threads`) lives here too.
+policy of inference (:func:`default_threads`) lives here too.  torch is
+imported only by the functions that use it, so that the refinement's
+worker processes, which need only :func:`blas_threads`, do not load it.
 """
 
 import contextlib
 import functools
 import os
 
-import torch
+from threadpoolctl import threadpool_limits
 
 from diffpy.sgpredict.errors import InputError
 
 __all__ = [
     "torch_threads",
+    "blas_threads",
     "restores_torch_state",
     "default_threads",
     "check_threads",
@@ -48,6 +51,8 @@ def torch_threads(threads):
     if threads is None:
         yield
         return
+    import torch
+
     before = torch.get_num_threads()
     if threads != before:
         torch.set_num_threads(int(threads))
@@ -56,6 +61,44 @@ def torch_threads(threads):
     finally:
         if torch.get_num_threads() != before:
             torch.set_num_threads(before)
+
+
+@contextlib.contextmanager
+def blas_threads(threads):
+    """Run a block with the BLAS libraries that numpy and scipy load
+    (OpenBLAS, MKL) limited to ``threads`` threads, then restore them.
+
+    The refinement's arrays are small (pair lists of a few thousand
+    rows, 3 x 3 metrics, Jacobians of tens of columns): a second BLAS
+    thread adds no speed, costs CPU time while it waits, and with one
+    fit per core (``refine --jobs``) competes with the other fits.
+
+    Parameters
+    ----------
+    threads : int or None
+        Threads to use; None leaves the libraries as they are.
+
+    Examples
+    --------
+    >>> import numpy
+    >>> from threadpoolctl import threadpool_info
+    >>> def blas():
+    ...     return [p["num_threads"] for p in threadpool_info()
+    ...             if p["user_api"] == "blas"]
+    >>> before = blas()
+    >>> len(before) >= 1
+    True
+    >>> with blas_threads(1):
+    ...     all(n == 1 for n in blas())
+    True
+    >>> blas() == before
+    True
+    """
+    if threads is None:
+        yield
+        return
+    with threadpool_limits(limits=int(threads), user_api="blas"):
+        yield
 
 
 def restores_torch_state(func):
@@ -79,6 +122,8 @@ def restores_torch_state(func):
     >>> bool((torch.get_rng_state() == state).all())
     True
     """
+
+    import torch
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):

@@ -3,7 +3,9 @@
 :func:`fit_task` takes a task (a plain dict: data file, group,
 composition, limits, output folder), makes the starting structures of
 every route (:func:`task_starts`), refines the most promising ones
-within the task's CPU-time budget, keeps the best, writes
+within the task's CPU-time budget with one BLAS thread
+(:func:`~diffpy.sgpredict.runtime.blas_threads`: one fit runs per core),
+keeps the best, writes
 ``start.cif``, ``refined.cif``, ``fit.png`` and ``fit.dat`` into the
 task's folder and returns a plain-data row for the ranking.
 Structures cross the process boundary as :func:`structure_to_dict`.
@@ -41,6 +43,7 @@ from diffpy.sgpredict.refine.score import combined_score, independent_points
 from diffpy.sgpredict.refine.starting import starting_structures
 from diffpy.sgpredict.refine.startmodel import StartingStructure
 from diffpy.sgpredict.refine.subgroups import to_subgroup
+from diffpy.sgpredict.runtime import blas_threads
 
 __all__ = [
     "structure_to_dict",
@@ -388,7 +391,7 @@ def fit_task(task):
     folder.mkdir(parents=True, exist_ok=True)
     row = {"status": "failed", "message": ""}
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), blas_threads(1):
             warnings.simplefilter("ignore")
             data = prepare_data(
                 task["data"],

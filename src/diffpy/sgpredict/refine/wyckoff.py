@@ -75,7 +75,8 @@ formula units, and a budget of CPU time (default 20 s per group; CPU,
 not wall-clock, time so that a loaded machine does not cut the search
 short) after which the guesses screened so far are used.  Screening
 costs about 5-15 ms of CPU per guess for cells of up to 20 atoms;
-relaxing a guess in the pair potential about 0.1 s more (24 atoms).
+relaxing a guess in the pair potential 0.05-0.09 s more (24 atoms,
+one BLAS thread).
 
 The structure models (sites, cells, assignments) are in
 :mod:`~diffpy.sgpredict.refine.wyckoff_model`.
@@ -116,6 +117,7 @@ from diffpy.sgpredict.refine.wyckoff_model import (
     shortest_distance,
     site_models,
 )
+from diffpy.sgpredict.runtime import blas_threads
 from diffpy.sgpredict.structures.stats import wyckoff_combinations
 from diffpy.sgpredict.wyckoff import wyckoff_assignments
 
@@ -427,7 +429,9 @@ def enumerate_starts(
         Limits of the enumeration (formula units, atoms in the
         conventional cell, symmetry-unique sites).
     budget : float
-        Seconds for screening and quick fits together.
+        Seconds of CPU time for screening and quick fits together (with
+        one BLAS thread, :func:`~diffpy.sgpredict.runtime.blas_threads`:
+        a second one would only wait, on this budget).
     keep : int
         How many structures to return.
     draws : int
@@ -449,29 +453,32 @@ def enumerate_starts(
     >>> starts[0].name                                     # doctest: +SKIP
     'wyckoff Sr2a Fe4d As4e Z=2'
     """
-    t0 = _clock()
-    rng = rng if rng is not None else numpy.random.default_rng(0)
-    comp = parse_composition(composition, isotopes=True)
-    counts, notes = mixed_sites(comp)
-    weights = {el: scattering_weight(el, fitdata.scattering) for el in counts}
-    target = ScreenTarget(fitdata)
-    screen = ScreenTarget(fitdata, rmax=7.0, rstep=0.05, smooth=0.2)
-    guesses, (ntried, nassign), nguess = _screen_assignments(
-        number,
-        counts,
-        weights,
-        screen,
-        contact_for(fitdata, counts, weights),
-        rng,
-        dict(zmax=zmax, max_atoms=max_atoms, max_sites=max_sites),
-        draws,
-        uiso + 0.2**2 / 2,
-        (t0 + 0.3 * budget, t0 + 0.4 * budget, t0 + 0.5 * budget),
-    )
-    guesses = _polish_guesses(
-        guesses, screen, target, uiso, t0 + 0.75 * budget
-    )
-    fitted = _fit_guesses(guesses, target, uiso, keep, t0 + float(budget))
+    with blas_threads(1):
+        t0 = _clock()
+        rng = rng if rng is not None else numpy.random.default_rng(0)
+        comp = parse_composition(composition, isotopes=True)
+        counts, notes = mixed_sites(comp)
+        weights = {
+            el: scattering_weight(el, fitdata.scattering) for el in counts
+        }
+        target = ScreenTarget(fitdata)
+        screen = ScreenTarget(fitdata, rmax=7.0, rstep=0.05, smooth=0.2)
+        guesses, (ntried, nassign), nguess = _screen_assignments(
+            number,
+            counts,
+            weights,
+            screen,
+            contact_for(fitdata, counts, weights),
+            rng,
+            dict(zmax=zmax, max_atoms=max_atoms, max_sites=max_sites),
+            draws,
+            uiso + 0.2**2 / 2,
+            (t0 + 0.3 * budget, t0 + 0.4 * budget, t0 + 0.5 * budget),
+        )
+        guesses = _polish_guesses(
+            guesses, screen, target, uiso, t0 + 0.75 * budget
+        )
+        fitted = _fit_guesses(guesses, target, uiso, keep, t0 + float(budget))
     counted = f"{nassign} assignments, {nguess} guesses"
     out = _as_enumerated(fitted, number, keep, notes, counted, t0)
     if not out and not ntried:
