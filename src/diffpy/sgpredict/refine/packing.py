@@ -35,10 +35,10 @@ distances need only the metric tensor of the cell, so the gradient by
 coordinates and cell is exact.  The sum runs over a neighbour list,
 renewed only when a pair left out could have come within the cutoff
 (the bound is in ``PairPotential._listed``), so the energy is still
-that of all pairs.  One relaxation (80 L-BFGS iterations) of a cell of 24 atoms
-takes 0.05-0.09 s of CPU on one BLAS thread, 3.6-4.7 times less than
-with all pairs and two BLAS threads while the other core is busy
-(``benchmarks/relax.py``).
+that of all pairs.  One relaxation (80 L-BFGS iterations) of a cell of
+24 atoms takes 0.05-0.09 s of CPU on one BLAS thread, 3.6-4.7 times
+less than with all pairs and two BLAS threads while the other core is
+busy (``benchmarks/relax.py``).
 """
 
 import math
@@ -189,8 +189,8 @@ class PairPotential:
 
         Returns a :class:`Neighbours` whose lattice shifts are those of
         the unwrapped coordinates, so that a list stays valid while the
-        atoms and the cell move; :meth:`energy_with_cell` on it counts
-        exactly the pairs it holds.
+        atoms and the cell move (the energy methods keep one while
+        ``_listed`` allows).
         """
         frac = self._frac(xyz)
         whole = numpy.floor(frac)
