@@ -29,11 +29,12 @@ measurement would.  Then what a user does: the shipped network's top 6
 for that file (:func:`diffpy.sgpredict.predict`, composition from the
 header), the true group added with its network probability when it is
 missing, and :func:`diffpy.sgpredict.refine.fit_candidates` with the
-CIF's formula, the default CPU limits (25 s per candidate, 8 s of
-enumeration).  One JSON per structure in ``--out`` (a rerun skips the
-structures done; ``--report`` only prints them), a table per structure
-and a summary.  On a loaded machine pass ``--wall-limit`` so that the
-wall-time safety net does not kill fits that still have CPU time left.
+CIF's formula, the default limits (25 s of counted work per
+candidate, 8 s of enumeration).  One JSON per structure in ``--out`` (a
+rerun skips the structures done; ``--report`` only prints them), a
+table per structure and a summary.  On a loaded machine pass
+``--wall-limit`` so that the wall-time safety net does not kill fits
+that still have work left.
 """
 
 import argparse

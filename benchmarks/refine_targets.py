@@ -8,7 +8,8 @@ For each material of ``../shared/data/exp_pdfs`` (one file each) the
 true group and five other candidates (sub-, super- and neighbouring
 groups, fixed below, no network involved) are refined with the right
 composition (``diffpy.sgpredict.refine.fit_candidates``, 2 jobs, the
-default 25 s of CPU per candidate, 8 s of Wyckoff enumeration) and
+default 25 s of counted work per candidate, 8 s of Wyckoff
+enumeration) and
 ranked by the combined score; without network probabilities the ICSD
 frequencies of the candidates stand in.  Prints one table per material,
 the wall and CPU time, and a summary line.

@@ -415,9 +415,9 @@ def test_hexagonal_special_positions_expand_to_their_multiplicity():
 def test_enumeration_runs_on_one_blas_thread_and_gives_it_back(
     tmp_path, monkeypatch
 ):
-    """The enumeration's budget is CPU time, which a second BLAS thread
-    would spend waiting; inside it BLAS has one thread, and afterwards
-    the process has its threads back."""
+    """A second BLAS thread would only wait, using CPU time that the
+    other fit could use; inside the enumeration BLAS has one thread,
+    and afterwards the process has its threads back."""
     from threadpoolctl import threadpool_info
 
     from diffpy.sgpredict.refine import wyckoff
@@ -444,6 +444,70 @@ def test_enumeration_runs_on_one_blas_thread_and_gives_it_back(
     assert found[0].quick_rw < 0.2
     assert seen and seen[0] and all(n == 1 for n in seen[0])
     assert blas() == before
+
+
+def test_enumeration_gives_the_same_structures_on_a_slower_machine(
+    tmp_path, monkeypatch
+):
+    """The budget counts work, not CPU seconds: a machine twice as
+    slow (its CPU clock runs twice as fast per step) takes the same
+    steps and finds the same structures; one 50 times slower is
+    stopped by its CPU time and says so."""
+    import time
+
+    from diffpy.sgpredict.refine import work, wyckoff
+    from diffpy.sgpredict.refine.fitdata import prepare_data
+
+    path = _simulated(tmp_path, _thcr2si2(), "SrFe2As2.gr")
+    data = prepare_data(path, 1.5, 20.0, 0.02)
+
+    def found():
+        out = wyckoff.enumerate_starts(
+            139, "SrFe2As2", data, budget=1.5, keep=2
+        )
+        return [(e.name, round(e.quick_rw, 6), e.notes[-1]) for e in out]
+
+    here = found()
+    assert "guesses" in here[0][2] and "CPU time" not in here[0][2]
+    clock = time.process_time
+    for slower in (2.0, 50.0):
+        monkeypatch.setattr(
+            work.time, "process_time", lambda s=slower: s * clock()
+        )
+        there = found()
+        monkeypatch.undo()
+        if slower < work.SLOWER:
+            assert there == here
+        else:
+            assert there != here
+            assert "stopped by CPU time" in there[0][2]
+
+
+def test_a_fit_stops_at_the_same_step_on_a_slower_machine(monkeypatch):
+    """A fit's time limit counts its evaluations' estimated cost: cut
+    short, it ends at the same step (same Rw, same values) when the CPU
+    clock runs twice as fast, and a longer limit goes further."""
+    import time
+
+    from diffpy.sgpredict.refine import work
+    from diffpy.sgpredict.refine.fitdata import prepare_data
+    from diffpy.sgpredict.refine.fitting import fit_structure
+
+    data = prepare_data(NI, 1.5, 20.0, 0.02)
+
+    def fit(seconds):
+        start = starting_structure(225, composition="Ni", data=data)
+        res = fit_structure(data, start, calculator="builtin", timeout=seconds)
+        return res["stopped"], res["rw"], res["variables"]
+
+    here = fit(0.3)
+    assert here[0]
+    clock = time.process_time
+    monkeypatch.setattr(work.time, "process_time", lambda: 2 * clock())
+    assert fit(0.3) == here
+    monkeypatch.undo()
+    further = fit(3.0)
+    assert further[1] < here[1]
 
 
 @pytest.mark.parametrize(
@@ -524,7 +588,7 @@ def test_relaxed_guesses_find_brookite_where_random_draws_do_not(tmp_path):
     wide = 0.006 + 0.2**2 / 2
 
     def best_rw(guesses):
-        far = wyckoff._clock() + 600
+        far = screen.meter.now() + 600
         guesses = sorted(guesses, key=lambda g: g[0])
         polished = wyckoff._polish_guesses(guesses, screen, target, 0.006, far)
         return wyckoff._fit_guesses(polished, target, 0.006, 2, far)[0][0]
@@ -1074,6 +1138,7 @@ def test_failed_anisotropic_fit_keeps_the_isotropic_one(monkeypatch):
     from diffpy.sgpredict.refine import candidate_fit
     from diffpy.sgpredict.refine.fitdata import prepare_data
     from diffpy.sgpredict.refine.startmodel import StartingStructure
+    from diffpy.sgpredict.refine.work import WorkMeter
 
     rutile = _rutile(aniso=False)
     start = StartingStructure(136, "P4_2/mnm", rutile, "cif", "rutile")
@@ -1088,7 +1153,7 @@ def test_failed_anisotropic_fit_keeps_the_isotropic_one(monkeypatch):
     data = prepare_data(NI, 1.5, 8.0, 0.02)
     tried = []
     got_start, got = candidate_fit._anisotropic_stage(
-        task, data, start, res, 0.0, tried
+        task, data, start, res, WorkMeter(), tried
     )
     assert got_start is start and got is res and got["rw"] == 0.2
     assert "anisotropic ADPs failed (RuntimeError: singular matrix)" in (

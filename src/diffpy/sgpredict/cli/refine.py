@@ -83,8 +83,9 @@ def register(subparsers):
         "--timeout",
         type=float,
         default=25.0,
-        help="CPU seconds per candidate (default 25; half of it again "
-        "for a refit from a supergroup)",
+        help="seconds of counted work per candidate, about CPU seconds "
+        "of a 2-core machine (default 25; half of it again for a refit "
+        "from a supergroup)",
     )
     parser.add_argument(
         "--rmin", type=float, default=1.5, help="fit from (A, default 1.5)"
@@ -103,8 +104,8 @@ def register(subparsers):
         type=float,
         default=8.0,
         metavar="SECONDS",
-        help="seconds of Wyckoff enumeration per group when the "
-        "composition is known (default 8; 0 switches it off)",
+        help="seconds of counted work of Wyckoff enumeration per group "
+        "when the composition is known (default 8; 0 switches it off)",
     )
     parser.add_argument(
         "--radiation",

@@ -3,7 +3,7 @@
 :func:`fit_task` takes a task (a plain dict: data file, group,
 composition, limits, output folder), makes the starting structures of
 every route (:func:`task_starts`), refines the most promising ones
-within the task's CPU-time budget with one BLAS thread
+within the task's budget with one BLAS thread
 (:func:`~diffpy.sgpredict.runtime.blas_threads`: one fit runs per core),
 keeps the best, writes
 ``start.cif``, ``refined.cif``, ``fit.png`` and ``fit.dat`` into the
@@ -43,6 +43,7 @@ from diffpy.sgpredict.refine.score import combined_score, independent_points
 from diffpy.sgpredict.refine.starting import starting_structures
 from diffpy.sgpredict.refine.startmodel import StartingStructure
 from diffpy.sgpredict.refine.subgroups import to_subgroup
+from diffpy.sgpredict.refine.work import CAPPED_NOTE, WorkMeter
 from diffpy.sgpredict.runtime import blas_threads
 
 __all__ = [
@@ -183,8 +184,9 @@ def _subgroup_start(task):
     )
 
 
-def task_starts(task, data):
-    """Starting structures of a task: its routes or a relative's.
+def task_starts(task, data, meter=None):
+    """Starting structures of a task: its routes or a relative's
+    (``meter`` counts the enumeration's work).
 
     Returns
     -------
@@ -205,6 +207,7 @@ def task_starts(task, data):
         enumerate_budget=task.get("enumerate_budget", 15.0),
         rng=rng,
         library=task.get("library"),
+        meter=meter,
     )
 
 
@@ -226,20 +229,24 @@ def pick_starts(starts, limit):
     return (first + rest)[:limit]
 
 
-def _fit(task, data, start, seconds, max_nfev=None):
-    """:func:`fit_structure` with the task's engine, at least 1 s of CPU
-    and the task's function evaluations unless ``max_nfev`` is given."""
+def _fit(task, data, start, seconds, meter, max_nfev=None):
+    """:func:`fit_structure` with the task's engine, at least 1 s of
+    work on ``meter`` and the task's function evaluations unless
+    ``max_nfev`` is given."""
     return fit_structure(
         data,
         start,
         calculator=task["calculator"],
         timeout=max(seconds, 1.0),
         max_nfev=max_nfev or task["max_nfev"],
+        meter=meter,
     )
 
 
-def _refine_best(task, data, starts, c0):
-    """Refine the starts within the task's CPU budget; keep the best.
+def _refine_best(task, data, starts, meter):
+    """Refine the starts within the task's budget (``task["timeout"]``
+    seconds of work on ``meter``,
+    :class:`~diffpy.sgpredict.refine.work.WorkMeter`); keep the best.
 
     With several starts each gets a short refinement (a quarter of the
     function evaluations) and the best one a full one.
@@ -257,11 +264,11 @@ def _refine_best(task, data, starts, c0):
     quick = max(10, task["max_nfev"] // 4) if len(starts) > 1 else None
     budget = task["timeout"]
     for start in starts:
-        left = budget - (time.process_time() - c0) - 1.0
+        left = budget - meter.now() - 1.0
         if left < 1.0 and best is not None:
             break
         start.initial = structure_to_dict(start.structure)
-        res = _fit(task, data, start, left / 2, quick)
+        res = _fit(task, data, start, left / 2, meter, quick)
         tried.append(
             {"route": start.source, "start": start.name, "rw": res["rw"]}
         )
@@ -269,15 +276,15 @@ def _refine_best(task, data, starts, c0):
             best = (start, res)
     start, res = best
     if quick:
-        left = budget - (time.process_time() - c0) - 1.0
-        res2 = _fit(task, data, start, left)
+        left = budget - meter.now() - 1.0
+        res2 = _fit(task, data, start, left, meter)
         if res2["rw"] <= res["rw"]:
             res = res2
-    start, res = _anisotropic_stage(task, data, start, res, c0, tried)
+    start, res = _anisotropic_stage(task, data, start, res, meter, tried)
     return start, res, tried
 
 
-def _anisotropic_stage(task, data, start, res, c0, tried):
+def _anisotropic_stage(task, data, start, res, meter, tried):
     """Refine the best isotropic fit again with anisotropic ADPs.
 
     ``task["adp"]`` ``"iso"``: nothing; ``"aniso"``: the anisotropic fit
@@ -285,8 +292,8 @@ def _anisotropic_stage(task, data, start, res, c0, tried):
     (:func:`~diffpy.sgpredict.refine.score.combined_score`, the same
     rule that ranks the candidates), and it is skipped when the site
     symmetries allow no extra ADP variable or more than
-    :data:`MAX_EXTRA_ADPS`, or less than 2 s of the candidate's CPU
-    budget is left (it gets what the isotropic fits left).  The starting
+    :data:`MAX_EXTRA_ADPS`, or less than 2 s of the candidate's budget
+    is left (it gets what the isotropic fits left).  The starting
     structure of an anisotropic fit (``start.cif``) is the refined
     isotropic one with its ADPs written as tensors.
     """
@@ -295,8 +302,8 @@ def _anisotropic_stage(task, data, start, res, c0, tried):
         return start, res
     n_iso, n_aniso = adp_parameter_counts(res["structure"], start.number)
     extra = n_aniso - n_iso
-    # what the isotropic fits left of the candidate's CPU budget
-    left = task["timeout"] - (time.process_time() - c0) - 1.0
+    # what the isotropic fits left of the candidate's budget
+    left = task["timeout"] - meter.now() - 1.0
     if mode == "auto" and (extra <= 0 or extra > MAX_EXTRA_ADPS or left < 2):
         return start, res
     aniso = StartingStructure(
@@ -311,7 +318,7 @@ def _anisotropic_stage(task, data, start, res, c0, tried):
     )
     aniso.initial = structure_to_dict(aniso.structure)
     try:
-        ares = _fit(task, data, aniso, left)
+        ares = _fit(task, data, aniso, left, meter)
     except FIT_ERRORS as exc:  # the isotropic fit stands
         res["notes"] = res["notes"] + [
             f"anisotropic ADPs failed ({type(exc).__name__}: {exc}); "
@@ -386,7 +393,7 @@ def fit_task(task):
         ``start_source``, ``tried``, ``notes``, ``png``, ``structure``.
     """
     t0 = time.time()
-    c0 = time.process_time()
+    meter = WorkMeter()
     folder = Path(task["folder"])
     folder.mkdir(parents=True, exist_ok=True)
     row = {"status": "failed", "message": ""}
@@ -401,9 +408,11 @@ def fit_task(task):
                 task["qmax"],
                 task.get("radiation"),
             )
-            starts, route_notes = task_starts(task, data)
+            starts, route_notes = task_starts(task, data, meter)
             starts = pick_starts(starts, task.get("max_starts", 3))
-            start, res, tried = _refine_best(task, data, starts, c0)
+            start, res, tried = _refine_best(task, data, starts, meter)
+            if meter.capped:
+                res["notes"] = res["notes"] + [CAPPED_NOTE]
             _write_outputs(folder, start, res)
         row.update(
             status="stopped" if res["stopped"] else "ok",

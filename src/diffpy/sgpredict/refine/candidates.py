@@ -87,7 +87,7 @@ def check_options(
     folder is written or fit started: a composition that names unknown
     elements, a CIF (``--cif``) that cannot be read, a library folder
     that does not exist, a fit range with ``rmin >= rmax`` or below 0,
-    a non-positive Qmax or CPU budget, fewer than one job, a negative
+    a non-positive Qmax or time budget, fewer than one job, a negative
     enumeration budget, a radiation other than X-rays or neutrons.
 
     Raises
@@ -138,7 +138,7 @@ be below rmax (--rmin, --rmax)
         raise InputError(f"--qmax must be positive (1/A), not {qmax:g}")
     if timeout <= 0:
         raise InputError(
-            f"--timeout must be a positive number of CPU seconds, not "
+            f"--timeout must be a positive number of seconds, not "
             f"{timeout:g}"
         )
     if enumerate_budget < 0:

@@ -50,6 +50,7 @@ from diffpy.sgpredict.refine.generator import (
     srreal_available,
 )
 from diffpy.sgpredict.refine.plots import plot_fit
+from diffpy.sgpredict.refine.work import WorkMeter
 
 __all__ = [
     "build_recipe",
@@ -300,7 +301,7 @@ STEPS = (
 )
 
 
-def refine_recipe(recipe, gen, gobs, max_nfev=60, timeout=None):
+def refine_recipe(recipe, gen, gobs, max_nfev=60, timeout=None, meter=None):
     """Refine a recipe of :func:`build_recipe` step by step.
 
     The scale starts at the ratio of data and model amplitudes; then
@@ -318,19 +319,23 @@ def refine_recipe(recipe, gen, gobs, max_nfev=60, timeout=None):
     max_nfev : int
         Evaluations per step.
     timeout : float, optional
-        CPU seconds after which the refinement stops where it is
-        (builtin generator only).
+        Seconds of work after which the refinement stops where it is
+        (builtin generator only), counted by ``meter``: the estimated
+        CPU seconds of its evaluations
+        (:func:`~diffpy.sgpredict.refine.work.fit_call_cost`), so that
+        it stops at the same step on any machine and under any load.
+    meter : WorkMeter, optional
+        Default a new :class:`~diffpy.sgpredict.refine.work.WorkMeter`.
 
     Returns
     -------
     bool
-        True when the time ran out.
+        True when the budget ran out.
     """
     stopped = False
     if hasattr(gen, "deadline") and timeout:
-        # CPU seconds of this process: a loaded machine does not cut the
-        # refinement short
-        gen.deadline = time.process_time() + float(timeout)
+        gen.meter = meter if meter is not None else WorkMeter()
+        gen.deadline = gen.meter.now() + float(timeout)
     recipe.fix("all")
     recipe.free("scale")
     gcalc = recipe.pdf.evaluate()
@@ -349,7 +354,7 @@ def refine_recipe(recipe, gen, gobs, max_nfev=60, timeout=None):
     except FitDeadline:
         stopped = True
     if hasattr(gen, "deadline"):
-        gen.deadline = None
+        gen.meter, gen.deadline = None, None
     recipe.free("all")
     return stopped
 
@@ -364,6 +369,7 @@ def fit_structure(
     calculator="auto",
     timeout=None,
     max_nfev=60,
+    meter=None,
 ):
     """Refine one starting structure and return what came out.
 
@@ -384,9 +390,13 @@ def fit_structure(
     calculator : {"auto", "builtin", "srreal"}
         PDF engine of the generator.
     timeout : float, optional
-        Seconds after which the refinement stops.
+        Seconds of work after which the refinement stops
+        (:func:`refine_recipe`).
     max_nfev : int
         Function evaluations per refinement step.
+    meter : WorkMeter, optional
+        Counts the work (:func:`refine_recipe`); a fit with srreal's
+        generator, which has no time limit, is charged its CPU seconds.
 
     Returns
     -------
@@ -410,7 +420,11 @@ def fit_structure(
     recipe, gen = build_recipe(
         fitdata, start.structure, start.number, calculator
     )
-    stopped = refine_recipe(recipe, gen, fitdata.g, max_nfev, timeout)
+    c0 = time.process_time()
+    stopped = refine_recipe(recipe, gen, fitdata.g, max_nfev, timeout, meter)
+    if meter is not None and recipe.use_srreal:
+        # srreal's generator counts nothing: the fit costs its CPU time
+        meter.charge(time.process_time() - c0, overhead=1.0)
     return _result(recipe, fitdata, start.structure, stopped, timeout, t0)
 
 
@@ -425,7 +439,7 @@ def _result(recipe, fitdata, structure, stopped, timeout, t0):
     ]
     notes = list(fitdata.notes)
     if stopped:
-        notes.append(f"stopped at the time limit of {timeout:g} s")
+        notes.append(f"stopped at the work limit of {timeout:g} s")
     return {
         "rw": rw,
         "cell": cell,

@@ -9,14 +9,15 @@ Examples
 ['delta1', 'delta2', 'qbroad']
 """
 
-import time
 import warnings
 
 import numpy
 
 from diffpy.sgpredict.errors import InputError
 from diffpy.sgpredict.pdfcalc import calculate_pdf
+from diffpy.sgpredict.pdfcalc.symmetry import symmetry_orbits
 from diffpy.sgpredict.refine.fitdata import DEFAULT_QMAX
+from diffpy.sgpredict.refine.work import fit_call_cost
 
 __all__ = [
     "BuiltinPDFGenerator",
@@ -42,7 +43,7 @@ def srreal_available():
 
 
 class FitDeadline(Exception):
-    """Raised inside a residual when the time of a fit is up."""
+    """Raised inside a residual when the budget of a fit is spent."""
 
 
 def srfit_parts():
@@ -100,6 +101,12 @@ def _make_generator_class():
         ``delta1``, ``delta2`` and, after :meth:`setStructure`, the
         structure parameter set ``phase``.  ``meta`` holds ``qmax``,
         ``qmin`` and ``scattering``.
+
+        With a ``meter`` (:class:`~diffpy.sgpredict.refine.work.WorkMeter`)
+        every evaluation is charged its estimated cost
+        (:func:`~diffpy.sgpredict.refine.work.fit_call_cost`), and one
+        that starts after ``deadline`` (seconds of the meter) raises
+        :class:`FitDeadline`.
         """
 
         def __init__(self, name="G1"):
@@ -112,12 +119,15 @@ def _make_generator_class():
             self.meta.update(qmax=DEFAULT_QMAX, qmin=0.0, scattering="xray")
             self.stru = None
             self.phase = None
+            self.meter = None
             self.deadline = None
             self.ncalls = 0
+            self._cost = None
 
         def setStructure(self, stru, name="phase"):
             """Hold a diffpy Structure as a DiffpyStructureParSet."""
             self.stru = stru
+            self._cost = None
             self.phase = DiffpyStructureParSet(name, stru)
             self.addParameterSet(self.phase)
             return self.phase
@@ -125,14 +135,34 @@ def _make_generator_class():
         def setQmax(self, qmax):
             self.meta["qmax"] = float(qmax)
 
+        def _call_cost(self, rmax):
+            """:func:`fit_call_cost` of the structure, its orbits found
+            once (the atoms count one by one with anisotropic ADPs)."""
+            stru = self.stru
+            if any(a.anisotropy for a in stru):
+                nsites = len(stru)
+            else:
+                _, kinds = numpy.unique(
+                    [a.element for a in stru], return_inverse=True
+                )
+                orbit = symmetry_orbits(
+                    stru.lattice.base, stru.xyz, kinds.reshape(-1)
+                )
+                nsites = int(orbit.max()) + 1
+            return fit_call_cost(len(stru), nsites, stru.lattice.volume, rmax)
+
         def __call__(self, r):
-            if (
-                self.deadline is not None
-                and time.process_time() > self.deadline
-            ):
-                raise FitDeadline()
-            self.ncalls += 1
             r = numpy.asarray(r, dtype=float)
+            if self.meter is not None:
+                if (
+                    self.deadline is not None
+                    and self.meter.now() > self.deadline
+                ):
+                    raise FitDeadline()
+                if self._cost is None:
+                    self._cost = self._call_cost(float(r[-1]))
+                self.meter.charge(self._cost, overhead=1.0)
+            self.ncalls += 1
             step = float(numpy.min(numpy.diff(r))) if len(r) > 1 else 0.01
             rc, gc = calculate_pdf(
                 self.stru,

@@ -347,11 +347,13 @@ def fit_candidates(
         Fits run at the same time (processes); default: CPU count,
         at most the number of candidates.
     timeout : float
-        CPU seconds allowed per candidate in the first round, half of it
-        in the supergroup round (a fit that runs
-        out of time reports the values it has reached, status
-        ``stopped``); a worker still running after ``wall_limit``
-        seconds of wall time is stopped.
+        Seconds of counted work
+        (:class:`~diffpy.sgpredict.refine.work.WorkMeter`: the same
+        steps on any machine, about CPU seconds of a 2-core x86_64
+        one) per candidate in the first round, half of it in the
+        supergroup round (a fit that runs out of it reports the values
+        it has reached, status ``stopped``); a worker still running
+        after ``wall_limit`` seconds of wall time is stopped.
     rmin, rmax, rstep : float
         Fit range and point spacing (A).
     qmax : float, optional
@@ -361,7 +363,8 @@ def fit_candidates(
     max_nfev : int
         Function evaluations per refinement step.
     enumerate_budget : float
-        Seconds of Wyckoff enumeration per candidate (0: none).
+        Seconds of counted work of Wyckoff enumeration per candidate
+        (0: none), part of ``timeout``.
     adp : {"auto", "iso", "aniso"}
         ADP model (:data:`~diffpy.sgpredict.refine.candidate_fit.ADP_MODES`):
         one Uiso per orbit; the Uij the site symmetry allows, refined

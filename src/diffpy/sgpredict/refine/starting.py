@@ -191,8 +191,9 @@ def _cif_route(number, cif, r1, uiso, scattering):
     return start, None, comp
 
 
-def _wyckoff_route(number, comp, data, budget, keep, rng, uiso):
-    """Starts of the Wyckoff enumeration, and notes on why none."""
+def _wyckoff_route(number, comp, data, options):
+    """Starts of the Wyckoff enumeration (``options``: its keyword
+    arguments), and notes on why none."""
     info = spacegroups.get(number)
     if not composition_allowed(comp, number):
         note = (
@@ -201,9 +202,7 @@ def _wyckoff_route(number, comp, data, budget, keep, rng, uiso):
         )
         return [], [note]
     try:
-        found = enumerate_starts(
-            number, comp, data, budget=budget, keep=keep, rng=rng, uiso=uiso
-        )
+        found = enumerate_starts(number, comp, data, **options)
     except InputError as exc:
         return [], [f"Wyckoff enumeration: {exc}"]
     starts = []
@@ -264,6 +263,7 @@ def starting_structures(
     library=None,
     r1=None,
     scattering=None,
+    meter=None,
 ):
     """Return every starting structure of a group, by route.
 
@@ -304,7 +304,8 @@ def starting_structures(
         The measured PDF cut to the fit range (needed for the
         enumeration, which wants a FitData, and the cell scaling).
     enumerate_budget : float
-        Seconds for the Wyckoff enumeration (0 switches it off).
+        Seconds of work for the Wyckoff enumeration (0 switches it
+        off), counted by ``meter``.
     prototypes, enumerated : int
         How many starts each route contributes at most.
     uiso : float
@@ -319,6 +320,10 @@ def starting_structures(
     scattering : {"xray", "neutron"}, optional
         Radiation of the data, whose first strong peak the cells are
         scaled to; default ``data.scattering``, else X-rays.
+    meter : WorkMeter, optional
+        Counts the enumeration's work
+        (:class:`~diffpy.sgpredict.refine.work.WorkMeter`; a new one by
+        default), so that a caller's budget includes it.
 
     Returns
     -------
@@ -372,7 +377,16 @@ def starting_structures(
         starts.append(start)
     if comp and data is not None and enumerate_budget > 0:
         found, why = _wyckoff_route(
-            number, comp, data, enumerate_budget, enumerated, rng, uiso
+            number,
+            comp,
+            data,
+            dict(
+                budget=enumerate_budget,
+                keep=enumerated,
+                rng=rng,
+                uiso=uiso,
+                meter=meter,
+            ),
         )
         starts.extend(found)
         notes.extend(why)

@@ -71,9 +71,11 @@ and fitted once.
 
 Limits: at most ``max_atoms`` (default 60) atoms in the conventional
 cell, ``max_sites`` (8) symmetry-unique sites, Z up to ``zmax`` (8)
-formula units, and a budget of CPU time (default 20 s per group; CPU,
-not wall-clock, time so that a loaded machine does not cut the search
-short) after which the guesses screened so far are used.  Screening
+formula units, and a budget of seconds of counted work (default 20
+per group; :class:`~diffpy.sgpredict.refine.work.WorkMeter`: about CPU
+seconds of the 2-core machine the costs were measured on, and the same
+steps on any machine and under any load) after which the guesses
+screened so far are used.  Screening
 costs about 5-15 ms of CPU per guess for cells of up to 20 atoms;
 relaxing a guess in the pair potential 0.05-0.09 s more (24 atoms,
 one BLAS thread).
@@ -89,7 +91,6 @@ Examples
 
 import itertools
 import math
-import time
 from dataclasses import dataclass
 
 import numpy
@@ -111,6 +112,13 @@ from diffpy.sgpredict.refine import settings
 from diffpy.sgpredict.refine.packing import relax_cell, suits
 from diffpy.sgpredict.refine.peaks import nearest_neighbour_peak
 from diffpy.sgpredict.refine.score import OVERLAP
+from diffpy.sgpredict.refine.work import (
+    CAPPED_NOTE,
+    WorkMeter,
+    distance_cost,
+    pdf_cost,
+    relax_cost,
+)
 from diffpy.sgpredict.refine.wyckoff_model import (
     AssignmentModel,
     cell_base,
@@ -169,9 +177,16 @@ class Enumerated:
 
 class ScreenTarget:
     """The measured PDF on the screening grid, and the Rw of a model
-    with the best linear scale."""
+    with the best linear scale.
 
-    def __init__(self, fitdata, rmin=1.5, rmax=10.0, rstep=0.04, smooth=0.0):
+    Every PDF it computes is charged to ``meter`` (a new
+    :class:`~diffpy.sgpredict.refine.work.WorkMeter` unless one is given, to
+    share with other targets)."""
+
+    def __init__(
+        self, fitdata, rmin=1.5, rmax=10.0, rstep=0.04, smooth=0.0, meter=None
+    ):
+        self.meter = meter if meter is not None else WorkMeter()
         self.rstep = rstep
         self.smooth = smooth
         self.rmin = max(rmin, float(fitdata.r[0]))
@@ -188,6 +203,7 @@ class ScreenTarget:
         self.norm = float(numpy.dot(self.g, self.g)) or 1.0
 
     def calc(self, arrays):
+        self.meter.charge(pdf_cost(arrays, self.rmax))
         r, g = builtin.pdf_from_arrays(
             arrays,
             rmin=self.r[0],
@@ -208,12 +224,6 @@ class ScreenTarget:
     def rw(self, gcalc):
         res = self.residual(gcalc)
         return math.sqrt(float(numpy.dot(res, res)) / self.norm)
-
-
-def _clock():
-    """CPU seconds of this process: the budget does not shrink when
-    other programs share the cores."""
-    return time.process_time()
 
 
 def _first_peak(fitdata, weights=()):
@@ -347,8 +357,9 @@ def _quick_fit(
     model, target, cell, xyz, uiso, deadline, max_nfev=200, cell_only=False
 ):
     """Refine cell, free coordinates and one Uiso of a guess (bounded
-    least squares, the scale solved linearly); stop at ``deadline`` CPU
-    seconds with the best point reached.  Returns ``(rw, p)``."""
+    least squares, the scale solved linearly); stop at ``deadline``
+    (seconds of the target's meter) with the best point reached.
+    Returns ``(rw, p)``."""
     p0 = numpy.concatenate([cell, xyz, [uiso]])
     lo, hi = [], []
     for name, v in zip(model.cell.names, cell):
@@ -373,7 +384,7 @@ def _quick_fit(
 
     def fun(q):
         calls[0] += 1
-        if calls[0] > 1 and _clock() > deadline:
+        if calls[0] > 1 and target.meter.now() > deadline:
             raise _Stop()
         p = p0.copy()
         p[free] = q
@@ -381,6 +392,8 @@ def _quick_fit(
         g = target.calc(model.arrays(c, x, p[-1]))
         res = target.residual(g)
         rw = math.sqrt(float(numpy.dot(res, res)) / target.norm)
+        if rw < best["rw"]:
+            target.meter.charge(distance_cost(model.natoms))
         if rw < best["rw"] and not _merged(model, c, x):
             best.update(rw=rw, p=numpy.array(p))
         return res
@@ -412,6 +425,7 @@ def enumerate_starts(
     draws=2,
     rng=None,
     uiso=0.006,
+    meter=None,
 ):
     """Return the best Wyckoff-enumerated starting structures.
 
@@ -429,9 +443,12 @@ def enumerate_starts(
         Limits of the enumeration (formula units, atoms in the
         conventional cell, symmetry-unique sites).
     budget : float
-        Seconds of CPU time for screening and quick fits together (with
-        one BLAS thread, :func:`~diffpy.sgpredict.runtime.blas_threads`:
-        a second one would only wait, on this budget).
+        Seconds of work for screening and quick fits together, counted
+        by a :class:`~diffpy.sgpredict.refine.work.WorkMeter`: about as
+        many CPU seconds on the 2-core calibration machine (one BLAS thread,
+        :func:`~diffpy.sgpredict.runtime.blas_threads`), and the same
+        steps, hence the same structures, on any machine and under any
+        load.
     keep : int
         How many structures to return.
     draws : int
@@ -440,6 +457,10 @@ def enumerate_starts(
         Default ``numpy.random.default_rng(0)``.
     uiso : float
         Starting isotropic ADP (A^2).
+    meter : WorkMeter, optional
+        Counts the work (a new
+        :class:`~diffpy.sgpredict.refine.work.WorkMeter` by default);
+        the budget starts at its reading when called.
 
     Returns
     -------
@@ -454,15 +475,18 @@ def enumerate_starts(
     'wyckoff Sr2a Fe4d As4e Z=2'
     """
     with blas_threads(1):
-        t0 = _clock()
+        meter = meter if meter is not None else WorkMeter()
+        t0 = meter.now()
         rng = rng if rng is not None else numpy.random.default_rng(0)
         comp = parse_composition(composition, isotopes=True)
         counts, notes = mixed_sites(comp)
         weights = {
             el: scattering_weight(el, fitdata.scattering) for el in counts
         }
-        target = ScreenTarget(fitdata)
-        screen = ScreenTarget(fitdata, rmax=7.0, rstep=0.05, smooth=0.2)
+        target = ScreenTarget(fitdata, meter=meter)
+        screen = ScreenTarget(
+            fitdata, rmax=7.0, rstep=0.05, smooth=0.2, meter=meter
+        )
         guesses, (ntried, nassign), nguess = _screen_assignments(
             number,
             counts,
@@ -478,9 +502,13 @@ def enumerate_starts(
         guesses = _polish_guesses(
             guesses, screen, target, uiso, t0 + 0.75 * budget
         )
-        fitted = _fit_guesses(guesses, target, uiso, keep, t0 + float(budget))
-    counted = f"{nassign} assignments, {nguess} guesses"
-    out = _as_enumerated(fitted, number, keep, notes, counted, t0)
+        fitted = _fit_guesses(guesses, target, uiso, keep, t0 + budget)
+    counted = (
+        f"{nassign} assignments, {nguess} guesses, "
+        f"{meter.now() - t0:.1f} s"
+        + (f"; {CAPPED_NOTE}" if meter.capped else "")
+    )
+    out = _as_enumerated(fitted, number, keep, notes, counted)
     if not out and not ntried:
         raise InputError(
             f"no Wyckoff assignment of space group {number} holds the "
@@ -490,7 +518,7 @@ def enumerate_starts(
     if not out:
         raise InputError(
             f"no structure of space group {number} found in "
-            f"{budget:g} s of CPU time ({ntried} Wyckoff assignments "
+            f"{budget:g} s of work ({ntried} Wyckoff assignments "
             "tried, every guess too dense, too open or with atoms on "
             "one spot); a longer --enumerate may find one"
         )
@@ -501,6 +529,7 @@ def _screen_guess(model, z, shape, xyz, screen, contact, screen_uiso):
     """Screen one guess: its cell scaled to contact, then five cell
     scales around it.  Returns ``((rw, model, cell, xyz, z), npdfs)``;
     None for a guess that contact cannot scale."""
+    screen.meter.charge(distance_cost(model.natoms))
     cell = _cell_for_contact(model, shape, xyz, contact)
     if cell is None:
         return None, 0
@@ -530,8 +559,9 @@ def _screen_model(
     :data:`RELAXED_GUESSES` relaxed guesses instead
     (:func:`_screen_relaxed`).
 
-    ``stop_at`` holds two CPU-clock times: no more guesses after the
-    first once the assignment has a guess, none after the second.
+    ``stop_at`` holds two times of the screen's meter: no more guesses
+    after the first once the assignment has a guess, none after the
+    second.
 
     Returns the guesses ``(rw, model, cell, xyz, z)`` and the number of
     PDFs computed.
@@ -549,7 +579,7 @@ def _screen_model(
         local.append(guess)
         return guess[0]
 
-    if stop_at is not None and _clock() > stop_at[1]:
+    if stop_at is not None and screen.meter.now() > stop_at[1]:
         return [], 0
     if _relaxes(model):
         return _screen_relaxed(
@@ -580,7 +610,8 @@ def _screen_model(
         for shape, guesses in queues:
             if k >= len(guesses):
                 continue
-            if stop_at is not None and _clock() > stop_at[1 - bool(local)]:
+            late = stop_at[1 - bool(local)] if stop_at else None
+            if late is not None and screen.meter.now() > late:
                 return local, nguess
             screen_one(shape, guesses[k])
     return local, nguess
@@ -607,12 +638,14 @@ def _screen_relaxed(
     local, nguess = [], 0
     shapes = model.cell.shapes(rng)
     for k in range(count):
-        if stop_at is not None and _clock() > stop_at[1 - bool(local)]:
+        late = stop_at[1 - bool(local)] if stop_at else None
+        if late is not None and screen.meter.now() > late:
             break
         xyz = rng.uniform(0.0, 1.0, model.nxyz)
         xyz[list(model.origin_params)] = 0.0
         shape = shapes[(k + rng.integers(len(shapes))) % len(shapes)]
         cell, xyz = _relaxed(model, shape, xyz, contact)
+        screen.meter.charge(relax_cost(model.natoms))
         guess, n = _screen_guess(
             model, z, cell, xyz, screen, contact, screen_uiso
         )
@@ -627,14 +660,14 @@ def _screen_assignments(
 ):
     """Screen the Wyckoff assignments of the composition in turn.
 
-    ``stop_at`` holds three CPU-clock times: after the first, no new
-    assignment once three are in; after the second, no new guess
-    within an assignment once it has one; after the third, nothing
-    new at all (when few guesses fit the volume window, so that the
-    budget holds).  Time left before the third goes to more relaxed
-    guesses of the three relaxed assignments that screened best, in
-    turn (each got only :data:`RELAXED_GUESSES` on its first pass, so
-    that later assignments are reached).
+    ``stop_at`` holds three times of the screen's meter: after the
+    first, no new assignment once three are in; after the second, no
+    new guess within an assignment once it has one; after the third,
+    nothing new at all (when few guesses fit the volume window, so
+    that the budget holds).  Time left before the third goes to more
+    relaxed guesses of the three relaxed assignments that screened
+    best, in turn (each got only :data:`RELAXED_GUESSES` on its first
+    pass, so that later assignments are reached).
     Returns the best guess of each of the six best cell shapes of each
     assignment, the numbers of assignments tried and of those with
     guesses, and the number of PDFs computed.  The guesses come by
@@ -651,7 +684,8 @@ def _screen_assignments(
     for z, assignment in wyckoff_assignments(
         counts, number, limit=400, prefer=prefer, **limits
     ):
-        if (nassign >= 3 and _clock() > stop_at[0]) or _clock() > stop_at[2]:
+        now = screen.meter.now()
+        if (nassign >= 3 and now > stop_at[0]) or now > stop_at[2]:
             break
         ntried += 1
         model = AssignmentModel(
@@ -670,7 +704,7 @@ def _screen_assignments(
         if _relaxes(model):
             relaxed.append((min(g[0] for g in local), model, z, local))
     relaxed.sort(key=lambda r: r[0])
-    while relaxed and _clock() < stop_at[2]:
+    while relaxed and screen.meter.now() < stop_at[2]:
         for _, model, z, local in relaxed[:3]:
             more, n = _screen_relaxed(model, z, screen, contact, rng, uiso, 1)
             nguess += n
@@ -731,15 +765,15 @@ def _best_per_shape(local, count):
 def _polish_guesses(guesses, screen, target, uiso, deadline, count=40):
     """Refine the first ``count`` screening guesses (in the order of
     :func:`_screen_assignments`) briefly on the smoothed screening
-    curve, whose wide minima let cell and coordinates
-    move further than the sharp data allow, until ``deadline`` (CPU
-    seconds); then rank them by their Rw on the data (``target``).
+    curve, whose wide minima let cell and coordinates move further than
+    the sharp data allow, until ``deadline`` (the screen's meter); then
+    rank them by their Rw on the data (``target``).
     Returns the guesses, best first; those not polished follow in their
     order."""
     polished, rest = [], []
     wide = uiso + screen.smooth**2 / 2
     for k, (rw, model, cell, xyz, z) in enumerate(guesses):
-        if k >= count or _clock() > deadline:
+        if k >= count or screen.meter.now() > deadline:
             rest.append((rw, model, cell, xyz, z))
             continue
         _, p = _quick_fit(
@@ -754,14 +788,15 @@ def _polish_guesses(guesses, screen, target, uiso, deadline, count=40):
 
 
 def _fit_guesses(guesses, target, uiso, keep, deadline):
-    """Quick-fit the best guesses until ``deadline`` (CPU seconds); the
-    best one always, for at least 3 s.  Returns ``(rw, model, p, z)``,
-    best first."""
+    """Quick-fit the best guesses until ``deadline`` (the target's
+    meter); the best one always, for at least 3 s.
+    Returns ``(rw, model, p, z)``, best first."""
     fitted = []
     for _, model, cell, xyz, z in guesses[: max(3 * keep, 6)]:
-        if fitted and _clock() > deadline:
+        now = target.meter.now()
+        if fitted and now > deadline:
             break
-        until = max(deadline, _clock() + 3.0) if not fitted else deadline
+        until = max(deadline, now + 3.0) if not fitted else deadline
         rw, p = _quick_fit(model, target, cell, xyz, uiso, until)
         fitted.append((rw, model, p, z))
     if not fitted and guesses:
@@ -771,7 +806,7 @@ def _fit_guesses(guesses, target, uiso, keep, deadline):
     return fitted
 
 
-def _as_enumerated(fitted, number, keep, notes, counted, t0):
+def _as_enumerated(fitted, number, keep, notes, counted):
     """The ``keep`` best distinct fitted structures as Enumerated."""
     out = []
     names = set()
@@ -803,7 +838,7 @@ def _as_enumerated(fitted, number, keep, notes, counted, t0):
         )
         note = (
             f"Wyckoff enumeration: {label}, Z = {z}, quick-fit Rw "
-            f"{rw:.3f} (1.5-10 A; {counted}, {_clock() - t0:.1f} s)"
+            f"{rw:.3f} (1.5-10 A; {counted})"
         )
         out.append(
             Enumerated(number, info.symbol, stru, name, notes + [note], rw)
