@@ -353,9 +353,12 @@ def refine_recipe(recipe, gen, gobs, max_nfev=60, timeout=None, meter=None):
             _refine(recipe, max_nfev)
     except FitDeadline:
         stopped = True
-    if hasattr(gen, "deadline"):
-        gen.meter, gen.deadline = None, None
-    recipe.free("all")
+    finally:
+        # the generator keeps no budget once this refinement is over,
+        # whatever ended it
+        if hasattr(gen, "deadline"):
+            gen.meter, gen.deadline = None, None
+        recipe.free("all")
     return stopped
 
 
