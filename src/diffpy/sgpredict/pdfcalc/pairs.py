@@ -27,7 +27,7 @@ from diffpy.sgpredict.pdfcalc.symmetry import (
     symmetry_orbits,
 )
 
-__all__ = ["pair_peaks", "max_sigma", "PeakBins"]
+__all__ = ["pair_peaks", "max_sigma", "PeakBins", "atom_orbits"]
 
 #: Pairs closer than this (A) are an atom with itself.
 DIST_EPS = 1e-8
@@ -141,6 +141,35 @@ class PeakBins:
         )
 
 
+def atom_orbits(arrays):
+    """The orbit index of every atom that the pair sum uses: the
+    ``orbit`` a caller gave, else the symmetry orbits of atoms of equal
+    amplitude and msd (:func:`~.symmetry.symmetry_orbits`); every atom
+    its own orbit when the ADPs are anisotropic.
+
+    Examples
+    --------
+    >>> frac = [[0, 0, 0], [.5, .5, 0], [.5, 0, .5], [0, .5, .5]]
+    >>> arrays = {"base": 3.52 * numpy.eye(3), "frac": frac,
+    ...           "occ": numpy.ones(4), "weight": numpy.ones(4),
+    ...           "uiso": numpy.full(4, 0.005), "ucart": None}
+    >>> atom_orbits(arrays).tolist()
+    [0, 0, 0, 0]
+    """
+    if arrays["ucart"] is not None:
+        return numpy.arange(len(arrays["frac"]))
+    if arrays.get("orbit") is not None:
+        # given by a caller that built the atoms from symmetry orbits
+        # (one index per symmetry-equivalent set, equal amplitudes and
+        # msd within a set)
+        return numpy.asarray(arrays["orbit"], dtype=int)
+    frac = numpy.mod(arrays["frac"], 1.0)
+    a = arrays["occ"] * arrays["weight"]
+    sig = numpy.stack([a, arrays["uiso"]], axis=1).round(12)
+    _, kinds = numpy.unique(sig, axis=0, return_inverse=True)
+    return symmetry_orbits(arrays["base"], frac, kinds.reshape(-1))
+
+
 def _atoms_by_orbit(arrays):
     """Cartesian positions, amplitudes, msd, ucart and orbit, by orbit."""
     base = arrays["base"]
@@ -149,17 +178,7 @@ def _atoms_by_orbit(arrays):
     u = arrays["uiso"]
     ucart = arrays["ucart"]
     cart = frac @ base
-    if ucart is None and arrays.get("orbit") is not None:
-        # given by a caller that built the atoms from symmetry orbits
-        # (one index per symmetry-equivalent set, equal amplitudes and
-        # msd within a set)
-        orbit = numpy.asarray(arrays["orbit"], dtype=int)
-    elif ucart is None:
-        sig = numpy.stack([a, u], axis=1).round(12)
-        _, kinds = numpy.unique(sig, axis=0, return_inverse=True)
-        orbit = symmetry_orbits(base, frac, kinds.reshape(-1))
-    else:
-        orbit = numpy.arange(len(frac))
+    orbit = atom_orbits(arrays)
     order = numpy.argsort(orbit, kind="stable")
     if ucart is not None:
         ucart = ucart[order]

@@ -15,7 +15,8 @@ import numpy
 
 from diffpy.sgpredict.errors import InputError
 from diffpy.sgpredict.pdfcalc import calculate_pdf
-from diffpy.sgpredict.pdfcalc.symmetry import symmetry_orbits
+from diffpy.sgpredict.pdfcalc.builtin import structure_arrays
+from diffpy.sgpredict.pdfcalc.pairs import atom_orbits
 from diffpy.sgpredict.refine.fitdata import DEFAULT_QMAX
 from diffpy.sgpredict.refine.work import fit_call_cost
 
@@ -136,19 +137,15 @@ def _make_generator_class():
             self.meta["qmax"] = float(qmax)
 
         def _call_cost(self, rmax):
-            """:func:`fit_call_cost` of the structure, its orbits found
-            once (the atoms count one by one with anisotropic ADPs)."""
+            """:func:`fit_call_cost` of the structure, with the orbits
+            the calculator sums over
+            (:func:`~diffpy.sgpredict.pdfcalc.pairs.atom_orbits`),
+            found once."""
             stru = self.stru
-            if any(a.anisotropy for a in stru):
-                nsites = len(stru)
-            else:
-                _, kinds = numpy.unique(
-                    [a.element for a in stru], return_inverse=True
-                )
-                orbit = symmetry_orbits(
-                    stru.lattice.base, stru.xyz, kinds.reshape(-1)
-                )
-                nsites = int(orbit.max()) + 1
+            arrays = structure_arrays(
+                stru, scattering=self.meta["scattering"], uiso=None
+            )
+            nsites = int(atom_orbits(arrays).max()) + 1
             return fit_call_cost(len(stru), nsites, stru.lattice.volume, rmax)
 
         def __call__(self, r):

@@ -88,21 +88,24 @@ def distance_cost(natoms):
 
 def relax_cost(natoms):
     """Estimated CPU seconds of one relaxation in the pair potential
-    (:func:`_relaxed`) of :math:`N` atoms,
+    (:func:`~diffpy.sgpredict.refine.packing.relax_cell`, 80
+    iterations) of :math:`N` atoms,
     :math:`t/\\mathrm{ms} = 21 + 1.3\\, N`."""
     return 1e-3 * (21.0 + 1.3 * natoms)
 
 
 class WorkMeter:
-    """The enumeration's clock: its work counted, not timed.
+    """The clock of a candidate's enumeration and fits: its work
+    counted, not timed.
 
-    Every PDF, relaxation and shortest-distance search adds its
-    estimated cost (:func:`pdf_cost`, :func:`relax_cost`,
-    :func:`distance_cost`) times :data:`OVERHEAD` (the rest of the
-    work), so that :meth:`now` tells roughly the CPU seconds used on
-    the machine the costs were measured on, and the budget stops the
-    search at the same step on every machine and under any load: the
-    same data, composition and seed give the same structures.
+    Every PDF, relaxation and shortest-distance search of the
+    enumeration adds its estimated cost (:func:`pdf_cost`,
+    :func:`relax_cost`, :func:`distance_cost`) times :data:`OVERHEAD`
+    (the rest of the work), every fit evaluation its
+    :func:`fit_call_cost`, so that :meth:`now` tells roughly the CPU
+    seconds used on the machine the costs were measured on, and a
+    budget stops at the same step however busy or fast the machine is:
+    the same data, composition and seed give the same structures.
 
     Measured CPU time still stops the search on a machine more than
     :data:`SLOWER` times slower: once the CPU seconds of this process
