@@ -58,6 +58,7 @@ from diffpy.sgpredict.grid import RGrid
 from diffpy.sgpredict.physics import physical_pdf
 from diffpy.sgpredict.refine import fit_candidates
 from diffpy.sgpredict.refine.settings import expand
+from diffpy.sgpredict.refine.work import CANDIDATE_BUDGET
 from diffpy.sgpredict.structures import Crystal, symmetry_dataset
 from diffpy.sgpredict.structures.cifs import SkipStructure, find_cifs, read_cif
 from diffpy.sgpredict.structures.tables import structure_type_key
@@ -420,7 +421,7 @@ def main(argv=None):
         action="store_true",
         help="print the tables of the structures done; fit nothing",
     )
-    ap.add_argument("--timeout", type=float, default=25.0)
+    ap.add_argument("--timeout", type=float, default=CANDIDATE_BUDGET)
     ap.add_argument(
         "--type-match",
         choices=("formula-group", "matcher"),

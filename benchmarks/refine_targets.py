@@ -22,6 +22,7 @@ from pathlib import Path
 
 from diffpy.sgpredict.refine import fit_candidates
 from diffpy.sgpredict.refine.report import format_table
+from diffpy.sgpredict.refine.work import CANDIDATE_BUDGET
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "exp_pdfs"
 
@@ -46,7 +47,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("outdir", nargs="?", default="/tmp/refine_targets")
     ap.add_argument("--only", nargs="*")
-    ap.add_argument("--timeout", type=float, default=25.0)
+    ap.add_argument("--timeout", type=float, default=CANDIDATE_BUDGET)
     ap.add_argument(
         "--wall-limit",
         type=float,

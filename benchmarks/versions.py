@@ -19,7 +19,15 @@ Measurements (every one on the shipped model and the shared data):
 * ``predict``: ``predict`` on the 21 measured PDFs, warm, one thread;
 * ``batch``: ``predict_proba`` on 2,000 inputs, radiation unknown;
 * ``first``: from a fresh interpreter to the first prediction of one
-  file (import, model load, predict: what a command-line call costs).
+  file (import, model load, predict: what a command-line call costs);
+* ``fitpdf``: the builtin calculator on the same 40 structures on a
+  refinement's grid (1.5-20 A in steps of 0.02 A, Qmax 22/A);
+* ``rowpdf``: the PDFs of the training-set build (``row_pdf``: fine grid,
+  drawn physics, resampled) of 40 structures of
+  ``../shared/data/structures``;
+* ``fit``: one refinement of rutile TiO2 (Wyckoff start) against
+  ``TiO2_rutile_fine_qmax26_xray.gr``, 120 function evaluations per
+  step and no time limit, so both trees do the same steps.
 """
 
 import argparse
@@ -78,6 +86,57 @@ import glob, time
 t = time.perf_counter()
 from diffpy.sgpredict import predict
 predict(sorted(glob.glob("{shared}/exp_pdfs/*.gr"))[0])
+print(time.perf_counter() - t)
+""",
+    "fitpdf": """
+import glob, time, warnings
+warnings.simplefilter("ignore")
+from diffpy.structure import loadStructure
+from diffpy.sgpredict.pdfcalc import calculate_pdf
+files = sorted(glob.glob("{shared}/structures/*.cif"))[:40]
+strus = []
+for f in files:
+    try:
+        strus.append(loadStructure(f))
+    except Exception:
+        pass
+grid = dict(rmin=1.5, rmax=20.0, rstep=0.02, qmax=22.0, qdamp=0.03)
+calculate_pdf(strus[0], **grid)
+t = time.perf_counter()
+for s in strus:
+    calculate_pdf(s, **grid)
+print(time.perf_counter() - t)
+""",
+    "rowpdf": """
+import time, warnings
+warnings.simplefilter("ignore")
+import numpy
+from diffpy.sgpredict.dataset import build_config
+from diffpy.sgpredict.dataset.build import draw_settings, row_pdf
+from diffpy.sgpredict.structures.cifs import read_cif_folder
+entries, _ = read_cif_folder("{shared}/structures", min_distance=0.1)
+entries = entries[:40]
+config = build_config()
+settings = draw_settings(numpy.random.default_rng(0))
+row_pdf(entries[0], settings, config)
+t = time.perf_counter()
+for c in entries:
+    row_pdf(c, settings, config)
+print(time.perf_counter() - t)
+""",
+    "fit": """
+import time, warnings
+warnings.simplefilter("ignore")
+from diffpy.sgpredict.refine.fitting import fit_structure
+from diffpy.sgpredict.refine.settings import expand
+from diffpy.sgpredict.refine.startmodel import StartingStructure
+stru = expand([4.65, 4.65, 2.97, 90, 90, 90],
+              [("Ti", 0, 0, 0), ("O", 0.31, 0.31, 0)], 136)
+start = StartingStructure(136, "P4_2/mnm", stru, "wyckoff", "rutile",
+                          "generated")
+data = "{shared}/exp_pdfs/TiO2_rutile_fine_qmax26_xray.gr"
+t = time.perf_counter()
+fit_structure(data, start, calculator="builtin", max_nfev=120)
 print(time.perf_counter() - t)
 """,
 }

@@ -1117,7 +1117,7 @@ def test_second_round_refits_from_a_better_relative_either_way():
     ((r, task),) = second_round_tasks(rows, tasks)
     assert r["number"] == 225 and task["folder"] == "a/from-subgroup"
     assert task["subgroup"]["number"] == 139
-    assert task["subgroup"]["tolerance"] <= 0.05 and task["timeout"] == 10
+    assert task["subgroup"]["tolerance"] <= 0.05 and task["timeout"] == 5
     std = structure_from_dict(task["subgroup"]["structure"])
     assert len(std) == 4 and settings.spglib_group(std) == 225
     assert std.lattice.a == pytest.approx(3.52, abs=0.01)
@@ -1459,3 +1459,46 @@ def test_neutron_data_are_fitted_as_neutron_data(tmp_path):
     assert start.lattice.a == pytest.approx(4.59, rel=0.05)
     with pytest.raises(InputError, match="--radiation must be one of"):
         fit_candidates(path, [136], tmp_path / "x", radiation="electron")
+
+
+@pytest.mark.parametrize(
+    "number, atoms, orbits",
+    [
+        # fcc Ni written in P4/mmm (a / sqrt 2): two orbits (1a, 1d)
+        # that the structure's own symmetry, body centring, makes one
+        (123, None, 2),
+        # a mixed site (Na and K on one spot) and Cl: three orbits
+        (225, [("Na", 0, 0, 0), ("K", 0, 0, 0), ("Cl", 0.5, 0.5, 0.5)], 3),
+    ],
+)
+def test_the_recipe_orbits_change_nothing_in_the_builtin_generator(
+    number, atoms, orbits
+):
+    """build_recipe tells the builtin generator the atoms that its
+    space-group constraints keep equivalent; G(r) is the same as with
+    the calculator's own search, also after the variables moved."""
+    from diffpy.sgpredict.refine.fitdata import prepare_data
+    from diffpy.sgpredict.refine.fitting import build_recipe
+    from diffpy.sgpredict.refine.subgroups import to_subgroup
+
+    data = prepare_data(NI, 1.5, 10.0, 0.02)
+    if atoms is None:
+        ni = settings.expand([3.52] * 3 + [90] * 3, [("Ni", 0, 0, 0)], 225)
+        stru = to_subgroup(ni, 225, number)
+    else:
+        stru = settings.expand([5.6] * 3 + [90] * 3, atoms, number)
+        for atom in stru:
+            atom.occupancy = 0.5 if atom.element in ("Na", "K") else 1.0
+    recipe, gen = build_recipe(data, stru, number, "builtin")
+    assert int(gen.orbits.max()) + 1 == orbits
+    moved = numpy.array(recipe.values) * 1.01
+    for values in (recipe.values, moved):
+        recipe.residual(values)
+        given = gen(data.r)
+        kept, gen.orbits = gen.orbits, None
+        searched = gen(data.r)
+        gen.orbits = kept
+        assert (
+            numpy.abs(given - searched).max()
+            < 1e-9 * numpy.abs(searched).max()
+        )

@@ -23,6 +23,12 @@ def register(subparsers):
     """
     import argparse
 
+    from diffpy.sgpredict.refine.work import (
+        CANDIDATE_BUDGET,
+        ENUMERATION_BUDGET,
+        RELATIVE_SHARE,
+    )
+
     parser = subparsers.add_parser(
         "refine",
         help=HELP,
@@ -82,10 +88,10 @@ def register(subparsers):
     parser.add_argument(
         "--timeout",
         type=float,
-        default=25.0,
+        default=CANDIDATE_BUDGET,
         help="seconds of counted work per candidate, about CPU seconds "
-        "of a 2-core machine (default 25; half of it again for a refit "
-        "from a supergroup)",
+        f"of a 2-core machine (default {CANDIDATE_BUDGET:g}; "
+        f"{RELATIVE_SHARE:g} of it again for a refit from a supergroup)",
     )
     parser.add_argument(
         "--rmin", type=float, default=1.5, help="fit from (A, default 1.5)"
@@ -102,10 +108,11 @@ def register(subparsers):
     parser.add_argument(
         "--enumerate",
         type=float,
-        default=8.0,
+        default=ENUMERATION_BUDGET,
         metavar="SECONDS",
         help="seconds of counted work of Wyckoff enumeration per group "
-        "when the composition is known (default 8; 0 switches it off)",
+        f"when the composition is known (default {ENUMERATION_BUDGET:g}; "
+        "0 switches it off)",
     )
     parser.add_argument(
         "--radiation",

@@ -15,10 +15,21 @@ import math
 
 import numpy
 
-__all__ = ["PEAK_PRECISION", "peak_width", "peak_bound", "gaussian_sum"]
+__all__ = [
+    "PEAK_PRECISION",
+    "STEPPED_FROM",
+    "peak_width",
+    "peak_bound",
+    "gaussian_sum",
+]
 
 PEAK_PRECISION = 3.33e-6
 """Peaks are evaluated where the unit-area Gaussian exceeds this."""
+
+STEPPED_FROM = 0.125
+"""Peaks at least this many grid steps wide (sigma / step) are summed by
+the recurrence of :func:`gaussian_sum`; below it its factor
+:math:`e^{-h^2/\\sigma^2}` nears the float range's end."""
 
 _SQRT2PI = math.sqrt(2.0 * math.pi)
 
@@ -107,7 +118,14 @@ def gaussian_sum(klo, khi, rstep, d, sigma, amp, precision=PEAK_PRECISION):
             \\exp\\left(-\\frac{(k\\Delta r - d_p)^2}{2\\sigma_p^2}\\right)
 
     Each peak is evaluated only where it exceeds ``precision`` (see
-    :func:`peak_bound`); peaks of zero width are skipped.
+    :func:`peak_bound`); peaks of zero width are skipped.  Peaks at
+    least :data:`STEPPED_FROM` steps wide are stepped along the grid, all
+    at once, by the exact recurrence of a Gaussian on a regular grid
+    (:func:`_stepped_sum`: two products per point instead of an
+    exponential and its index arithmetic; 4-7 times faster for the
+    thousands of peaks of a fit's range) when there are enough of them
+    to pay for its steps (:func:`_stepping_pays`); the others are
+    evaluated point by point.
 
     Parameters
     ----------
@@ -144,6 +162,75 @@ def gaussian_sum(klo, khi, rstep, d, sigma, amp, precision=PEAK_PRECISION):
     lo = numpy.maximum(numpy.ceil((d - xb) / rstep), klo).astype(numpy.int64)
     hi = numpy.minimum(numpy.floor((d + xb) / rstep), khi - 1)
     n = numpy.maximum(hi.astype(numpy.int64) - lo + 1, 0)
+    wide = sigma >= STEPPED_FROM * rstep
+    if not _stepping_pays(int(wide.sum()), int(n.max(initial=0))):
+        wide[:] = False
+    # grid indices and centres from the grid's first point
+    lo, d = lo - klo, d - klo * rstep
+    out = numpy.zeros(nk)
+    for part, summed in ((wide, _stepped_sum), (~wide, _pointwise_sum)):
+        if part.any():
+            out += summed(
+                lo[part], n[part], rstep, d[part], sigma[part], amp[part], nk
+            )
+    return out
+
+
+def _stepping_pays(npeaks, steps):
+    """Whether :func:`_stepped_sum` beats :func:`_pointwise_sum` for
+    ``npeaks`` peaks of up to ``steps`` grid points.  Measured here
+    (numpy, one core): the stepped sum costs about 6 us per grid step
+    of the longest peak plus 60 ns per peak and 4 ns per point, the
+    point-by-point sum 25 ns per point, so stepping pays once
+
+    .. math::
+
+        n_p\\,(21\\, m - 60) > 6000\\, m
+
+    (:math:`n_p` peaks, :math:`m` steps): from about 300 peaks on the
+    fine grids of a fit, 500 on the paper's grid."""
+    return npeaks * (21 * steps - 60) > 6000 * steps
+
+
+def _stepped_sum(lo, n, rstep, d, sigma, amp, nk):
+    """Peaks on grid points ``lo .. lo + n - 1`` (relative to ``d``'s
+    origin) by the recurrence of a Gaussian on a regular grid:
+
+    .. math::
+
+        v_{j+1} = v_j\\, q_j, \\qquad q_{j+1} = q_j\\, c, \\qquad
+        c = e^{-h^2/\\sigma^2}, \\quad
+        q_0 = e^{-(2 x_0 h + h^2)/(2\\sigma^2)}
+
+    with :math:`x_0 = lo\\, h - d`, :math:`h` the step and
+    :math:`v_0` the peak's value at :math:`x_0`.  Exact but for
+    rounding (about ``n`` ulps); for peaks at least
+    :data:`STEPPED_FROM` steps wide, whose :math:`q_0` and :math:`c`
+    stay finite and non-zero.  Returns ``nk`` values."""
+    out = numpy.zeros(nk)
+    # longest peaks first: the peaks still on the grid at step j are a
+    # leading slice
+    order = numpy.argsort(-n, kind="stable")
+    lo, n, d = lo[order], n[order], d[order]
+    sigma, amp = sigma[order], amp[order]
+    a = -0.5 / (sigma * sigma)
+    x0 = lo * rstep - d
+    val = amp / (_SQRT2PI * sigma) * numpy.exp(a * x0 * x0)
+    ratio = numpy.exp(a * (2.0 * x0 * rstep + rstep * rstep))
+    c = numpy.exp(2.0 * a * rstep * rstep)
+    steps = numpy.arange(int(n[0]))
+    live = n.size - numpy.searchsorted(n[::-1], steps, side="right")
+    for j, m in enumerate(live):
+        if j:
+            val[:m] *= ratio[:m]
+            ratio[:m] *= c[:m]
+        numpy.add.at(out, lo[:m] + j, val[:m])
+    return out
+
+
+def _pointwise_sum(lo, n, rstep, d, sigma, amp, nk):
+    """Peaks on grid points ``lo .. lo + n - 1``, each point's
+    exponential evaluated; ``nk`` values."""
     total = int(n.sum())
     if total == 0:
         return numpy.zeros(nk)
@@ -154,4 +241,4 @@ def gaussian_sum(klo, khi, rstep, d, sigma, amp, precision=PEAK_PRECISION):
     coef = amp / (_SQRT2PI * sigma)
     expo = -0.5 / (sigma * sigma)
     val = coef[owner] * numpy.exp(x * x * expo[owner])
-    return numpy.bincount(k - klo, weights=val, minlength=nk)[:nk]
+    return numpy.bincount(k, weights=val, minlength=nk)[:nk]

@@ -23,20 +23,29 @@ Examples
 'Fm-3m'
 """
 
-from diffpy.sgpredict.chemistry import parse_composition
-from diffpy.sgpredict.refine.ranking import fit_candidates
-from diffpy.sgpredict.refine.starting import (
-    starting_structure,
-    starting_structures,
-)
-from diffpy.sgpredict.refine.startmodel import StartingStructure
-from diffpy.sgpredict.refine.templates import write_templates
+import importlib
 
-__all__ = [
-    "StartingStructure",
-    "fit_candidates",
-    "parse_composition",
-    "starting_structure",
-    "starting_structures",
-    "write_templates",
-]
+#: Where each name of the package lives.  They are imported on first
+#: use (PEP 562), so that a light module such as
+#: :mod:`~diffpy.sgpredict.refine.work`, whose budgets the command
+#: line's options show, loads without the refinement machinery.
+_HOMES = {
+    "StartingStructure": "diffpy.sgpredict.refine.startmodel",
+    "fit_candidates": "diffpy.sgpredict.refine.ranking",
+    "parse_composition": "diffpy.sgpredict.chemistry",
+    "starting_structure": "diffpy.sgpredict.refine.starting",
+    "starting_structures": "diffpy.sgpredict.refine.starting",
+    "write_templates": "diffpy.sgpredict.refine.templates",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name):
+    if name in _HOMES:
+        return getattr(importlib.import_module(_HOMES[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_HOMES))

@@ -43,7 +43,11 @@ from diffpy.sgpredict.refine.score import combined_score, independent_points
 from diffpy.sgpredict.refine.starting import starting_structures
 from diffpy.sgpredict.refine.startmodel import StartingStructure
 from diffpy.sgpredict.refine.subgroups import to_subgroup
-from diffpy.sgpredict.refine.work import CAPPED_NOTE, WorkMeter
+from diffpy.sgpredict.refine.work import (
+    CAPPED_NOTE,
+    ENUMERATION_BUDGET,
+    WorkMeter,
+)
 from diffpy.sgpredict.runtime import blas_threads
 
 __all__ = [
@@ -204,7 +208,7 @@ def task_starts(task, data, meter=None):
         composition=task["composition"],
         cif=task["cif"],
         data=data,
-        enumerate_budget=task.get("enumerate_budget", 15.0),
+        enumerate_budget=task.get("enumerate_budget", ENUMERATION_BUDGET),
         rng=rng,
         library=task.get("library"),
         meter=meter,

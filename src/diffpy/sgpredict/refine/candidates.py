@@ -18,6 +18,7 @@ from diffpy.sgpredict.errors import InputError, SgpredictError
 from diffpy.sgpredict.io import load_pdf
 from diffpy.sgpredict.refine.fitdata import RADIATIONS
 from diffpy.sgpredict.refine.usercifs import read_cif
+from diffpy.sgpredict.refine.work import CANDIDATE_BUDGET
 from diffpy.sgpredict.results import Candidate
 
 __all__ = [
@@ -75,7 +76,7 @@ def check_options(
     rmin=1.5,
     rmax=20.0,
     qmax=None,
-    timeout=25.0,
+    timeout=CANDIDATE_BUDGET,
     jobs=None,
     enumerate_budget=0.0,
     radiation=None,

@@ -115,11 +115,12 @@ def build_recipe(fitdata, structure, number, calculator="auto"):
     recipe.qbroad.boundRange(0.0, 0.1)
     recipe.use_srreal = use_srreal
     recipe.sg_tags = {"scale", "profile", "qbroad"}
-    recipe.sg_tags.update(
-        _structure_variables(
-            recipe, gen.phase, number, is_anisotropic(structure)
-        )
+    tags, orbits = _structure_variables(
+        recipe, gen.phase, number, is_anisotropic(structure)
     )
+    recipe.sg_tags.update(tags)
+    if not use_srreal:
+        gen.orbits = orbits
     return recipe, gen
 
 
@@ -151,7 +152,8 @@ def _structure_variables(recipe, phase, number, anisotropic=False):
     site symmetry of each orbit allows (``constrainAsSpaceGroup`` with
     ``constrainadps``); otherwise one ``Uiso`` per orbit.
 
-    Returns the tags (``lat``, ``adp``, ``xyz``) that got variables.
+    Returns the tags (``lat``, ``adp``, ``xyz``) that got variables and
+    the symmetry orbit of every atom (:func:`_site_orbits`).
     """
     constrain_as_space_group = srfit_parts()[6]
     sgname = spacegroups.get(number).diffpy_name
@@ -167,14 +169,15 @@ def _structure_variables(recipe, phase, number, anisotropic=False):
         else:
             lo, hi = max(v - 25.0, 20.0), min(v + 25.0, 160.0)
         recipe.addVar(par, tag="lat").boundRange(lo, hi)
+    coremap, orbits = _site_orbits(phase, sgname)
     if anisotropic:
         adppars = _anisotropic_adps(recipe, sgpars.adppars)
     else:
-        adppars = _isotropic_adps(recipe, phase, sgname)
+        adppars = _isotropic_adps(recipe, phase, coremap)
     for par in sgpars.xyzpars:
         v = par.value
         recipe.addVar(par, tag="xyz").boundRange(v - 0.2, v + 0.2)
-    return [
+    tags = [
         tag
         for tag, pars in (
             ("lat", sgpars.latpars),
@@ -183,15 +186,37 @@ def _structure_variables(recipe, phase, number, anisotropic=False):
         )
         if len(pars)
     ]
+    return tags, orbits
 
 
-def _isotropic_adps(recipe, phase, sgname):
-    """One isotropic ADP variable per symmetry orbit of atoms."""
+def _site_orbits(phase, sgname):
+    """The atoms the space group makes equivalent: diffpy's
+    ``SymmetryConstraints.coremap`` (first atom of each orbit: its
+    members) and an orbit index per atom, apart for atoms of different
+    element or occupancy (mixed sites), as the calculator's pair sum
+    takes them (``orbit`` of
+    :func:`~diffpy.sgpredict.pdfcalc.builtin.structure_arrays`).  The
+    space-group constraints keep these atoms equivalent throughout the
+    fit, so the calculator need not search for them at every step."""
     scatterers = phase.getScatterers()
     positions = [[a.x.value, a.y.value, a.z.value] for a in scatterers]
     sym = SymmetryConstraints(GetSpaceGroup(sgname), positions)
-    made = []
+    kinds = {}
+    orbits = numpy.zeros(len(scatterers), dtype=int)
     for core, members in sorted(sym.coremap.items()):
+        for j in members:
+            atom = scatterers[j]
+            key = (core, str(atom.element), float(atom.occ.value))
+            orbits[j] = kinds.setdefault(key, len(kinds))
+    return sym.coremap, orbits
+
+
+def _isotropic_adps(recipe, phase, coremap):
+    """One isotropic ADP variable per symmetry orbit of atoms
+    (``coremap`` of :func:`_site_orbits`)."""
+    scatterers = phase.getScatterers()
+    made = []
+    for core, members in sorted(coremap.items()):
         name = f"Uiso_{core}"
         var = recipe.addVar(scatterers[core].Uiso, name=name, tag="adp")
         var.boundRange(0.0005, 0.1)

@@ -14,8 +14,8 @@ import warnings
 import numpy
 
 from diffpy.sgpredict.errors import InputError
-from diffpy.sgpredict.pdfcalc import calculate_pdf
-from diffpy.sgpredict.pdfcalc.builtin import structure_arrays
+from diffpy.sgpredict.pdfcalc import make_settings
+from diffpy.sgpredict.pdfcalc.builtin import pdf_from_arrays, structure_arrays
 from diffpy.sgpredict.pdfcalc.pairs import atom_orbits
 from diffpy.sgpredict.refine.fitdata import DEFAULT_QMAX
 from diffpy.sgpredict.refine.work import fit_call_cost
@@ -101,7 +101,11 @@ def _make_generator_class():
         Parameters (srfit names): ``scale``, ``qdamp``, ``qbroad``,
         ``delta1``, ``delta2`` and, after :meth:`setStructure`, the
         structure parameter set ``phase``.  ``meta`` holds ``qmax``,
-        ``qmin`` and ``scattering``.
+        ``qmin`` and ``scattering``.  ``orbits`` (one index per atom:
+        the sets of atoms that the recipe's space-group constraints keep
+        equivalent, set by
+        :func:`~diffpy.sgpredict.refine.fitting.build_recipe`) spares
+        the calculator its search for them at every evaluation.
 
         With a ``meter`` (:class:`~diffpy.sgpredict.refine.work.WorkMeter`)
         every evaluation is charged its estimated cost
@@ -123,11 +127,13 @@ def _make_generator_class():
             self.meter = None
             self.deadline = None
             self.ncalls = 0
+            self.orbits = None
             self._cost = None
 
         def setStructure(self, stru, name="phase"):
             """Hold a diffpy Structure as a DiffpyStructureParSet."""
             self.stru = stru
+            self.orbits = None
             self._cost = None
             self.phase = DiffpyStructureParSet(name, stru)
             self.addParameterSet(self.phase)
@@ -136,16 +142,23 @@ def _make_generator_class():
         def setQmax(self, qmax):
             self.meta["qmax"] = float(qmax)
 
+        def _arrays(self):
+            """The calculator's arrays of the structure, with the
+            symmetry ``orbits`` when the recipe gave them."""
+            arrays = structure_arrays(
+                self.stru, scattering=self.meta["scattering"], uiso=None
+            )
+            if self.orbits is not None:
+                arrays["orbit"] = self.orbits
+            return arrays
+
         def _call_cost(self, rmax):
             """:func:`fit_call_cost` of the structure, with the orbits
             the calculator sums over
             (:func:`~diffpy.sgpredict.pdfcalc.pairs.atom_orbits`),
             found once."""
             stru = self.stru
-            arrays = structure_arrays(
-                stru, scattering=self.meta["scattering"], uiso=None
-            )
-            nsites = int(atom_orbits(arrays).max()) + 1
+            nsites = int(atom_orbits(self._arrays()).max()) + 1
             return fit_call_cost(len(stru), nsites, stru.lattice.volume, rmax)
 
         def __call__(self, r):
@@ -161,9 +174,8 @@ def _make_generator_class():
                 self.meter.charge(self._cost, overhead=1.0)
             self.ncalls += 1
             step = float(numpy.min(numpy.diff(r))) if len(r) > 1 else 0.01
-            rc, gc = calculate_pdf(
-                self.stru,
-                "builtin",
+            settings = make_settings(
+                None,
                 rmin=max(r[0] - 2 * step, step),
                 rmax=r[-1] + 2 * step,
                 rstep=step,
@@ -174,9 +186,8 @@ def _make_generator_class():
                 delta1=self.delta1.value,
                 delta2=self.delta2.value,
                 scale=self.scale.value,
-                scattering=self.meta["scattering"],
-                uiso=None,
             )
+            rc, gc = pdf_from_arrays(self._arrays(), settings)
             return numpy.interp(r, rc, gc)
 
     return _BuiltinPDFGenerator

@@ -51,6 +51,11 @@ from diffpy.sgpredict.refine.score import (
 )
 from diffpy.sgpredict.refine.subgroups import to_supergroup
 from diffpy.sgpredict.refine.templates import refresh_templates
+from diffpy.sgpredict.refine.work import (
+    CANDIDATE_BUDGET,
+    ENUMERATION_BUDGET,
+    RELATIVE_SHARE,
+)
 
 __all__ = ["second_round_tasks", "fit_candidates"]
 
@@ -150,7 +155,8 @@ def second_round_tasks(rows, tasks):
     -------
     list of (dict, dict)
         Row and new task; the task holds ``supergroup`` or ``subgroup``
-        (``number``, ``rw``, ``structure``, ``tolerance``), half the
+        (``number``, ``rw``, ``structure``, ``tolerance``),
+        :data:`~diffpy.sgpredict.refine.work.RELATIVE_SHARE` of the
         time and a ``from-supergroup`` / ``from-subgroup`` folder.
 
     Examples
@@ -189,8 +195,7 @@ def second_round_tasks(rows, tasks):
             "tolerance": tol,
         }
         new["folder"] = task["folder"] + f"/from-{kind}"
-        # the start is a relative's optimum: half the time is plenty
-        new["timeout"] = task["timeout"] / 2.0
+        new["timeout"] = task["timeout"] * RELATIVE_SHARE
         out.append((row, new))
     return out
 
@@ -306,14 +311,14 @@ def fit_candidates(
     composition=None,
     cif=None,
     jobs=None,
-    timeout=25.0,
+    timeout=CANDIDATE_BUDGET,
     rmin=1.5,
     rmax=20.0,
     rstep=0.02,
     qmax=None,
     calculator="auto",
     max_nfev=60,
-    enumerate_budget=8.0,
+    enumerate_budget=ENUMERATION_BUDGET,
     adp="auto",
     supergroups=True,
     progress=None,
@@ -350,7 +355,8 @@ def fit_candidates(
         Seconds of counted work
         (:class:`~diffpy.sgpredict.refine.work.WorkMeter`: the same
         steps on any machine, about CPU seconds of a 2-core x86_64
-        one) per candidate in the first round, half of it in the
+        one) per candidate in the first round,
+        :data:`~diffpy.sgpredict.refine.work.RELATIVE_SHARE` of it in the
         supergroup round (a fit that runs out of it reports the values
         it has reached, status ``stopped``); a worker still running
         after ``wall_limit`` seconds of wall time is stopped.

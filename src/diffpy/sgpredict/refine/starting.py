@@ -51,6 +51,7 @@ from diffpy.sgpredict.refine.usercifs import (
     library_starts,
     read_cif,
 )
+from diffpy.sgpredict.refine.work import ENUMERATION_BUDGET
 from diffpy.sgpredict.refine.wyckoff import enumerate_starts
 from diffpy.sgpredict.wyckoff import composition_allowed
 
@@ -255,7 +256,7 @@ def starting_structures(
     composition=None,
     cif=None,
     data=None,
-    enumerate_budget=15.0,
+    enumerate_budget=ENUMERATION_BUDGET,
     prototypes=2,
     enumerated=2,
     uiso=DEFAULT_UISO,

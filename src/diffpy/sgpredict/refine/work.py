@@ -27,12 +27,30 @@ import time
 import numpy
 
 __all__ = [
+    "CANDIDATE_BUDGET",
+    "ENUMERATION_BUDGET",
+    "RELATIVE_SHARE",
     "WorkMeter",
     "pdf_cost",
     "distance_cost",
     "relax_cost",
     "fit_call_cost",
 ]
+
+#: Default seconds of counted work per candidate group (``refine
+#: --timeout``): its Wyckoff enumeration, fits and anisotropic stage;
+#: :data:`RELATIVE_SHARE` of it again for a refit from a relative.  With
+#: the top 6 on two cores that is at most 6 x (20 + 5) / 2 = 75 s of
+#: counted work per core.
+CANDIDATE_BUDGET = 20.0
+#: Share of a candidate's budget for its refit from a relative (the
+#: ranking's second round): the start is the relative's optimum, and a
+#: quarter of 20 s buys as many fit evaluations as 12 s did before the
+#: calculator's recurrence (``fit_call_cost``).
+RELATIVE_SHARE = 0.25
+#: Default seconds of counted work of Wyckoff enumeration per candidate
+#: group (``refine --enumerate``), part of :data:`CANDIDATE_BUDGET`.
+ENUMERATION_BUDGET = 10.0
 
 #: Work around the PDFs, relaxations and distance searches (the
 #: least-squares steps, ranking), as a factor on their estimated cost.
@@ -149,27 +167,31 @@ def fit_call_cost(natoms, nsites, volume, rmax):
 
     .. math::
 
-        t / \\mathrm{ms} = \\left(0.88 + 44.3\\, n_s \\rho
-            + 0.0042\\, N^2\\right) \\left(r_\\mathrm{max} / 20\\,
-            \\mathrm{A}\\right)^3
+        t / \\mathrm{ms} = \\left(1.76 + 11.0\\, n_s \\rho\\right)
+            \\left(r_\\mathrm{max} / 20\\, \\mathrm{A}\\right)^3
 
     with :math:`n_s` the symmetry orbits the calculator sums over (the
     atoms, :math:`N`, when the ADPs are anisotropic) and :math:`\\rho`
     the number density (atoms per A^3).  Fitted to 26 fits of Wyckoff
     and prototype starts of the synthetic refinement benchmark (1-48
-    atoms, 108-3461 evaluations each, fit range 1.5-20 A, one BLAS
-    thread; the least-squares coefficients times 1.12, so that the
-    estimates add up to the CPU seconds of all 26): per fit the CPU
-    seconds are 0.35-2.0 times the estimate.  The estimate covers all
-    of a fit's work, so it is charged without :data:`OVERHEAD`.  Other
+    atoms, 109-3510 evaluations each, fit range 1.5-20 A, one BLAS
+    thread), each timed with this calculator and with the previous one
+    in turn, so that the estimate is in the calibration machine's
+    seconds however fast the machine ran that day; the least-squares
+    coefficients times 0.92, so that the estimates add up to the CPU
+    seconds of all 26: per fit the CPU seconds are 0.61-1.66 times the
+    estimate (the previous calculator, 0.35-2.0 times
+    :math:`0.88 + 44.3\\, n_s \\rho + 0.0042\\, N^2`: fits now cost
+    0.23-0.98 times as much, median 0.41).  The estimate covers all of
+    a fit's work, so it is charged without :data:`OVERHEAD`.  Other
     ranges are scaled by the number of pairs
     (:math:`\\propto r_\\mathrm{max}^3`), not measured.
 
     Examples
     --------
-    >>> round(1e3 * fit_call_cost(24, 3, 405.1, 20.0), 1)
-    11.2
+    >>> round(1e3 * fit_call_cost(24, 3, 405.1, 20.0), 2)
+    3.72
     """
     rho = natoms / volume
     scale = (rmax / 20.0) ** 3
-    return 1e-3 * (0.88 + 44.3 * nsites * rho + 0.0042 * natoms**2) * scale
+    return 1e-3 * (1.76 + 11.0 * nsites * rho) * scale
