@@ -5,13 +5,16 @@ import math
 import numpy
 import pytest
 
+from diffpy.sgpredict.pdfcalc import builtin
 from diffpy.sgpredict.refine.packing import (
     CUTOFF,
     FLAT_ENERGY,
     FLATTEST,
     LIKE_RANGE,
     LIKE_STRENGTH,
+    OVERLAP_TAPER,
     PairPotential,
+    pdf_overlap,
     relax_cell,
 )
 from diffpy.sgpredict.refine.wyckoff_model import (
@@ -48,6 +51,18 @@ def test_rocksalt_energy_is_the_sum_of_its_shells():
     assert grad.size == 0
 
 
+def _numeric_gradient(pot, p, step=1e-6):
+    """Central differences of ``pot.energy_with_cell`` at ``p``."""
+    return [
+        (
+            pot.energy_with_cell(p + step * e)[0]
+            - pot.energy_with_cell(p - step * e)[0]
+        )
+        / (2 * step)
+        for e in numpy.eye(len(p))
+    ]
+
+
 def test_gradients_match_finite_differences():
     # Li2ZrO3 (C2/c): seven free coordinates and a monoclinic cell
     model = _model(
@@ -59,16 +74,7 @@ def test_gradients_match_finite_differences():
     rng = numpy.random.default_rng(3)
     p = numpy.concatenate([cell, rng.uniform(0, 1, model.nxyz)])
     _, grad = pot.energy_with_cell(p)
-    step = 1e-6
-    numeric = [
-        (
-            pot.energy_with_cell(p + step * e)[0]
-            - pot.energy_with_cell(p - step * e)[0]
-        )
-        / (2 * step)
-        for e in numpy.eye(len(p))
-    ]
-    assert grad == pytest.approx(numeric, rel=1e-5, abs=1e-3)
+    assert grad == pytest.approx(_numeric_gradient(pot, p), rel=1e-5, abs=1e-3)
     # the coordinate-only gradient is the same at the fixed cell
     _, gxyz = pot.energy(p[4:])
     assert gxyz == pytest.approx(grad[4:], rel=1e-9)
@@ -165,3 +171,80 @@ def test_the_neighbour_list_gives_the_energy_of_all_pairs():
         assert grad == pytest.approx(grad_new, rel=1e-7, abs=1e-7)
     # the list was kept for several steps at a time, and renewed
     assert 5 < len({id(n) for n in kept}) < 60
+
+
+def test_the_overlap_term_peaks_at_the_data_peaks_and_ends_at_the_cutoff():
+    # one Gaussian peak at 2.5 A on a baseline: h is largest there, is
+    # G/r smoothed and scaled to 1 below the taper, and falls smoothly
+    # to zero at the cutoff (no jump when a pair enters)
+    r1 = 2.0
+    r = numpy.arange(0.0, 10.0, 0.005)
+    g = 5.0 * numpy.exp(-((r - 2.5) ** 2) / 0.02) - 0.2 * r
+    term = pdf_overlap(r, g, r1, strength=3.0)
+    assert term.strength == 3.0
+    assert r[numpy.argmax(term.h)] == pytest.approx(2.5, abs=0.01)
+    assert term.h.max() == pytest.approx(1.0)
+    inner = (r > 3.2) & (r < (CUTOFF - OVERLAP_TAPER) * r1)
+    # between the peak and the taper only the baseline -0.2 r is left:
+    # G/r is -0.2 there, scaled like the peak, whose smoothing (0.1 A
+    # on a peak of sigma 0.1 A) leaves 5/sqrt(2) - 0.5 at 2.5 A
+    assert numpy.interp(2.5, r, term.h) == pytest.approx(1.0, abs=5e-3)
+    baseline = -0.2 / ((5 / math.sqrt(2) - 0.5) / 2.5)
+    assert term.h[inner] == pytest.approx(baseline, rel=0.01)
+    assert numpy.all(term.h[r >= CUTOFF * r1] == 0.0)
+    near = (r > (CUTOFF - 0.02) * r1) & (r < CUTOFF * r1)
+    assert numpy.abs(term.h[near]).max() < 0.025 * abs(baseline)
+
+
+def test_gradients_with_the_overlap_term_match_finite_differences():
+    # Li2ZrO3 (C2/c) in the potential with the overlap of a PDF that has
+    # peaks at 2.0, 2.9 and 3.5 A (fine grid: h and its derivative are
+    # interpolated linearly from tables, which agree to the grid step)
+    model = _model(
+        15,
+        [("Li", "e"), ("Li", "e"), ("Zr", "e"), ("O", "d"), ("O", "f")],
+    )
+    r = numpy.arange(0.0, 8.0, 0.0002)
+    g = (
+        sum(numpy.exp(-((r - d) ** 2) / 0.05) for d in (2.0, 2.9, 3.5))
+        - 0.3 * r
+    )
+    cell = [5.43, 9.03, 5.42, 112.7]
+    plain = PairPotential(model, cell, 2.0)
+    pot = PairPotential(model, cell, 2.0, pdf_overlap(r, g, 2.0))
+    rng = numpy.random.default_rng(3)
+    p = numpy.concatenate([cell, rng.uniform(0, 1, model.nxyz)])
+    e, grad = pot.energy_with_cell(p)
+    # the term changes the energy (pairs lie where the PDF has peaks)
+    assert abs(e - plain.energy_with_cell(p)[0]) > 1.0
+    assert grad == pytest.approx(_numeric_gradient(pot, p), rel=2e-3, abs=2e-2)
+
+
+def test_relaxing_with_the_overlap_brings_rutile_to_its_data():
+    # rutile's own PDF as data (a = 4.594, c = 2.959 A, x = 0.3049):
+    # the pair potential alone gives a = 4.70, c = 2.72 A; relaxed
+    # again with the data's overlap the cell comes within 2 % of the
+    # real one and x within 0.01 (x and 1 - x are one structure)
+    model = AssignmentModel(
+        136,
+        site_models(136, [("Ti", "a"), ("O", "f")]),
+        {"Ti": 22.0, "O": 8.0},
+    )
+    arrays = model.arrays([4.594, 2.959], numpy.array([0.3049]), 0.006)
+    r, g = builtin.pdf_from_arrays(
+        arrays,
+        rmin=0.0,
+        rmax=10.0,
+        rstep=0.01,
+        qmin=0.0,
+        qmax=25.0,
+        qdamp=0.03,
+        qbroad=0.0,
+    )
+    r1 = 1.95
+    cell, xyz = relax_cell(model, [5.0, 3.5], [0.1], r1)
+    assert abs(cell[1] - 2.959) > 0.2
+    cell, xyz = relax_cell(model, cell, xyz, r1, 80, pdf_overlap(r, g, r1))
+    assert cell == pytest.approx([4.594, 2.959], rel=0.02)
+    x = min(xyz[0], 1 - xyz[0])
+    assert x == pytest.approx(0.3049, abs=0.01)

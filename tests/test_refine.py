@@ -1161,6 +1161,45 @@ def test_failed_anisotropic_fit_keeps_the_isotropic_one(monkeypatch):
     )
 
 
+def test_a_refit_from_a_relative_reaches_the_anisotropic_stage(monkeypatch):
+    """A refit from a relative has a quarter of a candidate's budget;
+    its isotropic fit takes half of it and overshoots a little (a fit
+    stops at the first evaluation past its limit), which left 1.9 s:
+    the anisotropic stage must still run, or the refit ranks with
+    isotropic ADPs against its relative's anisotropic fit."""
+    from diffpy.sgpredict.refine import candidate_fit
+    from diffpy.sgpredict.refine.fitdata import prepare_data
+    from diffpy.sgpredict.refine.startmodel import StartingStructure
+    from diffpy.sgpredict.refine.work import (
+        CANDIDATE_BUDGET,
+        RELATIVE_SHARE,
+        WorkMeter,
+    )
+
+    rutile = _rutile(aniso=False)
+    start = StartingStructure(136, "P4_2/mnm", rutile, "supergroup", "r")
+    given = []
+
+    def fit(data, start, calculator, timeout, max_nfev, meter):
+        given.append((timeout, start.structure[0].anisotropy))
+        meter.charge(timeout + 0.1)
+        return {"rw": 0.2 - 0.05 * len(given), "nfree": 9 + len(given),
+                "notes": [], "structure": start.structure}  # fmt: skip
+
+    monkeypatch.setattr(candidate_fit, "fit_structure", fit)
+    task = {"adp": "auto", "calculator": "builtin", "max_nfev": 10,
+            "timeout": CANDIDATE_BUDGET * RELATIVE_SHARE}  # fmt: skip
+    data = prepare_data(NI, 1.5, 8.0, 0.02)
+    _, res, tried = candidate_fit._refine_best(
+        task, data, [start], WorkMeter()
+    )
+    assert [anisotropic for _, anisotropic in given] == [False, True]
+    # it ran with less than 2 s of work left
+    assert 1.0 <= given[1][0] < 2.0
+    assert tried[-1]["route"] == "anisotropic ADPs"
+    assert res["rw"] == pytest.approx(0.1)
+
+
 def _banio3():
     """Hexagonal BaNiO3 (P6_3mc, Materials Project's cell)."""
     return settings.expand(

@@ -72,6 +72,13 @@ ADP_MODES = ("auto", "iso", "aniso")
 #: PDF).
 MAX_EXTRA_ADPS = 24
 
+#: ``adp="auto"`` skips the anisotropic fit when less work than this
+#: (seconds) is left of the candidate's budget: the least any fit gets.
+#: A refit from a relative (a quarter of 20 s) has 1.9 s left after its
+#: isotropic fit; at 2 s it never reached this stage and ranked with
+#: isotropic ADPs against a relative's anisotropic fit.
+ANISO_MIN_SECONDS = 1.0
+
 #: What a single fit may raise (numerics, srfit, pyxtal, files); the row
 #: of that candidate reports it and the other candidates go on.
 FIT_ERRORS = (
@@ -296,7 +303,8 @@ def _anisotropic_stage(task, data, start, res, meter, tried):
     (:func:`~diffpy.sgpredict.refine.score.combined_score`, the same
     rule that ranks the candidates), and it is skipped when the site
     symmetries allow no extra ADP variable or more than
-    :data:`MAX_EXTRA_ADPS`, or less than 2 s of the candidate's budget
+    :data:`MAX_EXTRA_ADPS`, or less than :data:`ANISO_MIN_SECONDS` of
+    the candidate's budget
     is left (it gets what the isotropic fits left).  The starting
     structure of an anisotropic fit (``start.cif``) is the refined
     isotropic one with its ADPs written as tensors.
@@ -308,7 +316,9 @@ def _anisotropic_stage(task, data, start, res, meter, tried):
     extra = n_aniso - n_iso
     # what the isotropic fits left of the candidate's budget
     left = task["timeout"] - meter.now() - 1.0
-    if mode == "auto" and (extra <= 0 or extra > MAX_EXTRA_ADPS or left < 2):
+    if mode == "auto" and (
+        extra <= 0 or extra > MAX_EXTRA_ADPS or left < ANISO_MIN_SECONDS
+    ):
         return start, res
     aniso = StartingStructure(
         start.number,
