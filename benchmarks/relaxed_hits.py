@@ -68,9 +68,9 @@ def true_sites(crystal):
     return out
 
 
-def true_model(item, weights):
-    """The relaxed true assignment's model and Z, or None."""
-    counts, _ = mixed_sites(parse_composition(item["formula"]))
+def true_model(item, counts, weights):
+    """The relaxed true assignment's model and Z, or None (``counts``:
+    atoms per element of the formula)."""
     want = true_sites(item["crystal"])
     for z, assignment in wyckoff_assignments(
         counts, item["group"], zmax=8, max_atoms=60, max_sites=8, limit=400
@@ -133,7 +133,7 @@ def main(argv=None):
             weights = {
                 el: scattering_weight(el, data.scattering) for el in counts
             }
-            found = true_model(item, weights)
+            found = true_model(item, counts, weights)
             if found is None:
                 continue
             model, z = found
