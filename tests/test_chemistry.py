@@ -253,3 +253,55 @@ def test_anions_tell_oxyanion_centres_from_anions(formula, expected):
     from diffpy.sgpredict.chemistry import anions
 
     assert anions(parse_composition(formula)) == expected
+
+
+def test_site_patterns_come_first_with_their_elements_placed():
+    """A site pattern places each element by its amount in the formula:
+    Li2MnF6's P-3m1 structure (Mn 1a + 2d, Li 6g, F three 6i; Z = 3)
+    comes first although Z = 3 is beyond zmax, and nothing else is
+    lost or repeated."""
+    limits = dict(zmax=2, max_atoms=60, max_sites=8, limit=1000)
+    plain = _as_keys(wyckoff_assignments("Li2MnF6", 164, **limits))
+    pattern = [(1, 1, "a"), (1, 2, "d"), (2, 6, "g")] + [(6, 6, "i")] * 3
+    true = (
+        3,
+        tuple(
+            sorted(
+                [("Mn", 1, "a"), ("Mn", 2, "d"), ("Li", 6, "g")]
+                + [("F", 6, "i")] * 3
+            )
+        ),
+    )
+    assert true not in plain
+    # a pattern of another formula (amounts 1 and 3) and one of another
+    # setting (g is 6-fold here) are passed over
+    others = [[(1, 1, "a"), (3, 3, "e")], [(1, 1, "a"), (2, 2, "g")]]
+    found = _as_keys(
+        wyckoff_assignments(
+            "Li2MnF6", 164, patterns=others + [pattern], **limits
+        )
+    )
+    assert found[0] == true
+    assert len(found) == len(set(found))
+    assert sorted(found[1:]) == sorted(plain)
+    # a pattern beyond max_atoms is passed over
+    capped = dict(limits, max_atoms=20)
+    assert true not in _as_keys(
+        wyckoff_assignments("Li2MnF6", 164, patterns=[pattern], **capped)
+    )
+
+
+def test_a_site_pattern_shares_sites_among_elements_of_one_amount():
+    """ThCr2Si2's pattern (amount 1 on 2a, amount 2 on 4d and 4e) holds
+    SrFe2As2 in the two ways of Fe and As (both amount 2), Sr always
+    on 2a."""
+    pattern = [(1, 2, "a"), (2, 4, "d"), (2, 4, "e")]
+    got = _as_keys(
+        itertools.islice(
+            wyckoff_assignments("SrFe2As2", 139, patterns=[pattern]), 2
+        )
+    )
+    assert sorted(got) == [
+        (2, (("As", 4, "d"), ("Fe", 4, "e"), ("Sr", 2, "a"))),
+        (2, (("As", 4, "e"), ("Fe", 4, "d"), ("Sr", 2, "a"))),
+    ]

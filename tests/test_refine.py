@@ -401,6 +401,28 @@ def test_wyckoff_enumeration_solves_thcr2si2(tmp_path):
     )
 
 
+def test_site_patterns_of_real_structures_come_first():
+    """Li2ZrO3 (C2/c: Li 4e + 4e, Zr 4e, O 4d + 8f).  Its combination
+    of sites is common in C2/c, but so are seven other ways of putting
+    the elements on those sites; the site patterns of real AB2C3
+    structures (Li2ZrO3 itself is not among them) place the elements,
+    and the true assignment comes among the first three."""
+    from diffpy.sgpredict.refine.wyckoff import assignment_order
+
+    counts = {"Li": 2, "Zr": 1, "O": 3}
+    truth = sorted(["Li4e", "Li4e", "Zr4e", "O4d", "O8f"])
+
+    def position(patterns):
+        order = assignment_order(15, counts, patterns=patterns)
+        for k, (z, sites) in enumerate(order):
+            if sorted(f"{el}{p[0]}{p[1]}" for el, p in sites) == truth:
+                return k + 1, z
+
+    assert position(True)[0] <= 3
+    assert position(False)[0] > 10
+    assert position(True)[1] == 4
+
+
 def test_hexagonal_special_positions_expand_to_their_multiplicity():
     from diffpy.sgpredict.refine.wyckoff_model import site_models
 

@@ -221,3 +221,29 @@ def test_cif_archives_build_like_the_folder(tmp_path, capsys):
     rc = main(["dataset", "build", "--cifs", str(empty), "-o",
                str(tmp_path / "e.h5")])  # fmt: skip
     assert rc == 2 and "holds no .cif file" in capsys.readouterr().err
+
+
+def test_site_patterns_are_counted_once_per_compound(table, tmp_path):
+    from diffpy.sgpredict.structures.stats import (
+        build_site_patterns,
+        site_pattern,
+        site_patterns,
+    )
+
+    rows = {r["id"]: r for r in read_structure_table(table)}
+    assert site_pattern(row_crystal(rows["mp-13"])) == (
+        "AB",
+        225,
+        ("1:4a", "1:4b"),
+    )
+    out = tmp_path / "patterns.json.gz"
+    counts = build_site_patterns(table, out)
+    # Fe (Im-3m) is not one of the 45 groups; Ni twice is one compound
+    assert counts == {"rows": 5, "patterns": 2, "skipped": 0}
+    # rock salt: NaCl and MgO, any multiple of the formula
+    assert site_patterns(225, {"Mg": 4, "O": 4}, out) == [
+        ([(1, 4, "a"), (1, 4, "b")], 2)
+    ]
+    assert site_patterns(225, {"Au": 1}, out) == [([(1, 4, "a")], 2)]
+    assert site_patterns(225, {"Ti": 1, "O": 2}, out) == []
+    assert site_patterns(221, {"Au": 1}, out) == []

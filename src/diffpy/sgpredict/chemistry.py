@@ -72,6 +72,7 @@ __all__ = [
     "species_count",
     "species_code",
     "stoichiometry",
+    "anonymous_formula",
     "stoichiometry_class",
     "element_block",
     "composition_kind",
@@ -666,6 +667,49 @@ def stoichiometry(composition, maxmult=12, atol=0.02):
     """
     ints = _smallest_integers(composition, maxmult, atol)
     return None if ints is None else tuple(sorted(ints.values()))
+
+
+def anonymous_formula(composition):
+    """The smallest integer amounts of a composition and its anonymous
+    formula (the amounts sorted, as letters).
+
+    Integer amounts are divided by their greatest common divisor;
+    fractional ones are scaled as by :func:`stoichiometry`.
+
+    Parameters
+    ----------
+    composition : str or dict
+        Formula or element -> amount (see :func:`stoichiometry`).
+
+    Returns
+    -------
+    amounts : dict or None
+        Element -> smallest integer amount; None when there is none.
+    name : str or None
+        ``"AB2C6"`` for Li2MnF6.
+
+    Examples
+    --------
+    >>> anonymous_formula({"Li": 4, "Mn": 2, "F": 12})
+    ({'Li': 2, 'Mn': 1, 'F': 6}, 'AB2C6')
+    >>> anonymous_formula("NaCl")[1], anonymous_formula("Ti3O5")[1]
+    ('AB', 'A3B5')
+    """
+    if isinstance(composition, str):
+        composition = parse_composition(composition)
+    values = [float(v) for v in composition.values()]
+    if values and all(v > 0 and v.is_integer() for v in values):
+        g = math.gcd(*(int(v) for v in values))
+        amounts = {el: int(v) // g for el, v in composition.items()}
+    else:
+        amounts = _smallest_integers(composition)
+    if amounts is None:
+        return None, None
+    name = "".join(
+        chr(ord("A") + i) + (str(n) if n > 1 else "")
+        for i, n in enumerate(sorted(amounts.values()))
+    )
+    return amounts, name
 
 
 def _smallest_integers(composition, maxmult=12, atol=0.02):

@@ -25,7 +25,7 @@ import itertools
 import json
 from importlib import resources
 
-from diffpy.sgpredict.chemistry import parse_composition
+from diffpy.sgpredict.chemistry import anonymous_formula, parse_composition
 from diffpy.sgpredict.errors import InputError
 
 __all__ = [
@@ -247,6 +247,7 @@ def wyckoff_assignments(
     max_sites=8,
     limit=200,
     prefer=(),
+    patterns=(),
 ):
     """Enumerate assignments of the elements to Wyckoff positions.
 
@@ -268,8 +269,17 @@ def wyckoff_assignments(
         Combinations of occupied sites, as ``(multiplicity, letter)``,
         most likely first (those of real structures of the group:
         :func:`~diffpy.sgpredict.structures.stats.wyckoff_combinations`).
-        Assignments that occupy exactly one of them come first, in its
+        Assignments that occupy exactly one of them come next, in its
         order; the others follow, each once.
+    patterns : sequence of sequence of (int, int, str)
+        Site patterns of real structures with the composition's
+        anonymous formula, most likely first, each site as
+        ``(amount, multiplicity, letter)``: the element whose amount in
+        the reduced formula is ``amount`` sits there
+        (:func:`~diffpy.sgpredict.structures.stats.site_patterns`).
+        Their assignments come first; ``zmax`` does not apply to them
+        (only ``max_atoms`` and ``max_sites``): a known structure type
+        of Z = 24 (Li in Cmce) is no less likely than one of Z = 2.
 
     Yields
     ------
@@ -285,6 +295,15 @@ def wyckoff_assignments(
     >>> z, sorted((el, p[0], p[1]) for el, p in sites)
     (4, [('Cl', 4, 'a'), ('Na', 4, 'b')])
 
+    Li2MnF6 with the site pattern of its P-3m1 structure (Mn 1a + 2d,
+    Li 6g, F 6i three times, Z = 3):
+
+    >>> pattern = [(1, 1, "a"), (1, 2, "d"), (2, 6, "g")] + [(6, 6, "i")] * 3
+    >>> z, sites = next(wyckoff_assignments("Li2MnF6", 164,
+    ...                                     patterns=[pattern]))
+    >>> z, " ".join(f"{el}{p[0]}{p[1]}" for el, p in sites)
+    (3, 'Mn1a Mn2d Li6g F6i F6i F6i')
+
     Hollandite MnO2 (I4/m, Mn 8h, O 8h, O 8h) is the 115th assignment
     in the plain order and the first when its sites are preferred:
 
@@ -299,6 +318,7 @@ def wyckoff_assignments(
     limits = dict(zmax=zmax, max_atoms=max_atoms, max_sites=max_sites)
     done = set()
     for z, sites in itertools.chain(
+        _patterned(comp, positions, patterns, max_atoms, max_sites),
         _preferred(comp, positions, prefer, **limits),
         _enumerated(comp, positions, limit=limit, **limits),
     ):
@@ -342,6 +362,48 @@ def _preferred(comp, positions, combinations, zmax, max_atoms, max_sites):
         if sum(counts.values()) != total:
             continue
         yield from ((z, found) for found in _share_sites(sites, counts))
+
+
+def _patterned(comp, positions, patterns, max_atoms, max_sites):
+    """Assignments of ``comp`` that follow one of ``patterns`` (in
+    their order): the sites of each amount shared among the elements
+    of that amount."""
+    amounts, _ = anonymous_formula(comp)
+    if not patterns or amounts is None:
+        return
+    by_letter = {p[1]: p for p in positions}
+    per_unit = sum(amounts.values())
+    for pattern in patterns:
+        if len(pattern) > max_sites or any(
+            letter not in by_letter or by_letter[letter][0] != m
+            for _, m, letter in pattern
+        ):
+            continue
+        fixed = [
+            letter for _, _, letter in pattern if by_letter[letter][2] == 0
+        ]
+        total = sum(m for _, m, _ in pattern)
+        if len(set(fixed)) < len(fixed) or total > max_atoms:
+            continue
+        z, rest = divmod(total, per_unit)
+        if rest or {a for a, _, _ in pattern} != set(amounts.values()):
+            continue
+        ways = []
+        for amount in sorted(set(amounts.values())):
+            sites = sorted(
+                (by_letter[letter] for a, _, letter in pattern if a == amount),
+                key=lambda p: p[1],
+            )
+            counts = {
+                el: amount * z for el, a in amounts.items() if a == amount
+            }
+            if sum(p[0] for p in sites) != sum(counts.values()):
+                break
+            ways.append(list(_share_sites(sites, counts)))
+        if len(ways) < len(set(amounts.values())) or not all(ways):
+            continue
+        for way in itertools.product(*ways):
+            yield z, [pair for part in way for pair in part]
 
 
 def _share_sites(sites, counts):

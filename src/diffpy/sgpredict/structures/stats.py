@@ -1,10 +1,17 @@
-"""Statistics shipped for the generator: real formulas and sites per group.
+"""Statistics of real structures shipped with the package.
 
 ``data/generation_stats.json.gz`` holds real formulas per group with
 their ICSD counts and the occupied Wyckoff-site combinations of real
 structures; read by :mod:`diffpy.sgpredict.structures.generate` and
 :mod:`diffpy.sgpredict.structures.prototypes`, written by
 :func:`build_statistics` (maintainers).
+
+``data/site_patterns.json.gz`` holds, per group and anonymous formula,
+the site patterns of the Materials Project's structures: which Wyckoff
+sites hold the element of each amount of the formula
+(:func:`site_pattern`); read by :func:`site_patterns` for the
+refinement's Wyckoff enumeration, written by
+:func:`build_site_patterns` (``scripts/build_site_patterns.py``).
 
 Examples
 --------
@@ -18,13 +25,20 @@ import csv
 import gzip
 import json
 import os
+from collections import Counter
 from functools import lru_cache
 
 import numpy
 
 from diffpy.sgpredict import spacegroups
-from diffpy.sgpredict.structures import ELEMENTS
+from diffpy.sgpredict.chemistry import anonymous_formula
+from diffpy.sgpredict.structures import ELEMENTS, symmetry_dataset
 from diffpy.sgpredict.structures.library import generator_types
+from diffpy.sgpredict.structures.tables import (
+    read_structure_table,
+    row_crystal,
+)
+from diffpy.sgpredict.wyckoff import wyckoff_positions
 
 __all__ = [
     "STATS_PATH",
@@ -32,10 +46,15 @@ __all__ = [
     "formulas_for_group",
     "wyckoff_combinations",
     "build_statistics",
+    "PATTERNS_PATH",
+    "site_pattern",
+    "site_patterns",
+    "build_site_patterns",
 ]
 
 _DATA = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data")
 STATS_PATH = os.path.join(_DATA, "generation_stats.json.gz")
+PATTERNS_PATH = os.path.join(_DATA, "site_patterns.json.gz")
 
 
 @lru_cache(maxsize=None)
@@ -196,3 +215,156 @@ def _wyckoff_statistics(top):
         best = sorted(d.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
         wyckoff[str(sg)] = [[list(s), n] for s, n in best]
     return wyckoff
+
+
+# --------------------------------------------------------------------------
+# site patterns of real structures, by anonymous formula
+
+
+def site_pattern(crystal, symprec=0.01):
+    """The site pattern of a crystal: its anonymous formula, group and
+    the Wyckoff site of each symmetry-unique atom with the amount of
+    that atom's element in the reduced formula.
+
+    The pattern is the structure type with the roles of the elements
+    kept as their amounts (Li2MnF6 in P-3m1: ``1:1a``, ``1:2d``,
+    ``2:6g``, ``6:6i`` three times -- Mn on 1a and 2d, Li on 6g, F on
+    three 6i sites), so that a composition of the same anonymous
+    formula can be placed on the same sites.  Multiplicities are those
+    of :func:`~diffpy.sgpredict.wyckoff.wyckoff_positions`.
+
+    Returns
+    -------
+    tuple or None
+        ``(name, number, sites)`` with ``sites`` the sorted strings
+        ``"amount:multiplicity letter"``; None when spglib finds no
+        symmetry or a letter its table does not hold.
+
+    Examples
+    --------
+    >>> from diffpy.sgpredict.structures import Crystal
+    >>> nacl = Crystal(numpy.eye(3) * 5.6, [[0, 0, 0], [0, 0.5, 0.5],
+    ...     [0.5, 0, 0.5], [0.5, 0.5, 0], [0.5, 0.5, 0.5], [0.5, 0, 0],
+    ...     [0, 0.5, 0], [0, 0, 0.5]], ["Na"] * 4 + ["Cl"] * 4)
+    >>> site_pattern(nacl)
+    ('AB', 225, ('1:4a', '1:4b'))
+    """
+    ds = symmetry_dataset(
+        crystal.lattice, crystal.frac, crystal.species, symprec
+    )
+    if ds is None:
+        return None
+    number = int(ds.number)
+    mult = {w: m for m, w, _, _ in wyckoff_positions(number)}
+    amounts, name = anonymous_formula(Counter(crystal.species))
+    sites = []
+    for i in sorted(set(int(k) for k in ds.equivalent_atoms)):
+        letter = ds.wyckoffs[i]
+        if letter not in mult:
+            return None
+        sites.append(f"{amounts[crystal.species[i]]}:{mult[letter]}{letter}")
+    return name, number, tuple(sorted(sites))
+
+
+@lru_cache(maxsize=None)
+def _patterns(path=PATTERNS_PATH):
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return json.load(f)["patterns"]
+
+
+def site_patterns(number, counts, path=PATTERNS_PATH):
+    """Site patterns of real structures of a group with the anonymous
+    formula of ``counts``, most frequent first.
+
+    Parameters
+    ----------
+    number : int
+        Space-group number.
+    counts : dict
+        Element -> count (any multiple of the formula).
+    path : str
+        The patterns file (:func:`build_site_patterns`).
+
+    Returns
+    -------
+    list of (list of (int, int, str), int)
+        Each pattern as ``(amount, multiplicity, letter)`` per site, and
+        the number of distinct Materials Project compounds with it.
+
+    Examples
+    --------
+    >>> patterns = site_patterns(139, {"Sr": 1, "Fe": 2, "As": 2})
+    >>> sorted(patterns[0][0])
+    [(1, 2, 'a'), (2, 4, 'd'), (2, 4, 'e')]
+    """
+    _, name = anonymous_formula(counts)
+    out = []
+    for sites, n in _patterns(path).get(str(number), {}).get(name, []):
+        parsed = []
+        for s in sites:
+            amount, site = s.split(":")
+            parsed.append((int(amount), int(site[:-1]), site[-1]))
+        out.append((parsed, int(n)))
+    return out
+
+
+def build_site_patterns(table, path=PATTERNS_PATH, progress=None):
+    """Write the site patterns of a structure table's crystals in the
+    45 groups (:func:`site_pattern`), counted once per (reduced formula,
+    pattern).
+
+    Parameters
+    ----------
+    table : str
+        A structure table (:mod:`~diffpy.sgpredict.structures.tables`;
+        the Materials Project's ``mp_structures.csv.gz``, CC BY 4.0).
+    path : str
+        Output (gzip JSON).
+    progress : callable, optional
+        Wraps the iteration over rows (``tqdm.tqdm``).
+
+    Returns
+    -------
+    dict
+        ``rows``, ``patterns`` and ``skipped`` counts.
+    """
+    rows = read_structure_table(table, groups=spacegroups.NUMBERS)
+    seen, counts, skipped = set(), {}, 0
+    for row in progress(rows) if progress else rows:
+        found = site_pattern(row_crystal(row))
+        if found is None or found[1] != int(row["sg_number"]):
+            skipped += 1
+            continue
+        name, number, sites = found
+        if (row["formula"], number, sites) in seen:
+            continue
+        seen.add((row["formula"], number, sites))
+        d = counts.setdefault(str(number), {}).setdefault(name, {})
+        d[sites] = d.get(sites, 0) + 1
+    patterns = {
+        sg: {
+            name: [
+                [list(s), n]
+                for s, n in sorted(d.items(), key=lambda kv: (-kv[1], kv[0]))
+            ]
+            for name, d in sorted(by_name.items())
+        }
+        for sg, by_name in sorted(counts.items(), key=lambda kv: int(kv[0]))
+    }
+    data = {
+        "format": "diffpy.sgpredict.site_patterns",
+        "version": 1,
+        "source": "Materials Project structures (CC BY 4.0; Jain et al., "
+        "APL Materials 1, 011002 (2013)) of "
+        f"{os.path.basename(str(table))}, spglib symprec 0.01; each "
+        "(reduced formula, group, pattern) counted once",
+        "patterns": patterns,
+    }
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        json.dump(data, f, separators=(",", ":"))
+    _patterns.cache_clear()
+    return {
+        "rows": len(rows),
+        "patterns": sum(len(v) for d in patterns.values() for v in d.values()),
+        "skipped": skipped,
+    }

@@ -44,6 +44,7 @@ from collections import Counter
 import numpy
 import spglib
 
+from diffpy.sgpredict.chemistry import anonymous_formula
 from diffpy.sgpredict.errors import InputError
 from diffpy.sgpredict.structures import (
     Crystal,
@@ -276,13 +277,7 @@ def structure_type_key(crystal, symprec=0.01):
     ds = symmetry_dataset(
         crystal.lattice, crystal.frac, crystal.species, symprec
     )
-    counts = Counter(crystal.species)
-    g = numpy.gcd.reduce(list(counts.values()))
-    reduced = sorted(v // g for v in counts.values())
-    anon = "".join(
-        chr(ord("A") + i) + (str(n) if n > 1 else "")
-        for i, n in enumerate(reduced)
-    )
+    _, anon = anonymous_formula(Counter(crystal.species))
     if ds is None:
         return f"{anon}|0|"
     sites = dict(zip(ds.equivalent_atoms, ds.wyckoffs))
