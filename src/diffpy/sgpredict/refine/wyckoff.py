@@ -164,6 +164,17 @@ RELAXED_GUESSES = 6
 #: draws each, one BLAS thread).
 OVERLAP_RELAX_SHARE = 0.5
 
+#: Shares of the enumeration's budget at which the screening stops
+#: adding assignments (once three have guesses), adding guesses to an
+#: assignment that has one, and screening at all
+#: (:func:`_screen_assignments`).
+SCREEN_SHARES = (0.3, 0.4, 0.5)
+#: Share of the budget by which the polish of the screening guesses
+#: ends (:func:`_polish_guesses`); the quick fits have the rest.
+POLISH_SHARE = 0.75
+#: Screening guesses polished at most.
+POLISH_COUNT = 40
+
 #: Cell scale factors tried around the contact-scaled guess.
 _SCALES = (0.92, 0.96, 1.0, 1.04, 1.08)
 
@@ -534,10 +545,15 @@ def enumerate_starts(
             dict(zmax=zmax, max_atoms=max_atoms, max_sites=max_sites),
             draws,
             uiso + 0.2**2 / 2,
-            (t0 + 0.3 * budget, t0 + 0.4 * budget, t0 + 0.5 * budget),
+            tuple(t0 + share * budget for share in SCREEN_SHARES),
         )
         guesses = _polish_guesses(
-            guesses, screen, target, uiso, t0 + 0.75 * budget
+            guesses,
+            screen,
+            target,
+            uiso,
+            t0 + POLISH_SHARE * budget,
+            POLISH_COUNT,
         )
         fitted = _fit_guesses(guesses, target, uiso, keep, t0 + budget)
     counted = (
