@@ -14,7 +14,8 @@
     (:mod:`~diffpy.sgpredict.refine.macro`);
 ``README.md``
     what is in the folder and how to load it in PDFgui;
-a copy of the data file.
+
+and a copy of the data file.
 
 Examples
 --------
