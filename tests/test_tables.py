@@ -247,3 +247,16 @@ def test_site_patterns_are_counted_once_per_compound(table, tmp_path):
     assert site_patterns(225, {"Au": 1}, out) == [([(1, 4, "a")], 2)]
     assert site_patterns(225, {"Ti": 1, "O": 2}, out) == []
     assert site_patterns(221, {"Au": 1}, out) == []
+
+
+def test_site_patterns_script_writes_the_table(table, tmp_path, capsys):
+    from _scripts import load_script
+
+    from diffpy.sgpredict.structures.stats import site_patterns
+
+    out = tmp_path / "patterns.json.gz"
+    load_script("build_site_patterns").main([str(table), "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert "5 rows in the 45 groups, 0 skipped" in printed
+    assert "2 patterns written" in printed
+    assert site_patterns(225, {"Cu": 4}, out) == [([(1, 4, "a")], 2)]
