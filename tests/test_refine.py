@@ -140,6 +140,8 @@ def test_bad_inputs_give_one_line_messages(tmp_path):
         ({"timeout": float("nan")}, "--timeout must be a finite number"),
         ({"jobs": 0}, "--jobs must be at least 1"),
         ({"enumerate_budget": -2.0}, "--enumerate must be 0 (off)"),
+        ({"seed": -1}, "--seed must be a whole number >= 0"),
+        ({"seed": 1.5}, "--seed must be a whole number >= 0"),
     ],
 )
 def test_refine_options_are_checked_before_any_work(
@@ -220,6 +222,47 @@ def test_generated_fit_py_runs_and_macro_parses(tmp_path):
 
 
 # ------------------------------------------------------------- fits, ranks
+
+
+def test_a_groups_search_does_not_depend_on_the_other_candidates(tmp_path):
+    """Each group's random draws come from (seed, group number):
+    hollandite MnO2 (I4/m, six free coordinates: relaxed random draws)
+    fits the same alone and after rutile's group (seeded by its place
+    in the list, it was drawn differently there), and another seed
+    draws other guesses."""
+    stru = settings.expand(
+        [9.82, 9.82, 2.86, 90, 90, 90],
+        [
+            ("Mn", 0.348, 0.167, 0),
+            ("O", 0.153, 0.180, 0),
+            ("O", 0.542, 0.167, 0),
+        ],
+        87,
+        uiso=0.006,
+    )
+    data = _simulated(tmp_path, stru, "MnO2.gr")
+
+    def hollandite(groups, folder, seed=0):
+        rows = fit_candidates(
+            data,
+            groups,
+            tmp_path / folder,
+            composition="MnO2",
+            jobs=1,
+            timeout=4,
+            enumerate_budget=2,
+            rmax=8,
+            supergroups=False,
+            wall_limit=WALL,
+            seed=seed,
+        )
+        (row,) = [r for r in rows if r["number"] == 87]
+        return [(t["start"], t["rw"]) for t in row["tried"]]
+
+    alone = hollandite([87], "a")
+    assert alone[0][0] == "wyckoff Mn8h O8h O8h Z=8" and alone[0][1] < 0.05
+    assert hollandite([136, 87], "b") == alone
+    assert hollandite([87], "c", seed=1) != alone
 
 
 @pytest.mark.slow
@@ -308,6 +351,7 @@ def test_cli_json(tmp_path, capsys):
         (["--timeout", "-3", "--fit"], "--timeout must be a positive"),
         (["--jobs", "0", "--fit"], "--jobs must be at least 1"),
         (["--enumerate", "-2", "--fit"], "--enumerate must be 0 (off)"),
+        (["--seed", "-1", "--fit"], "--seed must be a whole number >= 0"),
         (["--qmax", "-5"], "--qmax must be positive"),
         (["--rmin", "20", "--rmax", "5"], "rmin must be below rmax"),
     ],

@@ -129,6 +129,13 @@ def register(subparsers):
         "or aniso only where it lowers the ranking score (auto, default)",
     )
     parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the Wyckoff enumeration's random draws, per group "
+        "(default 0); another seed draws other guesses",
+    )
+    parser.add_argument(
         "--json",
         action="store_true",
         help="print the result as JSON (a list with one object per group)",
@@ -196,6 +203,7 @@ def run(args):
         jobs=args.jobs,
         enumerate_budget=args.enumerate,
         radiation=args.radiation,
+        seed=args.seed,
     )
     candidates = _candidates(args)
     written = write_templates(
@@ -233,6 +241,7 @@ def run(args):
         adp=args.adp,
         library=args.library,
         radiation=args.radiation,
+        seed=args.seed,
         progress=None if args.json else _print_progress,
     )
     return _print_ranking(rows, args)

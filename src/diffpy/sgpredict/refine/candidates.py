@@ -80,6 +80,7 @@ def check_options(
     jobs=None,
     enumerate_budget=0.0,
     radiation=None,
+    seed=0,
 ):
     """Raise a one-line InputError for the first option that cannot work.
 
@@ -89,7 +90,8 @@ def check_options(
     elements, a CIF (``--cif``) that cannot be read, a library folder
     that does not exist, a fit range with ``rmin >= rmax`` or below 0,
     a non-positive Qmax or time budget, fewer than one job, a negative
-    enumeration budget, a radiation other than X-rays or neutrons.
+    enumeration budget, a radiation other than X-rays or neutrons, a
+    seed that is not a whole number of at least 0.
 
     Raises
     ------
@@ -149,6 +151,8 @@ be below rmax (--rmin, --rmax)
         )
     if jobs is not None and int(jobs) < 1:
         raise InputError(f"--jobs must be at least 1, not {jobs}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise InputError(f"--seed must be a whole number >= 0, not {seed}")
 
 
 def header_composition(data):

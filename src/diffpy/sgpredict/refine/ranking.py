@@ -266,19 +266,20 @@ def _adopt(row, res, n_eff):
 
 
 def _make_tasks(data, candidates, outdir, composition, cif, library, opts):
-    """One task (a plain dict for the worker) per candidate."""
+    """One task (a plain dict for the worker) per candidate; its
+    random draws are seeded by ``(opts["seed"], group number)``."""
     tasks = []
-    for i, cand in enumerate(candidates):
+    for cand in candidates:
         task = {
             "data": str(data),
             "number": cand.number,
             "composition": composition,
             "cif": None if cif is None else str(cif),
             "folder": str(outdir / folder_name(cand)),
-            "seed": i,
             "library": None if library is None else str(library),
         }
         task.update(opts)
+        task["seed"] = [int(opts["seed"]), int(cand.number)]
         tasks.append(task)
     return tasks
 
@@ -325,6 +326,7 @@ def fit_candidates(
     wall_limit=None,
     library=None,
     radiation=None,
+    seed=0,
 ):
     """Refine every candidate group against the data and rank them.
 
@@ -393,6 +395,12 @@ def fit_candidates(
         The radiation of the data when the header does not say (or to
         override it); without either, the data are fitted as X-ray data
         and the notes say so.
+    seed : int
+        Seed of the random draws of the Wyckoff enumeration.  Each group
+        draws from ``(seed, group number)``, so that its search does not
+        depend on the other candidates or their order; another seed
+        draws other guesses (worth a try when the true structure is
+        believed to be in a group that fits badly).
 
     Returns
     -------
@@ -423,6 +431,7 @@ def fit_candidates(
         jobs=jobs,
         enumerate_budget=enumerate_budget,
         radiation=radiation,
+        seed=seed,
     )
     candidates = as_candidates(groups)
     probe = prepare_data(data, rmin, rmax, rstep, qmax, radiation)
@@ -445,6 +454,7 @@ def fit_candidates(
         "max_nfev": max_nfev,
         "enumerate_budget": float(enumerate_budget),
         "adp": _checked_adp(adp),
+        "seed": seed,
     }
     tasks = _make_tasks(
         data, candidates, outdir, composition, cif, library, opts
