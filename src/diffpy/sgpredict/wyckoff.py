@@ -331,6 +331,23 @@ def wyckoff_assignments(
             return
 
 
+def _occupied(combination, by_letter, max_sites):
+    """The position rows of a combination of ``(multiplicity, letter)``
+    sorted by letter, or None when it cannot describe these positions:
+    more than ``max_sites`` sites, a letter or multiplicity of another
+    setting, or a site without a free parameter taken twice."""
+    if len(combination) > max_sites or any(
+        letter not in by_letter or by_letter[letter][0] != m
+        for m, letter in combination
+    ):
+        return None
+    sites = sorted(
+        (by_letter[letter] for _, letter in combination), key=lambda p: p[1]
+    )
+    fixed = [p[1] for p in sites if p[2] == 0]
+    return sites if len(set(fixed)) == len(fixed) else None
+
+
 def _preferred(comp, positions, combinations, zmax, max_atoms, max_sites):
     """Assignments of ``comp`` that occupy exactly the sites of one of
     ``combinations`` (in their order): every element on whole sites, a
@@ -338,21 +355,8 @@ def _preferred(comp, positions, combinations, zmax, max_atoms, max_sites):
     by_letter = {p[1]: p for p in positions}
     natoms = sum(comp.values())
     for combination in combinations:
-        if len(combination) > max_sites:
-            continue
-        # a combination from another setting (other multiplicities)
-        # does not describe these positions
-        if any(
-            letter not in by_letter or by_letter[letter][0] != m
-            for m, letter in combination
-        ):
-            continue
-        sites = sorted(
-            (by_letter[letter] for _, letter in combination),
-            key=lambda p: p[1],
-        )
-        fixed = [p[1] for p in sites if p[2] == 0]
-        if len(set(fixed)) < len(fixed):
+        sites = _occupied(combination, by_letter, max_sites)
+        if sites is None:
             continue
         total = sum(p[0] for p in sites)
         z = round(total / natoms)
@@ -374,36 +378,28 @@ def _patterned(comp, positions, patterns, max_atoms, max_sites):
     by_letter = {p[1]: p for p in positions}
     per_unit = sum(amounts.values())
     for pattern in patterns:
-        if len(pattern) > max_sites or any(
-            letter not in by_letter or by_letter[letter][0] != m
-            for _, m, letter in pattern
-        ):
-            continue
-        fixed = [
-            letter for _, _, letter in pattern if by_letter[letter][2] == 0
-        ]
+        sites = _occupied(
+            [(m, w) for _, m, w in pattern], by_letter, max_sites
+        )
         total = sum(m for _, m, _ in pattern)
-        if len(set(fixed)) < len(fixed) or total > max_atoms:
-            continue
         z, rest = divmod(total, per_unit)
-        if rest or {a for a, _, _ in pattern} != set(amounts.values()):
+        if sites is None or total > max_atoms or rest:
+            continue
+        if {a for a, _, _ in pattern} != set(amounts.values()):
             continue
         ways = []
         for amount in sorted(set(amounts.values())):
-            sites = sorted(
-                (by_letter[letter] for a, _, letter in pattern if a == amount),
-                key=lambda p: p[1],
-            )
+            mine = [(m, w) for a, m, w in pattern if a == amount]
             counts = {
                 el: amount * z for el, a in amounts.items() if a == amount
             }
-            if sum(p[0] for p in sites) != sum(counts.values()):
+            if sum(m for m, _ in mine) != sum(counts.values()):
                 break
-            ways.append(list(_share_sites(sites, counts)))
-        if len(ways) < len(set(amounts.values())) or not all(ways):
-            continue
-        for way in itertools.product(*ways):
-            yield z, [pair for part in way for pair in part]
+            mine = _occupied(mine, by_letter, max_sites)
+            ways.append(list(_share_sites(mine, counts)))
+        else:
+            for way in itertools.product(*ways):
+                yield z, [pair for part in way for pair in part]
 
 
 def _share_sites(sites, counts):
