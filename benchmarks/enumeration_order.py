@@ -7,7 +7,8 @@ Run from the repository root::
 
 For the structures of ``benchmarks/refine_synthetic.py`` (its selection),
 the position of the true Wyckoff assignment (each symmetry-unique
-atom's element and spglib's Wyckoff letter) in the order that the
+atom's element and spglib's Wyckoff letter, or a site list equivalent
+to it: :func:`diffpy.sgpredict.wyckoff.equivalent_sites`) in the order that the
 enumeration tries assignments of the true group
 (:func:`diffpy.sgpredict.refine.wyckoff.assignment_order`), without
 and with the site patterns of real structures
@@ -31,22 +32,28 @@ from diffpy.sgpredict.chemistry import (  # noqa: E402
 )
 from diffpy.sgpredict.refine.wyckoff import assignment_order  # noqa: E402
 from diffpy.sgpredict.structures import symmetry_dataset  # noqa: E402
+from diffpy.sgpredict.wyckoff import equivalent_sites  # noqa: E402
 
 
-def true_sites(crystal):
-    """Sorted ``element:letter`` of the symmetry-unique atoms."""
+def true_sites(crystal, number):
+    """The symmetry-unique atoms' ``(element, letter)``, as the
+    representative of their equivalent site lists
+    (:func:`~diffpy.sgpredict.wyckoff.equivalent_sites`)."""
     ds = symmetry_dataset(crystal.lattice, crystal.frac, crystal.species)
     unique = sorted({int(i) for i in ds.equivalent_atoms})
-    return sorted(f"{crystal.species[i]}:{ds.wyckoffs[i]}" for i in unique)
+    sites = [(crystal.species[i], ds.wyckoffs[i]) for i in unique]
+    return equivalent_sites(number, sites)
 
 
 def position(item, patterns):
-    """1-based position of the true assignment, or None."""
+    """1-based position of the true assignment (or one equivalent to
+    it), or None."""
     counts, _ = mixed_sites(parse_composition(item["formula"]))
-    truth = true_sites(item["crystal"])
+    truth = true_sites(item["crystal"], item["group"])
     order = assignment_order(item["group"], counts, patterns=patterns)
     for k, (_, sites) in enumerate(order):
-        if sorted(f"{el}:{p[1]}" for el, p in sites) == truth:
+        found = [(el, p[1]) for el, p in sites]
+        if equivalent_sites(item["group"], found) == truth:
             return k + 1
     return None
 

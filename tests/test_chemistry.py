@@ -17,8 +17,14 @@ from diffpy.sgpredict.chemistry import (
     reduced_formula,
 )
 from diffpy.sgpredict.errors import InputError
+from diffpy.sgpredict.refine.wyckoff_model import (
+    cell_base,
+    pair_distances,
+    site_models,
+)
 from diffpy.sgpredict.wyckoff import (
     composition_allowed,
+    equivalent_sites,
     wyckoff_assignments,
     wyckoff_positions,
 )
@@ -153,6 +159,126 @@ def test_wyckoff_assignments_thcr2si2():
         assert sum(m for _, m, _ in sites) == 10
 
 
+def _distances(number, sites, params, cell):
+    """Pair distances (A) up to 4.5 A (below every cell length: one
+    lattice shift finds them all) of the sites (element, letter) with
+    free parameters ``params``: those of all atoms, then those of the
+    first site's atoms."""
+    orbits = [
+        model.orbit(numpy.asarray(p, float))
+        for model, p in zip(site_models(number, sites), params)
+    ]
+    base = cell_base(cell)
+    every = pair_distances(base, numpy.vstack(orbits), 4.5)
+    return numpy.concatenate([every, pair_distances(base, orbits[0], 4.5)])
+
+
+def test_equivalent_sites_describe_one_structure():
+    """Mn 4a + F 8c and Mn 4b + F 8c of Pbca differ by the origin shift
+    (1/2, 0, 0): the same distances once F moves with it; Mn 4a + F 8c
+    and Mn 8c + F 8c + F 8c are not equivalent."""
+    cell = (4.9, 5.3, 5.8, 90.0, 90.0, 90.0)
+    xyz = [0.17, 0.31, 0.42]
+    a = _distances(61, [("Mn", "a"), ("F", "c")], [[], xyz], cell)
+    shifted = [xyz[0] + 0.5, xyz[1], xyz[2]]
+    b = _distances(61, [("Mn", "b"), ("F", "c")], [[], shifted], cell)
+    assert len(a) == len(b) > 50
+    assert numpy.allclose(a, b)
+    # the same free parameters without the shift give another structure
+    c = _distances(61, [("Mn", "b"), ("F", "c")], [[], xyz], cell)
+    assert not (len(a) == len(c) and numpy.allclose(a, c))
+    assert equivalent_sites(61, [("Mn", "b"), ("F", "c")]) == (
+        equivalent_sites(61, [("F", "c"), ("Mn", "a")])
+    )
+    assert equivalent_sites(61, [("Mn", "a"), ("F", "c")]) != (
+        equivalent_sites(61, [("Mn", "c"), ("F", "c")])
+    )
+    # P-3m1: 1a and 1b are exchanged, 2c and 2d are not
+    assert equivalent_sites(164, [("Mn", "b"), ("Li", "d")]) == (
+        ("Li", "d"),
+        ("Mn", "a"),
+    )
+    assert equivalent_sites(164, [("Mn", "a"), ("Li", "c")]) != (
+        equivalent_sites(164, [("Mn", "a"), ("Li", "d")])
+    )
+
+
+def test_equivalent_sites_need_the_whole_period_of_a_coordinate():
+    """2H-BaNiO3 (P6_3/mmc: Ni 2a, Ba 2d, O 6h x = 0.148) is, in the
+    representative with Ba on 2c, the structure with x = 0.852, not
+    0.148: one free coordinate of a representative must be searched
+    over its whole period (a grid over 0-0.5 lost 2H-BaNiO3)."""
+    from diffpy.sgpredict.refine.wyckoff import _coordinate_grid
+    from diffpy.sgpredict.refine.wyckoff_model import AssignmentModel
+
+    cell = (5.58, 5.58, 4.83, 90.0, 90.0, 120.0)
+    x = 0.148
+    true = _distances(
+        194, [("O", "h"), ("Ni", "a"), ("Ba", "d")], [[x], [], []], cell
+    )
+
+    def as_2c(v):
+        return _distances(
+            194, [("O", "h"), ("Ni", "a"), ("Ba", "c")], [[v], [], []], cell
+        )
+
+    other = as_2c(1 - x)
+    assert len(other) == len(true) and numpy.allclose(true, other)
+    other = as_2c(x)
+    assert not (len(other) == len(true) and numpy.allclose(true, other))
+    sites = equivalent_sites(194, [("Ni", "a"), ("Ba", "d"), ("O", "h")])
+    assert ("Ba", "c") in sites
+    model = AssignmentModel(
+        194, site_models(194, sites), {"Ba": 56.0, "Ni": 28.0, "O": 8.0}
+    )
+    grid = numpy.concatenate(_coordinate_grid(model, None, 2))
+    assert numpy.abs(grid - (1 - x)).min() <= 0.025
+
+
+def test_assignments_come_once_per_structure():
+    """MnF2 in Pbca: Mn 4b + F 8c is Mn 4a + F 8c and is not listed
+    again; SrFe2As2 in I4/mmm has Sr on 2a (2b is the same)."""
+    found = [
+        " ".join(f"{el}{p[0]}{p[1]}" for el, p in sites)
+        for _, sites in wyckoff_assignments("MnF2", 61, zmax=8)
+    ]
+    assert "Mn4a F8c" in found
+    assert "Mn4b F8c" not in found
+    sites = [
+        dict((el, p[1]) for el, p in sites)
+        for _, sites in wyckoff_assignments("SrFe2As2", 139, zmax=2)
+    ]
+    assert all(s["Sr"] != "b" for s in sites)
+
+
+def test_letter_maps_are_checked_on_the_positions():
+    """The builder accepts pyxtal's letter map of a normalizer operation
+    only where it takes every position's generic point onto the orbit
+    it names."""
+    pytest.importorskip("pymatgen")
+    from pymatgen.core.operations import SymmOp
+
+    from diffpy.sgpredict.refine import _build_wyckoff
+
+    sg = GetSpaceGroup(164)
+    rows = wyckoff_positions(164)
+    by_letter = {r[1]: numpy.asarray(r[3], float) for r in rows}
+    ops = [(numpy.asarray(o.R, float), o.t) for o in sg.iter_symops()]
+    shift = numpy.zeros(3)
+    letters = "abcdefghij"
+    op = SymmOp.from_xyz_str("x,y,z+1/2")
+    got = _build_wyckoff._checked(
+        ops, by_letter, letters, "bacdfehgij", op, shift
+    )
+    assert got == "bacdfehgij"
+    # a map that sends 2c to 2d is refused
+    wrong = "badcfehgij"
+    assert (
+        _build_wyckoff._checked(ops, by_letter, letters, wrong, op, shift)
+        is None
+    )
+
+
 def _as_keys(assignments):
     return [
         (z, tuple(sorted((el, p[0], p[1]) for el, p in sites)))
@@ -167,7 +293,7 @@ def test_preferred_site_combinations_come_first_and_nothing_is_lost():
     limits = dict(zmax=8, max_atoms=60, max_sites=8, limit=1000)
     plain = _as_keys(wyckoff_assignments("MnO2", 87, **limits))
     hollandite = (8, (("Mn", 8, "h"), ("O", 8, "h"), ("O", 8, "h")))
-    assert plain.index(hollandite) > 100
+    assert plain.index(hollandite) > 50
     # a combination that cannot hold MnO2 (Z = 2/3) is passed over
     prefer = [[(2, "a")], [(8, "h"), (8, "h"), (8, "h")]]
     first = _as_keys(wyckoff_assignments("MnO2", 87, prefer=prefer, **limits))

@@ -16,6 +16,7 @@ from diffpy.sgpredict.refine.packing import (
     PairPotential,
     pdf_overlap,
     relax_cell,
+    suits,
 )
 from diffpy.sgpredict.refine.wyckoff_model import (
     AssignmentModel,
@@ -248,3 +249,25 @@ def test_relaxing_with_the_overlap_brings_rutile_to_its_data():
     assert cell == pytest.approx([4.594, 2.959], rel=0.02)
     x = min(xyz[0], 1 - xyz[0])
     assert x == pytest.approx(0.3049, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    "number, sites, expected",
+    [
+        # Li-O and Zr-O are both 2.1 A (by atomic volumes Zr/Li was 2.05
+        # and the potential was not used)
+        (15, [("Li", "e"), ("Zr", "e"), ("O", "f")], True),
+        (166, [("Li", "a"), ("Co", "b"), ("O", "c")], True),
+        # the A cation of a perovskite: Ca-O 2.4-2.5 A, Sr-O 2.76 A
+        # against Ti-O 1.95 A
+        (221, [("Sr", "a"), ("Ti", "b"), ("O", "c")], False),
+        (62, [("Ca", "c"), ("Ti", "b"), ("O", "d")], False),
+        (186, [("Ba", "a"), ("Ni", "b"), ("O", "c")], False),
+        # one cation: no ratio; no anion, or anions only: no potential
+        (136, [("Ti", "a"), ("O", "f")], True),
+        (225, [("Ni", "a")], False),
+        (15, [("F", "f")], False),
+    ],
+)
+def test_suits_cations_of_one_bond_length(number, sites, expected):
+    assert suits(_model(number, sites)) is expected

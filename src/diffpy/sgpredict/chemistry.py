@@ -66,6 +66,7 @@ __all__ = [
     "formula_key",
     "formula_group_key",
     "atomic_volumes",
+    "ionic_radii",
     "expected_volume",
     "volume_spread",
     "mixed_sites",
@@ -493,6 +494,39 @@ def atomic_volumes():
     (True, False)
     """
     return dict(_volume_table()[0])
+
+
+@functools.lru_cache(maxsize=1)
+def _radius_table():
+    ref = resources.files("diffpy.sgpredict").joinpath(
+        "data", "radii", "ionic_radii.csv"
+    )
+    text = ref.read_text(encoding="utf-8")
+    rows = csv.DictReader(ln for ln in text.splitlines() if ln[:1] != "#")
+    return {
+        r["element"]: tuple(
+            float(r[k]) if r[k] else None for k in ("cation", "anion")
+        )
+        for r in rows
+    }
+
+
+def ionic_radii():
+    """Ionic radii (A) of the elements: ``{element: (cation, anion)}``.
+
+    Shannon's radii (Acta Cryst. A 32, 751 (1976)) as pymatgen
+    tabulates them, each averaged over the element's positive or
+    negative oxidation states; None where there is none (H, the noble
+    gases; As has no anion radius).  Built by
+    ``python scripts/build_ionic_radii.py``.
+
+    Examples
+    --------
+    >>> r = ionic_radii()
+    >>> r["Li"], r["O"]
+    ((0.9, None), (None, 1.26))
+    """
+    return dict(_radius_table())
 
 
 def volume_spread():

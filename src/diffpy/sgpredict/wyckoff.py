@@ -4,6 +4,9 @@
   setting (multiplicity, letter, degrees of freedom, representative);
 * :func:`setting_shift` is the origin shift between that setting and
   the International Tables' standard one;
+* :func:`equivalent_sites` picks one of the site lists that describe
+  the same structures (Mn 4a + F 8c and Mn 4b + F 8c of Pbca differ by
+  an origin shift);
 * :func:`composition_allowed` tells whether, for some number of formula
   units Z up to a limit, the multiplicities can hold a composition
   (each element on whole orbits, a fixed position at most once);
@@ -31,6 +34,7 @@ from diffpy.sgpredict.errors import InputError
 __all__ = [
     "wyckoff_positions",
     "setting_shift",
+    "equivalent_sites",
     "composition_allowed",
     "wyckoff_assignments",
 ]
@@ -105,6 +109,69 @@ def setting_shift(number):
     """
     shifts = _wyckoff_table()["origin_shift"]
     return tuple(float(x) for x in shifts.get(str(int(number)), (0, 0, 0)))
+
+
+def equivalent_sites(number, sites):
+    """One representative of the site lists equivalent to ``sites``.
+
+    The operations of a group's Euclidean normalizer (origin shifts,
+    inversion, some rotations and axis permutations) take every
+    structure of the group to one of the same group, with the same PDF,
+    and permute its Wyckoff letters: 1a and 1b of P-3m1 are exchanged
+    by the shift (0, 0, 1/2), 2a-2d of P2_1/c by the half-cell shifts.
+    Two site lists that one permutation maps onto each other describe
+    the same structures (in a cell whose shape the refinement frees
+    anyway).  The permutations are those of the International Tables'
+    Wyckoff sets (Vol. A, Part 3.5, as tabulated by pyxtal), stored
+    with the positions and checked there on every position in diffpy's
+    setting (:mod:`diffpy.sgpredict.refine._build_wyckoff`).
+
+    Parameters
+    ----------
+    number : int
+        Space-group number.
+    sites : iterable of (str, str)
+        Element and Wyckoff letter of each site.
+
+    Returns
+    -------
+    tuple of (str, str)
+        The sorted sites under the permutation that gives the smallest
+        such tuple: equal for equivalent site lists.
+
+    Examples
+    --------
+    >>> equivalent_sites(164, [("Mn", "b"), ("Li", "d"), ("F", "i")])
+    (('F', 'i'), ('Li', 'd'), ('Mn', 'a'))
+    >>> equivalent_sites(14, [("Mn", "a"), ("Li", "d")]) == (
+    ...     equivalent_sites(14, [("Li", "a"), ("Mn", "d")]))
+    True
+    """
+    sites = list(sites)
+    images = _canonical_map(number, sites)
+    return tuple(sorted((el, images.get(w, w)) for el, w in sites))
+
+
+def _canonical_map(number, sites):
+    """The letter permutation (a dict; empty for the identity) that
+    takes ``sites`` to their representative in
+    :func:`equivalent_sites`."""
+    best, chosen = tuple(sorted(sites)), {}
+    for images in _letter_maps(number):
+        moved = tuple(sorted((el, images[w]) for el, w in sites))
+        if moved < best:
+            best, chosen = moved, images
+    return chosen
+
+
+@functools.lru_cache(maxsize=None)
+def _letter_maps(number):
+    """The letter permutations of :func:`equivalent_sites`, as dicts."""
+    entry = _wyckoff_table()["letter_maps"].get(str(int(number)))
+    if entry is None:
+        return ()
+    letters = entry["letters"]
+    return tuple(dict(zip(letters, images)) for images in entry["maps"])
 
 
 def _integer_counts(composition, z):
@@ -287,7 +354,11 @@ def wyckoff_assignments(
         ``(z, sites)`` with ``sites`` a list of ``(element, position)``
         pairs, ``position`` being a row of :func:`wyckoff_positions`.
         After the preferred ones, assignments with fewer sites and
-        fewer free parameters come first within each Z.
+        fewer free parameters come first within each Z.  Of the
+        assignments that describe the same structures
+        (:func:`equivalent_sites`) one comes, where the first came,
+        with the letters of their representative (Sr 2a rather than
+        2b of I4/mmm).
 
     Examples
     --------
@@ -304,7 +375,7 @@ def wyckoff_assignments(
     >>> z, " ".join(f"{el}{p[0]}{p[1]}" for el, p in sites)
     (3, 'Mn1a Mn2d Li6g F6i F6i F6i')
 
-    Hollandite MnO2 (I4/m, Mn 8h, O 8h, O 8h) is the 115th assignment
+    Hollandite MnO2 (I4/m, Mn 8h, O 8h, O 8h) is the 83rd assignment
     in the plain order and the first when its sites are preferred:
 
     >>> hollandite = [(8, "h"), (8, "h"), (8, "h")]
@@ -315,6 +386,7 @@ def wyckoff_assignments(
     """
     comp = parse_composition(composition)
     positions = wyckoff_positions(sg_number)
+    by_letter = {p[1]: p for p in positions}
     limits = dict(zmax=zmax, max_atoms=max_atoms, max_sites=max_sites)
     done = set()
     for z, sites in itertools.chain(
@@ -322,6 +394,8 @@ def wyckoff_assignments(
         _preferred(comp, positions, prefer, **limits),
         _enumerated(comp, positions, limit=limit, **limits),
     ):
+        images = _canonical_map(sg_number, [(el, p[1]) for el, p in sites])
+        sites = [(el, by_letter[images.get(p[1], p[1])]) for el, p in sites]
         key = (z, tuple(sorted((el, p[1]) for el, p in sites)))
         if key in done:
             continue

@@ -82,6 +82,77 @@ def _shift(sg, positions):
     return valid[0]
 
 
+def _in_orbit(ops, point, mat):
+    """Whether ``point`` lies on the orbit of the Wyckoff position whose
+    3x4 map is ``mat`` (some free parameters and lattice vector)."""
+    m3, m = mat[:, :3], mat[:, 3]
+    free = numpy.abs(m3).sum(axis=0) > 0
+    shifts = numpy.array(list(itertools.product(range(-2, 3), repeat=3)))
+    for rot, tra in ops:
+        v = rot @ point + tra - m
+        targets = v[None, :] + shifts
+        if free.any():
+            sol = numpy.linalg.lstsq(m3[:, free], targets.T, rcond=None)[0]
+            targets = targets - (m3[:, free] @ sol).T
+        if (numpy.abs(targets).max(axis=1) < 1e-6).any():
+            return True
+    return False
+
+
+def _checked(ops, by_letter, letters, images, op, shift):
+    """The letters' images under the operation ``op`` (pyxtal's list
+    ``images``, or its inverse: the table gives some maps the other way
+    round), checked on a generic point of each position; None when
+    neither fits."""
+    probe = numpy.array([0.1234, 0.2345, 0.3456])
+    inverse = "".join(letters[images.index(w)] for w in letters)
+    for cand in (images, inverse):
+        for w, image in zip(letters, cand):
+            mat = by_letter[w]
+            point = mat[:, :3] @ probe + mat[:, 3]
+            moved = op.rotation_matrix @ (point - shift)
+            moved = moved + op.translation_vector + shift
+            if not _in_orbit(ops, moved, by_letter[image]):
+                break
+        else:
+            return cand
+    return None
+
+
+def _letter_maps(number, sg, rows, shift):
+    """The permutations of the group's letters by the coset
+    representatives of its Euclidean normalizer (pyxtal's
+    ``wyckoff_sets.json``), each checked in diffpy's setting; the
+    distinct ones that move a letter, as strings of images in the order
+    of ``letters``."""
+    from importlib import resources
+
+    from pymatgen.core.operations import SymmOp
+
+    ref = resources.files("pyxtal").joinpath("database", "wyckoff_sets.json")
+    entry = json.loads(ref.read_text(encoding="utf-8"))[str(number)]
+    by_letter = {row[1]: numpy.asarray(row[3], float) for row in rows}
+    letters = "".join(sorted(by_letter, key=lambda w: (w.isupper(), w)))
+    ops = [
+        (numpy.asarray(op.R, float), numpy.asarray(op.t, float))
+        for op in sg.iter_symops()
+    ]
+    maps = set()
+    for rep, images in zip(
+        entry["Coset Representative"], entry["Transformed WP"]
+    ):
+        images = "".join(images.split())
+        if len(images) != len(letters):
+            raise RuntimeError(f"{number}: {rep} maps {images}")
+        op = SymmOp.from_xyz_str(rep)
+        images = _checked(ops, by_letter, letters, images, op, shift)
+        if images is None:
+            raise RuntimeError(f"{number}: {rep} does not map {letters}")
+        if images != letters:
+            maps.add(images)
+    return {"letters": letters, "maps": sorted(maps)}
+
+
 def build(path=None):
     """Write the table and return it as a dict ``{number: positions}``."""
     from diffpy.structure.spacegroups import GetSpaceGroup
@@ -89,6 +160,7 @@ def build(path=None):
 
     table = {}
     shifts = {}
+    maps = {}
     for number in range(1, 231):
         g = Group(number)
         positions = []
@@ -112,6 +184,7 @@ def build(path=None):
             rows.append([mult, letter, dof, numpy.round(mat, 6).tolist()])
         table[str(number)] = rows
         shifts[str(number)] = shift.tolist()
+        maps[str(number)] = _letter_maps(number, sg, rows, shift)
     path = path or os.path.join(_OUT, "wyckoff.json")
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(
@@ -120,6 +193,7 @@ def build(path=None):
                 "Vol. A), in diffpy.structure's setting of each number",
                 "groups": table,
                 "origin_shift": {k: v for k, v in shifts.items() if any(v)},
+                "letter_maps": maps,
             },
             fh,
             separators=(",", ":"),

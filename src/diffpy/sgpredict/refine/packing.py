@@ -57,7 +57,7 @@ import numpy
 from scipy.ndimage import gaussian_filter1d
 from scipy.optimize import minimize
 
-from diffpy.sgpredict.chemistry import anions, atomic_volumes, element_symbol
+from diffpy.sgpredict.chemistry import anions, element_symbol, ionic_radii
 
 __all__ = [
     "Overlap",
@@ -74,10 +74,11 @@ LIKE_RANGE = 1.4
 LIKE_STRENGTH = 10.0
 #: Pairs farther apart than this many r1 do not count.
 CUTOFF = 2.0
-#: The largest ratio of cation atomic volumes that one cation-anion
-#: distance describes (:func:`suits`; Ti/Li 1.38 and Mn/Li 1.16 pass,
-#: Zr/Li 2.05, Sr/Ti 2.08 and Ba/Ni 3.8 do not).
-CATION_VOLUME_RATIO = 2.0
+#: The largest ratio of cation-anion bond lengths (sums of ionic radii)
+#: that one cation-anion distance describes (:func:`suits`; in oxides
+#: Ti/Li 1.02, Zr/Li 1.02 and Fe/Bi 1.09 pass, Ca/Ti 1.14, Sr/Ti 1.22
+#: and Ba/Ni 1.38 do not).
+BOND_RATIO = 1.1
 #: The neighbour list of :class:`PairPotential` holds pairs up to
 #: CUTOFF + SKIN times r1.
 SKIN = 0.3
@@ -180,12 +181,15 @@ def ionic(composition):
 
 def suits(model):
     """Whether the potential describes an assignment: cations and anions
-    (:func:`ionic`), and cations alike enough in size for one
-    cation-anion distance, their atomic volumes
-    (:func:`~diffpy.sgpredict.chemistry.atomic_volumes`) within a factor
-    :data:`CATION_VOLUME_RATIO`.  Not BaNiO3 (Ba-O 2.9 A, Ni-O 1.9 A):
-    the potential pulled Ba to 1.9 A of O, and the enumeration no longer
-    found the structure the unrelaxed grid finds.
+    (:func:`ionic`), and cations whose bonds to the anions are alike in
+    length, within a factor :data:`BOND_RATIO`.  A cation's bond is the
+    sum of its ionic radius and the mean radius of the composition's
+    anions (:func:`~diffpy.sgpredict.chemistry.ionic_radii`; anions
+    without one, As, do not count).  Not BaNiO3 (Ba-O 2.9 A, Ni-O
+    1.9 A): the potential pulled Ba to 1.9 A of O, and the enumeration
+    no longer found the structure the unrelaxed grid finds.  Li2ZrO3
+    passes (Li-O and Zr-O 2.1 A); by the ratio of atomic volumes it did
+    not (Zr/Li 2.05, no more than Sr/Ti 2.08).
 
     Examples
     --------
@@ -202,13 +206,21 @@ def suits(model):
     counts = _counts(model)
     if not ionic(counts):
         return False
-    volumes = atomic_volumes()
-    sizes = [volumes.get(element_symbol(e, strict=False)) for e in counts]
     found = anions(counts)
-    sizes = [v for e, v in zip(counts, sizes) if e not in found]
-    if any(v is None for v in sizes):
+    cations = [e for e in counts if e not in found]
+    if len(cations) == 1:
+        return True
+    radii = ionic_radii()
+
+    def radius(el, kind):
+        return radii.get(element_symbol(el, strict=False), (None, None))[kind]
+
+    known = [radius(e, 1) for e in found if radius(e, 1)]
+    bonds = [radius(e, 0) for e in cations]
+    if not known or any(r is None for r in bonds):
         return False
-    return max(sizes) <= CATION_VOLUME_RATIO * min(sizes)
+    anion = sum(known) / len(known)
+    return max(bonds) + anion <= BOND_RATIO * (min(bonds) + anion)
 
 
 def _counts(model):
