@@ -271,6 +271,20 @@ def test_letter_maps_are_checked_on_the_positions():
         ops, by_letter, letters, "bacdfehgij", op, shift
     )
     assert got == "bacdfehgij"
+    # operations that change the cell do not count: the axis
+    # permutation of Pmmm, not the two-fold rotation of P-3m1
+    rotation = SymmOp.from_xyz_str("z,x,y").rotation_matrix
+    assert not _build_wyckoff._keeps_cell(47, rotation)
+    rotation = SymmOp.from_xyz_str("-x,-y,z").rotation_matrix
+    assert _build_wyckoff._keeps_cell(164, rotation)
+    # Ni 1a + O 1b and Ni 1a + O 1c of Pmmm (O at a/2 or c/2 from Ni)
+    # differ by an axis permutation only: two structures in one cell
+    assert equivalent_sites(47, [("Ni", "a"), ("O", "b")]) != (
+        equivalent_sites(47, [("Ni", "a"), ("O", "c")])
+    )
+    assert equivalent_sites(47, [("Ni", "a"), ("O", "b")]) == (
+        equivalent_sites(47, [("Ni", "c"), ("O", "d")])
+    )
     # a map that sends 2c to 2d is refused
     wrong = "badcfehgij"
     assert (

@@ -115,16 +115,17 @@ def equivalent_sites(number, sites):
     """One representative of the site lists equivalent to ``sites``.
 
     The operations of a group's Euclidean normalizer (origin shifts,
-    inversion, some rotations and axis permutations) take every
-    structure of the group to one of the same group, with the same PDF,
-    and permute its Wyckoff letters: 1a and 1b of P-3m1 are exchanged
-    by the shift (0, 0, 1/2), 2a-2d of P2_1/c by the half-cell shifts.
-    Two site lists that one permutation maps onto each other describe
-    the same structures (in a cell whose shape the refinement frees
-    anyway).  The permutations are those of the International Tables'
-    Wyckoff sets (Vol. A, Part 3.5, as tabulated by pyxtal), stored
-    with the positions and checked there on every position in diffpy's
-    setting (:mod:`diffpy.sgpredict.refine._build_wyckoff`).
+    inversion, some rotations) take every structure of the group to one
+    of the same group, with the same PDF, and permute its Wyckoff
+    letters: 1a and 1b of P-3m1 are exchanged by the shift (0, 0, 1/2),
+    2a-2d of P2_1/c by the half-cell shifts.  Two site lists that one
+    permutation maps onto each other describe the same structures in
+    the same cells.  Operations that would change the cell (the axis
+    permutations of Pmmm, Pnnm, Cmmm and Immm) do not count.  The
+    permutations are those of the International Tables' Wyckoff sets
+    (Vol. A, Part 3.5, as tabulated by pyxtal), stored with the
+    positions and checked there on every position in diffpy's setting
+    (:mod:`diffpy.sgpredict.refine._build_wyckoff`).
 
     Parameters
     ----------

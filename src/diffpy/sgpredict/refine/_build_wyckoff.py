@@ -119,12 +119,39 @@ def _checked(ops, by_letter, letters, images, op, shift):
     return None
 
 
+def _keeps_cell(number, rotation):
+    """Whether a rotation part keeps every cell of the group's crystal
+    system: :math:`R^T G R = G` for a generic metric :math:`G` of the
+    system (lengths 4.1, 5.3, 6.7 A as the system allows)."""
+    from diffpy.sgpredict.refine.wyckoff_model import cell_base
+
+    if number <= 2:
+        cell = (4.1, 5.3, 6.7, 81.0, 97.0, 103.0)
+    elif number <= 15:
+        cell = (4.1, 5.3, 6.7, 90.0, 101.0, 90.0)
+    elif number <= 74:
+        cell = (4.1, 5.3, 6.7, 90.0, 90.0, 90.0)
+    elif number <= 142:
+        cell = (4.1, 4.1, 6.7, 90.0, 90.0, 90.0)
+    elif number <= 194:
+        cell = (4.1, 4.1, 6.7, 90.0, 90.0, 120.0)
+    else:
+        cell = (4.1, 4.1, 4.1, 90.0, 90.0, 90.0)
+    base = cell_base(cell)
+    metric = base @ base.T
+    rot = numpy.asarray(rotation, dtype=float)
+    return numpy.allclose(rot.T @ metric @ rot, metric)
+
+
 def _letter_maps(number, sg, rows, shift):
     """The permutations of the group's letters by the coset
     representatives of its Euclidean normalizer (pyxtal's
     ``wyckoff_sets.json``), each checked in diffpy's setting; the
     distinct ones that move a letter, as strings of images in the order
-    of ``letters``."""
+    of ``letters``.  Operations that change the cell (the axis
+    permutations of Pmmm, Pbam, Pnnm, Cmmm and Immm, which take a cell
+    a < b < c to one with another order) are left out: the
+    enumeration's grid of cell shapes is not closed under them."""
     from importlib import resources
 
     from pymatgen.core.operations import SymmOp
@@ -145,6 +172,8 @@ def _letter_maps(number, sg, rows, shift):
         if len(images) != len(letters):
             raise RuntimeError(f"{number}: {rep} maps {images}")
         op = SymmOp.from_xyz_str(rep)
+        if not _keeps_cell(number, op.rotation_matrix):
+            continue
         images = _checked(ops, by_letter, letters, images, op, shift)
         if images is None:
             raise RuntimeError(f"{number}: {rep} does not map {letters}")
