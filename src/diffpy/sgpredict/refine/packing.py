@@ -212,11 +212,11 @@ def suits(model):
         return True
     radii = ionic_radii()
 
-    def radius(el, kind):
-        return radii.get(element_symbol(el, strict=False), (None, None))[kind]
+    def radii_of(el):
+        return radii.get(element_symbol(el, strict=False), (None, None))
 
-    known = [radius(e, 1) for e in found if radius(e, 1)]
-    bonds = [radius(e, 0) for e in cations]
+    known = [r for r in (radii_of(e)[1] for e in found) if r]
+    bonds = [radii_of(e)[0] for e in cations]
     if not known or any(r is None for r in bonds):
         return False
     anion = sum(known) / len(known)

@@ -768,8 +768,9 @@ def _screen_assignments(
         if not local:
             continue
         nassign += 1
-        found.append((local, _relaxes(model)))
-        if _relaxes(model):
+        relaxes = _relaxes(model)
+        found.append((local, relaxes))
+        if relaxes:
             relaxed.append((min(g[0] for g in local), model, z, local))
     relaxed.sort(key=lambda r: r[0])
     while relaxed and screen.meter.now() < stop_at[2]:
@@ -846,11 +847,9 @@ def _seen_combinations(number):
     alone, an Mn 2a + 2b, O 8h combination of MnO2 (I4/m, 12 atoms, 2
     structures) came before hollandite (24 atoms, 8 structures).
     """
-    seen = sorted(
-        wyckoff_combinations(number),
-        key=lambda c: -c[1] / sum(m for m, _ in c[0]) ** 2,
+    return _per_cost(
+        wyckoff_combinations(number), lambda sites: [m for m, _ in sites]
     )
-    return [sites for sites, _ in seen]
 
 
 def _seen_patterns(number, counts):
@@ -866,11 +865,17 @@ def _seen_patterns(number, counts):
     C2/m moves from the 43rd to the 4th place, Li2ZrO3 in C2/c from
     the 10th to the 3rd, Li2MnF6 in P-3m1 from the 8th to the 3rd,
     Ti3O5 in Cmcm and C2/c and ReS2 from the 1st to the 3rd."""
-    seen = sorted(
-        site_patterns(number, counts),
-        key=lambda p: -p[1] / sum(m for _, m, _ in p[0]) ** 2,
+    return _per_cost(
+        site_patterns(number, counts), lambda sites: [m for _, m, _ in sites]
     )
-    return [pattern for pattern, _ in seen]
+
+
+def _per_cost(seen, multiplicities):
+    """The items of ``seen`` (``(item, count)`` pairs) by count per
+    square of the atoms per cell (the sum of ``multiplicities(item)``),
+    largest first."""
+    ranked = sorted(seen, key=lambda s: -s[1] / sum(multiplicities(s[0])) ** 2)
+    return [item for item, _ in ranked]
 
 
 def _best_per_shape(local, count):
