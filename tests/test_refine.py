@@ -623,6 +623,75 @@ def test_a_fit_stops_at_the_same_step_on_a_slower_machine(monkeypatch):
     assert further[1] < here[1]
 
 
+def test_a_fit_cut_short_keeps_its_best_point(monkeypatch):
+    """Stopped by its work limit inside a least-squares run, a fit
+    leaves the recipe at the best point evaluated, not at the step it
+    was trying."""
+    from diffpy.sgpredict.refine import fitting
+    from diffpy.sgpredict.refine.fitdata import prepare_data
+
+    data = prepare_data(NI, 1.5, 20.0, 0.02)
+    start = starting_structure(225, composition="Ni", data=data)
+    recipe, gen = fitting.build_recipe(data, start.structure, 225, "builtin")
+    recipe.a.value = 3.60
+    seen = []
+    solve = fitting.least_squares
+
+    def recording(fun, x0, **kwargs):
+        def wrapped(x):
+            r = fun(x)
+            seen.append((float(numpy.dot(r, r)), x))
+            return r
+
+        return solve(wrapped, x0, **kwargs)
+
+    monkeypatch.setattr(fitting, "least_squares", recording)
+    assert fitting.refine_recipe(recipe, gen, data.g, timeout=0.1)
+    r = recipe.residual()
+    assert float(numpy.dot(r, r)) == min(c for c, _ in seen)
+
+
+def test_a_subgroup_starts_where_its_supergroup_ended():
+    """The second round starts a subgroup from its supergroup's refined
+    structure and profile (scale, Qdamp, delta2): before any step its
+    Rw is the supergroup's."""
+    from diffpy.sgpredict.refine import fitting
+    from diffpy.sgpredict.refine.candidate_fit import (
+        structure_to_dict,
+        task_starts,
+    )
+    from diffpy.sgpredict.refine.fitdata import prepare_data
+    from diffpy.sgpredict.refine.ranking import second_round_tasks
+
+    data = prepare_data(NI, 1.5, 20.0, 0.02)
+    start = starting_structure(225, composition="Ni", data=data)
+    res = fitting.fit_structure(data, start, calculator="builtin")
+    rows = [
+        {
+            "number": 225,
+            "rw": res["rw"],
+            "nfree": res["nfree"],
+            "structure": structure_to_dict(res["structure"]),
+            "variables": res["variables"],
+        },
+        {"number": 139, "rw": 0.5, "nfree": 8, "structure": None},
+    ]
+    tasks = [{"number": n, "folder": f"sg{n}", "timeout": 10.0}
+             for n in (225, 139)]  # fmt: skip
+    ((row, task),) = second_round_tasks(rows, tasks)
+    assert task["supergroup"]["profile"] == fitting.profile_values(
+        res["variables"]
+    )
+    (sub,), _ = task_starts(task, data)
+    assert sub.profile["delta2"] == res["variables"]["delta2"]
+    recipe, _ = fitting.build_recipe(
+        data, sub.structure, 139, "builtin", sub.profile
+    )
+    assert fitting._rw(recipe) == pytest.approx(res["rw"], rel=1e-6)
+    plain, _ = fitting.build_recipe(data, sub.structure, 139, "builtin")
+    assert fitting._rw(plain) > 1.5 * res["rw"]
+
+
 @pytest.mark.parametrize(
     "number, formula, cell, atoms, sites",
     [
@@ -665,13 +734,9 @@ def test_wyckoff_enumeration_finds_uncommon_cell_shapes(
     assert lat.c == pytest.approx(cell[2], rel=0.02)
 
 
-@pytest.mark.slow
-def test_relaxed_guesses_find_brookite_where_random_draws_do_not(tmp_path):
-    # brookite TiO2 (Pbca; Ti, O, O all 8c: nine free coordinates;
-    # Meagher & Lager, Can. Mineral. 17, 77 (1979)), its true assignment
-    # given: twelve guesses relaxed in the pair potential from arbitrary
-    # cell shapes find it; twelve random draws in the true cell shape
-    # polished and fitted the same way do not
+def _brookite(tmp_path):
+    """Brookite TiO2 data, its true assignment's model, and the
+    screening inputs."""
     from diffpy.sgpredict.pdfcalc.scattering import scattering_weight
     from diffpy.sgpredict.refine import wyckoff
     from diffpy.sgpredict.refine.fitdata import prepare_data
@@ -696,8 +761,21 @@ def test_relaxed_guesses_find_brookite_where_random_draws_do_not(tmp_path):
     sites = site_models(61, [("Ti", "c"), ("O", "c"), ("O", "c")])
     model = AssignmentModel(61, sites, weights)
     screen = wyckoff.ScreenTarget(data, rmax=7.0, rstep=0.05, smooth=0.2)
-    target = wyckoff.ScreenTarget(data)
     contact = wyckoff.contact_for(data, {"Ti": 1, "O": 2}, weights)
+    return data, model, screen, contact, cell[:3]
+
+
+@pytest.mark.slow
+def test_relaxed_guesses_find_brookite_where_random_draws_do_not(tmp_path):
+    # brookite TiO2 (Pbca; Ti, O, O all 8c: nine free coordinates;
+    # Meagher & Lager, Can. Mineral. 17, 77 (1979)), its true assignment
+    # given: twelve guesses relaxed in the pair potential from arbitrary
+    # cell shapes find it; twelve random draws in the true cell shape
+    # polished and fitted the same way do not
+    from diffpy.sgpredict.refine import wyckoff
+
+    data, model, screen, contact, cell = _brookite(tmp_path)
+    target = wyckoff.ScreenTarget(data)
     wide = 0.006 + 0.2**2 / 2
 
     def best_rw(guesses):
@@ -720,6 +798,66 @@ def test_relaxed_guesses_find_brookite_where_random_draws_do_not(tmp_path):
     assert len(relaxed) == 12
     assert best_rw(relaxed) < 0.1
     assert best_rw([g for g in drawn if g is not None]) > 0.3
+
+
+def test_relaxed_draws_start_from_the_cells_given(tmp_path):
+    # draws from a given cell stay nearer its shape than draws from the
+    # shape list (the relaxation moves a cell, but not far)
+    from diffpy.sgpredict.refine import wyckoff
+
+    _, model, screen, contact, cell = _brookite(tmp_path)
+    wide = 0.006 + 0.2**2 / 2
+
+    def ratios(guesses):
+        return numpy.array(
+            [[g[2][1] / g[2][0], g[2][2] / g[2][0]] for g in guesses]
+        )
+
+    rng = numpy.random.default_rng(0)
+    given, _ = wyckoff._screen_relaxed(
+        model, 8, screen, contact, rng, wide, 6, cells=[cell]
+    )
+    listed, _ = wyckoff._screen_relaxed(
+        model, 8, screen, contact, rng, wide, 6
+    )
+    true = numpy.array(cell[1:]) / cell[0]
+    assert len(given) == len(listed) == 6
+    near = numpy.abs(numpy.log(ratios(given) / true)).sum(axis=1)
+    far = numpy.abs(numpy.log(ratios(listed) / true)).sum(axis=1)
+    assert numpy.median(near) < 0.5 * numpy.median(far)
+
+
+def test_later_relaxed_draws_inherit_the_best_cells(tmp_path, monkeypatch):
+    # after the first pass, the best relaxed assignments get more draws:
+    # every FRESH_EVERY-th from the shape list, the others from the
+    # cell of one of the assignment's best-screening guesses so far
+    from diffpy.sgpredict.refine import wyckoff
+
+    data = _brookite(tmp_path)[0]
+    screened = wyckoff._screen_relaxed
+    calls = []
+
+    def recording(model, z, screen, contact, rng, uiso, count, *a, **k):
+        found = screened(model, z, screen, contact, rng, uiso, count, *a, **k)
+        cells = k.get("cells")
+        calls.append((id(model), count, cells, [g[2] for g in found[0]]))
+        return found
+
+    monkeypatch.setattr(wyckoff, "_screen_relaxed", recording)
+    wyckoff.enumerate_starts(61, "TiO2", data, budget=4, keep=1)
+    seen, later = {}, []
+    for key, count, cells, found in calls:
+        if count == 1:
+            later.append((key, cells))
+        else:
+            assert cells is None
+        seen.setdefault(key, []).extend(found)
+    inherited = [(n, c) for n, c in later if c is not None]
+    assert len(inherited) >= 3
+    assert any(c is None for _, c in later)
+    for key, cells in inherited:
+        assert len(cells) == 1
+        assert any(numpy.allclose(cells[0], c) for c in seen[key])
 
 
 def test_mixed_sites_of_a_doped_pnictide():

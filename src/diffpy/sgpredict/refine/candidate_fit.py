@@ -36,6 +36,7 @@ from diffpy.sgpredict.refine.fitting import (
     adp_parameter_counts,
     fit_structure,
     is_anisotropic,
+    profile_values,
     with_anisotropic_adps,
 )
 from diffpy.sgpredict.refine.plots import plot_fit
@@ -170,6 +171,7 @@ def _supergroup_start(task):
         f"from {sup['number']}",
         "refined",
         notes=[note],
+        profile=dict(sup.get("profile") or {}),
     )
 
 
@@ -192,6 +194,7 @@ def _subgroup_start(task):
         f"from {sub['number']}",
         "refined",
         notes=[note],
+        profile=dict(sub.get("profile") or {}),
     )
 
 
@@ -329,6 +332,7 @@ def _anisotropic_stage(task, data, start, res, meter, tried):
         start.licence,
         start.scale,
         notes=list(start.notes),
+        profile=profile_values(res.get("variables") or {}),
     )
     aniso.initial = structure_to_dict(aniso.structure)
     try:

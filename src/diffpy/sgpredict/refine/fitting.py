@@ -54,6 +54,8 @@ from diffpy.sgpredict.refine.work import WorkMeter
 
 __all__ = [
     "build_recipe",
+    "PROFILE_VARIABLES",
+    "profile_values",
     "is_anisotropic",
     "adp_parameter_counts",
     "with_anisotropic_adps",
@@ -65,7 +67,9 @@ __all__ = [
 ]
 
 
-def build_recipe(fitdata, structure, number, calculator="auto"):
+def build_recipe(
+    fitdata, structure, number, calculator="auto", start_values=None
+):
     """Return a diffpy.srfit FitRecipe for one structure.
 
     Parameters
@@ -79,6 +83,11 @@ def build_recipe(fitdata, structure, number, calculator="auto"):
         ``constrainAsSpaceGroup``.
     calculator : {"auto", "builtin", "srreal"}
         ``auto`` uses srreal when installed.
+    start_values : dict, optional
+        Starting values of the scale and profile variables
+        (:data:`PROFILE_VARIABLES`; :func:`profile_values` of an
+        earlier fit); those not given start at 1 (scale, delta2) or at
+        the data's ``qdamp`` and ``qbroad``.
 
     Returns
     -------
@@ -106,12 +115,19 @@ def build_recipe(fitdata, structure, number, calculator="auto"):
     recipe.addContribution(contribution)
     recipe.fithooks[0].verbose = 0
     g0 = numpy.max(numpy.abs(fitdata.g)) or 1.0
-    recipe.addVar(gen.scale, 1.0, tag="scale").boundRange(0, 100 * g0)
-    recipe.addVar(gen.qdamp, fitdata.qdamp, tag="profile").boundRange(
+    start = {"scale": 1.0, "qdamp": fitdata.qdamp, "delta2": 1.0}
+    start["qbroad"] = fitdata.qbroad
+    start.update(start_values or {})
+    recipe.addVar(gen.scale, start["scale"], tag="scale").boundRange(
+        0, 100 * g0
+    )
+    recipe.addVar(gen.qdamp, start["qdamp"], tag="profile").boundRange(
         0.0, 0.12
     )
-    recipe.addVar(gen.delta2, 1.0, tag="profile").boundRange(0.0, 8.0)
-    recipe.addVar(gen.qbroad, fitdata.qbroad, tag="qbroad", fixed=True)
+    recipe.addVar(gen.delta2, start["delta2"], tag="profile").boundRange(
+        0.0, 8.0
+    )
+    recipe.addVar(gen.qbroad, start["qbroad"], tag="qbroad", fixed=True)
     recipe.qbroad.boundRange(0.0, 0.1)
     recipe.use_srreal = use_srreal
     recipe.sg_tags = {"scale", "profile", "qbroad"}
@@ -122,6 +138,26 @@ def build_recipe(fitdata, structure, number, calculator="auto"):
     if not use_srreal:
         gen.orbits = orbits
     return recipe, gen
+
+
+#: The recipe's variables that describe the data rather than the
+#: structure (:func:`build_recipe`).
+PROFILE_VARIABLES = ("scale", "qdamp", "delta2", "qbroad")
+
+
+def profile_values(variables):
+    """The scale and profile variables (:data:`PROFILE_VARIABLES`) of
+    a fit's ``variables`` (:func:`fit_structure`), to start another fit
+    of the same data from (:func:`build_recipe`).
+
+    Examples
+    --------
+    >>> profile_values({"scale": 0.8, "a": 3.52, "delta2": 2.1})
+    {'scale': 0.8, 'delta2': 2.1}
+    """
+    return {
+        k: float(variables[k]) for k in PROFILE_VARIABLES if k in variables
+    }
 
 
 def _generator(fitdata, structure, use_srreal):
@@ -304,16 +340,39 @@ def _rw(recipe):
 
 
 def _refine(recipe, max_nfev):
+    """One bounded least-squares run over the recipe's free variables,
+    which it leaves at the best point evaluated.
+
+    The recipe holds the values of the last residual evaluated.  When
+    :func:`~scipy.optimize.least_squares` ends by itself that was its
+    best point in every step of three fits measured (Ni, the doped
+    pnictide, Li2Ti(OF3)2 in C2/m), but a
+    :class:`~diffpy.sgpredict.refine.generator.FitDeadline` stops it at
+    whatever point it was trying, a Jacobian step or a rejected trial.
+    """
     lo, hi = recipe.getBounds2()
     x0 = numpy.clip(recipe.values, lo, hi)
-    least_squares(
-        recipe.residual,
-        x0,
-        bounds=(lo, hi),
-        method="trf",
-        x_scale="jac",
-        max_nfev=max_nfev,
-    )
+    best = [numpy.inf, x0]
+
+    def residual(x):
+        r = recipe.residual(x)
+        cost = float(numpy.dot(r, r))
+        if cost < best[0]:
+            best[0], best[1] = cost, numpy.array(x, dtype=float)
+        return r
+
+    try:
+        least_squares(
+            residual,
+            x0,
+            bounds=(lo, hi),
+            method="trf",
+            x_scale="jac",
+            max_nfev=max_nfev,
+        )
+    finally:
+        for name, value in zip(recipe.getNames(), best[1]):
+            getattr(recipe, name).value = float(value)
 
 
 #: The refinement steps: tags freed together, in turn.
@@ -446,7 +505,11 @@ def fit_structure(
     else:
         fitdata = prepare_data(data, rmin, rmax, rstep, qmax)
     recipe, gen = build_recipe(
-        fitdata, start.structure, start.number, calculator
+        fitdata,
+        start.structure,
+        start.number,
+        calculator,
+        getattr(start, "profile", None),
     )
     c0 = time.process_time()
     stopped = refine_recipe(recipe, gen, fitdata.g, max_nfev, timeout, meter)

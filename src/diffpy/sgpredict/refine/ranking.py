@@ -40,6 +40,7 @@ from diffpy.sgpredict.refine.candidates import (
     header_composition,
 )
 from diffpy.sgpredict.refine.fitdata import prepare_data
+from diffpy.sgpredict.refine.fitting import profile_values
 from diffpy.sgpredict.refine.report import write_tables
 from diffpy.sgpredict.refine.score import (
     OVERLAP,
@@ -193,6 +194,7 @@ def second_round_tasks(rows, tasks):
             "rw": rel["rw"],
             "structure": structure,
             "tolerance": tol,
+            "profile": profile_values(rel.get("variables") or {}),
         }
         new["folder"] = task["folder"] + f"/from-{kind}"
         new["timeout"] = task["timeout"] * RELATIVE_SHARE

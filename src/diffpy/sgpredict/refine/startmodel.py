@@ -47,6 +47,11 @@ class StartingStructure:
         Factor applied to the cell edges to match the data.
     notes : list of str
         What was done, in words (substitutions, skipped CIF...).
+    profile : dict
+        Starting values of the fit's scale and profile variables (a
+        relative's refined ones:
+        :func:`~diffpy.sgpredict.refine.fitting.profile_values`); empty
+        for the defaults.
     """
 
     number: int
@@ -57,6 +62,7 @@ class StartingStructure:
     licence: str = ""
     scale: float = 1.0
     notes: list = field(default_factory=list)
+    profile: dict = field(default_factory=dict)
 
     @property
     def diffpy_name(self):
