@@ -800,66 +800,6 @@ def test_relaxed_guesses_find_brookite_where_random_draws_do_not(tmp_path):
     assert best_rw([g for g in drawn if g is not None]) > 0.3
 
 
-def test_relaxed_draws_start_from_the_cells_given(tmp_path):
-    # draws from a given cell stay nearer its shape than draws from the
-    # shape list (the relaxation moves a cell, but not far)
-    from diffpy.sgpredict.refine import wyckoff
-
-    _, model, screen, contact, cell = _brookite(tmp_path)
-    wide = 0.006 + 0.2**2 / 2
-
-    def ratios(guesses):
-        return numpy.array(
-            [[g[2][1] / g[2][0], g[2][2] / g[2][0]] for g in guesses]
-        )
-
-    rng = numpy.random.default_rng(0)
-    given, _ = wyckoff._screen_relaxed(
-        model, 8, screen, contact, rng, wide, 6, cells=[cell]
-    )
-    listed, _ = wyckoff._screen_relaxed(
-        model, 8, screen, contact, rng, wide, 6
-    )
-    true = numpy.array(cell[1:]) / cell[0]
-    assert len(given) == len(listed) == 6
-    near = numpy.abs(numpy.log(ratios(given) / true)).sum(axis=1)
-    far = numpy.abs(numpy.log(ratios(listed) / true)).sum(axis=1)
-    assert numpy.median(near) < 0.5 * numpy.median(far)
-
-
-def test_later_relaxed_draws_inherit_the_best_cells(tmp_path, monkeypatch):
-    # after the first pass, the best relaxed assignments get more draws:
-    # every FRESH_EVERY-th from the shape list, the others from the
-    # cell of one of the assignment's best-screening guesses so far
-    from diffpy.sgpredict.refine import wyckoff
-
-    data = _brookite(tmp_path)[0]
-    screened = wyckoff._screen_relaxed
-    calls = []
-
-    def recording(model, z, screen, contact, rng, uiso, count, *a, **k):
-        found = screened(model, z, screen, contact, rng, uiso, count, *a, **k)
-        cells = k.get("cells")
-        calls.append((id(model), count, cells, [g[2] for g in found[0]]))
-        return found
-
-    monkeypatch.setattr(wyckoff, "_screen_relaxed", recording)
-    wyckoff.enumerate_starts(61, "TiO2", data, budget=4, keep=1)
-    seen, later = {}, []
-    for key, count, cells, found in calls:
-        if count == 1:
-            later.append((key, cells))
-        else:
-            assert cells is None
-        seen.setdefault(key, []).extend(found)
-    inherited = [(n, c) for n, c in later if c is not None]
-    assert len(inherited) >= 3
-    assert any(c is None for _, c in later)
-    for key, cells in inherited:
-        assert len(cells) == 1
-        assert any(numpy.allclose(cells[0], c) for c in seen[key])
-
-
 def test_mixed_sites_of_a_doped_pnictide():
     from diffpy.sgpredict.chemistry import mixed_sites
 

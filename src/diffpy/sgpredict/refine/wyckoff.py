@@ -50,10 +50,7 @@ Each assignment then goes through:
    screening can tell the draws that fit), instead of walking the
    shape grid: :data:`RELAXED_GUESSES` per assignment on the first pass,
    then more for the three that screened best while the screening
-   budget lasts, most of them from the cells of the assignment's
-   best-screening guesses (:data:`INHERITED_CELLS`): the relaxation
-   moves the cell, but not far, and a monoclinic cell from the shape
-   grid seldom relaxes into the right one;
+   budget lasts;
 3. *screening*: one PDF per guess at five cell scales, with the best
    linear scale, ranks the guesses by Rw against the data smoothed by
    0.2 A between 1.5 and 7 A; the shapes of an assignment are screened
@@ -171,18 +168,6 @@ RELAX_FROM = 3
 RELAX_ITERATIONS = 80
 #: Relaxed guesses of an assignment on its first pass.
 RELAXED_GUESSES = 6
-#: Later relaxed draws of an assignment start from the cells of its
-#: this many best-screening guesses, in turn
-#: (:func:`_screen_assignments`).
-INHERITED_CELLS = 3
-#: Of the later draws, every this many starts from a shape of the
-#: list instead, so that a first pass whose cells are all wrong does
-#: not hold the assignment (0: none; the enumeration of the true group
-#: of the 30 synthetic structures, two seeds, reached Rw < 0.1 for
-#: 16 + 17 of them with every later draw from the list, 16 + 18 with
-#: all inherited, 16 + 19 with every second one, 15 + 19 with every
-#: third).
-FRESH_EVERY = 2
 #: The cost of the second relaxation of a guess (with the data's
 #: overlap term, from the first one's minimum) as a share of
 #: :func:`~diffpy.sgpredict.refine.work.relax_cost`: measured 28 and 48
@@ -710,24 +695,15 @@ def _relaxes(model):
 
 
 def _screen_relaxed(
-    model,
-    z,
-    screen,
-    contact,
-    rng,
-    screen_uiso,
-    count,
-    stop_at=None,
-    cells=None,
+    model, z, screen, contact, rng, screen_uiso, count, stop_at=None
 ):
     """Screen ``count`` random draws of an assignment, each relaxed with
     its cell in the pair potential (:func:`_relaxed`), each from a
-    shape drawn at random from ``cells`` (free cell parameters), or
-    from the model's list of shapes when None (the relaxation moves the
-    cell shape).  ``stop_at`` as in :func:`_screen_model`.
+    shape of the list drawn at random (the relaxation moves the cell
+    shape).  ``stop_at`` as in :func:`_screen_model`.
     Returns the guesses and the number of PDFs computed."""
     local, nguess = [], 0
-    shapes = model.cell.shapes(rng) if cells is None else cells
+    shapes = model.cell.shapes(rng)
     for k in range(count):
         late = stop_at[1 - bool(local)] if stop_at else None
         if late is not None and screen.meter.now() > late:
@@ -757,14 +733,14 @@ def _screen_assignments(
     that the budget holds).  Time left before the third goes to more
     relaxed guesses of the three relaxed assignments that screened
     best, in turn (each got only :data:`RELAXED_GUESSES` on its first
-    pass, so that later assignments are reached).  Those later draws
-    start from the cells of the assignment's :data:`INHERITED_CELLS`
-    best-screening guesses in turn, every :data:`FRESH_EVERY`-th from a
-    shape of the list: of 20 relaxed draws of the true assignment that
-    started from the cells of the best three of ten earlier ones, 11
-    fitted (quick-fit Rw < 0.1) for Li2Ti(OF3)2 and for Li2ZrO3, 4 for
-    Ti3O5 in Cmcm, against 4, 5 and 3 of 30 that started from the
-    list; from the true cell, 27 of 30 fitted for Li2Ti(OF3)2.
+    pass, so that later assignments are reached).  Starting those
+    later draws from the cells of the assignment's three best-screening
+    guesses (every second one, or all) raised the fitting draws of the
+    true assignment (11 of 20 against 4 of 30 for Li2Ti(OF3)2, 11
+    against 5 for Li2ZrO3) and the true group's enumeration over four
+    seeds (69 and 70 of 120 against 65), but in the synthetic benchmark
+    it lost MnF2 and CoAsS and gained nothing (20 and 21 of 30 first
+    against 21), so every draw starts from the list of shapes.
     Returns the best guess of each of the six best cell shapes of each
     assignment, the numbers of assignments tried and of those with
     guesses, and the number of PDFs computed; two shapes of a relaxed
@@ -804,20 +780,11 @@ def _screen_assignments(
         if relaxes:
             relaxed.append((min(g[0] for g in local), model, z, local))
     relaxed.sort(key=lambda r: r[0])
-    k = 0
     while relaxed and screen.meter.now() < stop_at[2]:
-        fresh = FRESH_EVERY and k % FRESH_EVERY == FRESH_EVERY - 1
         for _, model, z, local in relaxed[:3]:
-            cells = None
-            if not fresh:
-                best = sorted(local, key=lambda g: g[0])[:INHERITED_CELLS]
-                cells = [best[k % len(best)][2]]
-            more, n = _screen_relaxed(
-                model, z, screen, contact, rng, uiso, 1, cells=cells
-            )
+            more, n = _screen_relaxed(model, z, screen, contact, rng, uiso, 1)
             nguess += n
             local.extend(more)
-        k += 1
     guesses = []
     for local, relaxes in found:
         local.sort(key=lambda g: g[0])
