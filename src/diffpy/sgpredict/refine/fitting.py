@@ -509,7 +509,7 @@ def fit_structure(
         start.structure,
         start.number,
         calculator,
-        getattr(start, "profile", None),
+        start.profile,
     )
     c0 = time.process_time()
     stopped = refine_recipe(recipe, gen, fitdata.g, max_nfev, timeout, meter)
