@@ -1323,6 +1323,88 @@ def test_second_round_refits_from_a_better_relative_either_way():
     assert second_round_tasks(rows, tasks) == []
 
 
+def _li2tiof6(tmp_path):
+    """Li2Ti(OF3)2 (C2/m; Li 4f, Ti 2a, O 4i, F 8j, F 4i; Materials
+    Project relaxation in ``../shared/data/structures/rs0299.cif``):
+    simulated data."""
+    from diffpy.sgpredict.refine.fitdata import prepare_data
+
+    stru = settings.expand(
+        [10.294, 5.934, 4.803, 90, 90.13, 90],
+        [
+            ("Li", 0.25, 0.25, 0.5),
+            ("Ti", 0, 0, 0),
+            ("O", 0.1566, 0.5, 0.7139),
+            ("F", 0.4148, 0.7203, 0.7768),
+            ("F", 0.1576, 0, 0.7687),
+        ],
+        12,
+        uiso=0.006,
+    )
+    assert len(stru) == 22
+    path = _simulated(tmp_path, stru, "Li2TiO2F6.gr")
+    return prepare_data(path, 1.5, 20.0, 0.02)
+
+
+def test_second_round_enumerates_in_a_fitting_supergroups_cell(tmp_path):
+    """A subgroup whose atoms order on other sites than its
+    supergroup's is found by enumerating its Wyckoff assignments in the
+    supergroup's cell: Li2Ti(OF3)2 in C2/m from a P-3m1 fit with its
+    hexagonal cell (a = 5.94, c = 4.80 A)."""
+    from diffpy.sgpredict.refine.candidate_fit import (
+        structure_to_dict,
+        task_starts,
+    )
+    from diffpy.sgpredict.refine.ranking import second_round_tasks
+    from diffpy.sgpredict.refine.wyckoff import enumerate_starts
+
+    data = _li2tiof6(tmp_path)
+    hexagonal = settings.expand(
+        [5.94, 5.94, 4.80, 90, 90, 120],
+        [("Ti", 0, 0, 0), ("Li", 1 / 3, 2 / 3, 0.5), ("F", 0.17, 0.83, 0.23)],
+        164,
+    )
+
+    def second(sup_rw, composition):
+        rows = [
+            {"number": 164, "rw": sup_rw, "nfree": 14,
+             "structure": structure_to_dict(hexagonal)},
+            {"number": 12, "rw": 0.5, "nfree": 22, "structure": None},
+        ]  # fmt: skip
+        tasks = [
+            {"number": n, "folder": f"sg{n}", "timeout": 20.0,
+             "composition": composition, "enumerate_budget": 10.0,
+             "seed": [2, n]}
+            for n in (164, 12)
+        ]  # fmt: skip
+        ((_, task),) = second_round_tasks(rows, tasks)
+        return task
+
+    # a poor supergroup fit or no composition: only the exact start
+    for task in (second(0.4, "Li2TiO2F6"), second(0.14, None)):
+        assert (task["enumerate_budget"], task["timeout"]) == (0.0, 5.0)
+        starts, _ = task_starts(task, data)
+        assert [s.source for s in starts] == ["supergroup"]
+    task = second(0.14, "Li2TiO2F6")
+    assert (task["enumerate_budget"], task["timeout"]) == (10.0, 20.0)
+    starts, _ = task_starts(task, data)
+    assert [s.source for s in starts[:2]] == ["supergroup", "wyckoff"]
+    found = starts[1]
+    assert found.quick_rw < 0.1, found.name
+    assert found.structure.lattice.a == pytest.approx(10.29, rel=0.02)
+    # the grid of cell shapes, same budget and seed: not found (with
+    # seeds [0..5, 12]: 1 of 6 found from the grid, 5 of 6 in the cell)
+    grid = enumerate_starts(
+        12,
+        "Li2TiO2F6",
+        data,
+        budget=10,
+        rng=numpy.random.default_rng([2, 12]),
+        uiso=0.005,
+    )
+    assert grid[0].quick_rw > 0.3
+
+
 def test_failed_anisotropic_fit_keeps_the_isotropic_one(monkeypatch):
     """Whatever the Uij refinement raises, the candidate keeps its
     isotropic fit and says why."""

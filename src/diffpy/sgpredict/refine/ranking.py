@@ -44,6 +44,7 @@ from diffpy.sgpredict.refine.fitting import profile_values
 from diffpy.sgpredict.refine.report import write_tables
 from diffpy.sgpredict.refine.score import (
     OVERLAP,
+    POOR_FIT_RW,
     combined_score,
     independent_points,
     iso_fit,
@@ -158,7 +159,12 @@ def second_round_tasks(rows, tasks):
         Row and new task; the task holds ``supergroup`` or ``subgroup``
         (``number``, ``rw``, ``structure``, ``tolerance``),
         :data:`~diffpy.sgpredict.refine.work.RELATIVE_SHARE` of the
-        time and a ``from-supergroup`` / ``from-subgroup`` folder.
+        time and a ``from-supergroup`` / ``from-subgroup`` folder; a
+        task from a supergroup that fits (Rw at most
+        :data:`~diffpy.sgpredict.refine.score.POOR_FIT_RW`) with a
+        composition keeps the whole time and its enumeration budget,
+        and enumerates Wyckoff assignments again in the supergroup's
+        cell (:func:`~diffpy.sgpredict.refine.candidate_fit.task_starts`).
 
     Examples
     --------
@@ -197,9 +203,27 @@ def second_round_tasks(rows, tasks):
             "profile": profile_values(rel.get("variables") or {}),
         }
         new["folder"] = task["folder"] + f"/from-{kind}"
-        new["timeout"] = task["timeout"] * RELATIVE_SHARE
+        if _enumerates_again(kind, rel, task):
+            new["timeout"] = task["timeout"]
+        else:
+            new["timeout"] = task["timeout"] * RELATIVE_SHARE
+            new["enumerate_budget"] = 0.0
         out.append((row, new))
     return out
+
+
+def _enumerates_again(kind, rel, task):
+    """Whether a second-round task also enumerates Wyckoff assignments
+    in its supergroup's cell: a supergroup that fits (isotropic Rw at
+    most :data:`~diffpy.sgpredict.refine.score.POOR_FIT_RW`) has about
+    the candidate's cell, and the task knows the composition and may
+    enumerate."""
+    return (
+        kind == "supergroup"
+        and iso_fit(rel)[0] <= POOR_FIT_RW
+        and bool(task.get("composition"))
+        and task.get("enumerate_budget", 0.0) > 0
+    )
 
 
 def _overlapping(structure):

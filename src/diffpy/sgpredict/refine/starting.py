@@ -57,6 +57,7 @@ from diffpy.sgpredict.wyckoff import composition_allowed
 
 __all__ = [
     "starting_structure",
+    "wyckoff_starts",
     "starting_structures",
     "pyxtal_structure",
     "NO_COMPOSITION_NOTE",
@@ -192,10 +193,38 @@ def _cif_route(number, cif, r1, uiso, scattering):
     return start, None, comp
 
 
-def _wyckoff_route(number, comp, data, options):
-    """Starts of the Wyckoff enumeration (``options``: its keyword
-    arguments), and notes on why none."""
+def wyckoff_starts(number, comp, data, options):
+    """Starts of the Wyckoff enumeration, and notes on why none.
+
+    Parameters
+    ----------
+    number : int
+        Space-group number.
+    comp : str or dict
+        Formula, or element -> amount
+        (:func:`~diffpy.sgpredict.chemistry.parse_composition`).
+    data : FitData
+        The measured PDF.
+    options : dict
+        Keyword arguments of
+        :func:`~diffpy.sgpredict.refine.wyckoff.enumerate_starts`.
+
+    Returns
+    -------
+    starts : list of StartingStructure
+        Route ``wyckoff``, with the quick-fit Rw in ``quick_rw``.
+    notes : list of str
+        Why the enumeration gave nothing, when it did not.
+
+    Examples
+    --------
+    >>> starts, notes = wyckoff_starts(225, "SrFe2As2", None, {})
+    >>> starts, notes[0][-40:]
+    ([], 'Wyckoff combination of Fm-3m with Z <= 8')
+    """
     info = spacegroups.get(number)
+    if isinstance(comp, str):
+        comp = parse_composition(comp)
     if not composition_allowed(comp, number):
         note = (
             f"Wyckoff enumeration: {composition_label(comp)} fits no "
@@ -377,7 +406,7 @@ def starting_structures(
         start.scale = scale_to_peak(start.structure, r1, scattering)
         starts.append(start)
     if comp and data is not None and enumerate_budget > 0:
-        found, why = _wyckoff_route(
+        found, why = wyckoff_starts(
             number,
             comp,
             data,

@@ -37,7 +37,8 @@ Each assignment then goes through:
    30 ratios c/a from 0.28 to 8 (12 % steps), orthorhombic and
    monoclinic cells the pairs of axis ratios b/a, c/a in
    :data:`~diffpy.sgpredict.refine.wyckoff_model.AXIS_RATIOS`, the
-   most common shapes first;
+   most common shapes first (or only the shapes of given ``cells``: a
+   well-fitting supergroup's cell in the ranking's second round);
 2. *free coordinates*: a grid for one or two, else a few random draws
    (from a seeded :class:`numpy.random.Generator`).  Draws of an
    assignment with three or more free coordinates, of cations and
@@ -488,6 +489,7 @@ def enumerate_starts(
     rng=None,
     uiso=0.006,
     meter=None,
+    cells=(),
 ):
     """Return the best Wyckoff-enumerated starting structures.
 
@@ -523,6 +525,10 @@ def enumerate_starts(
         Counts the work (a new
         :class:`~diffpy.sgpredict.refine.work.WorkMeter` by default);
         the budget starts at its reading when called.
+    cells : sequence of sequence of float, optional
+        Cells (a, b, c, alpha, beta, gamma) in the group's setting, such
+        as a supergroup's refined cell written in it: their shapes are
+        the only ones tried, instead of the grid of shapes.
 
     Returns
     -------
@@ -560,6 +566,7 @@ def enumerate_starts(
             draws,
             uiso + 0.2**2 / 2,
             tuple(t0 + share * budget for share in SCREEN_SHARES),
+            cells,
         )
         guesses = _polish_guesses(
             guesses,
@@ -610,7 +617,16 @@ def _screen_guess(model, z, shape, xyz, screen, contact, screen_uiso):
 
 
 def _screen_model(
-    model, z, seen, screen, contact, rng, draws, screen_uiso, stop_at=None
+    model,
+    z,
+    seen,
+    screen,
+    contact,
+    rng,
+    draws,
+    screen_uiso,
+    stop_at=None,
+    cells=(),
 ):
     """Screen the cell shapes and coordinate guesses of one assignment.
 
@@ -628,7 +644,7 @@ def _screen_model(
 
     ``stop_at`` holds two times of the screen's meter: no more guesses
     after the first once the assignment has a guess, none after the
-    second.
+    second.  ``cells`` as in :func:`enumerate_starts`.
 
     Returns the guesses ``(rw, model, cell, xyz, z)`` and the number of
     PDFs computed.
@@ -658,8 +674,9 @@ def _screen_model(
             screen_uiso,
             RELAXED_GUESSES,
             stop_at,
+            cells,
         )
-    shapes = model.cell.shapes(rng)
+    shapes = _shapes(model, rng, cells)
     for xyz in _coordinate_grid(model, rng, draws):
         rw = screen_one(shapes[0], xyz)
         if rw is not None:
@@ -694,16 +711,32 @@ def _relaxes(model):
     return model.nxyz - len(model.origin_params) >= RELAX_FROM and suits(model)
 
 
+def _shapes(model, rng, cells):
+    """The cell shapes to try: those of ``cells`` (see
+    :func:`enumerate_starts`), else the grid of the crystal system."""
+    if cells:
+        return [model.cell.shape_of(c) for c in cells]
+    return model.cell.shapes(rng)
+
+
 def _screen_relaxed(
-    model, z, screen, contact, rng, screen_uiso, count, stop_at=None
+    model,
+    z,
+    screen,
+    contact,
+    rng,
+    screen_uiso,
+    count,
+    stop_at=None,
+    cells=(),
 ):
     """Screen ``count`` random draws of an assignment, each relaxed with
     its cell in the pair potential (:func:`_relaxed`), each from a
     shape of the list drawn at random (the relaxation moves the cell
-    shape).  ``stop_at`` as in :func:`_screen_model`.
+    shape).  ``stop_at`` and ``cells`` as in :func:`_screen_model`.
     Returns the guesses and the number of PDFs computed."""
     local, nguess = [], 0
-    shapes = model.cell.shapes(rng)
+    shapes = _shapes(model, rng, cells)
     for k in range(count):
         late = stop_at[1 - bool(local)] if stop_at else None
         if late is not None and screen.meter.now() > late:
@@ -722,7 +755,17 @@ def _screen_relaxed(
 
 
 def _screen_assignments(
-    number, counts, weights, screen, contact, rng, limits, draws, uiso, stop_at
+    number,
+    counts,
+    weights,
+    screen,
+    contact,
+    rng,
+    limits,
+    draws,
+    uiso,
+    stop_at,
+    cells=(),
 ):
     """Screen the Wyckoff assignments of the composition in turn.
 
@@ -769,7 +812,16 @@ def _screen_assignments(
             weights,
         )
         local, n = _screen_model(
-            model, z, seen, screen, contact, rng, draws, uiso, stop_at[1:]
+            model,
+            z,
+            seen,
+            screen,
+            contact,
+            rng,
+            draws,
+            uiso,
+            stop_at[1:],
+            cells,
         )
         nguess += n
         if not local:
@@ -782,7 +834,9 @@ def _screen_assignments(
     relaxed.sort(key=lambda r: r[0])
     while relaxed and screen.meter.now() < stop_at[2]:
         for _, model, z, local in relaxed[:3]:
-            more, n = _screen_relaxed(model, z, screen, contact, rng, uiso, 1)
+            more, n = _screen_relaxed(
+                model, z, screen, contact, rng, uiso, 1, cells=cells
+            )
             nguess += n
             local.extend(more)
     guesses = []

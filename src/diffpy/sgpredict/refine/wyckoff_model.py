@@ -263,6 +263,22 @@ class CellModel:
             for v, name in zip(p, self.names)
         ]
 
+    def shape_of(self, cellpars):
+        """The free parameters of a full cell (a, b, c, alpha, beta,
+        gamma) with the lengths divided by a: its shape, as
+        :meth:`shapes` gives them.
+
+        Examples
+        --------
+        >>> CellModel(12).shape_of([10.0, 6.0, 5.0, 90, 100.0, 90])
+        [1.0, 0.6, 0.5, 100.0]
+        """
+        full = dict(zip(("a", "b", "c", "alpha", "beta", "gamma"), cellpars))
+        return [
+            float(full[n]) / float(full["a"]) if n in "abc" else float(full[n])
+            for n in self.names
+        ]
+
     def shapes(self, rng, count=6):
         """Relative cell shapes to try (a = 1).
 
