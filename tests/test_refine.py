@@ -1365,11 +1365,13 @@ def test_second_round_enumerates_in_a_fitting_supergroups_cell(tmp_path):
         164,
     )
 
-    def second(sup_rw, composition):
+    def second(sup_rw, composition, sup_probability=0.22):
         rows = [
             {"number": 164, "rw": sup_rw, "nfree": 14,
+             "probability": sup_probability,
              "structure": structure_to_dict(hexagonal)},
-            {"number": 12, "rw": 0.5, "nfree": 22, "structure": None},
+            {"number": 12, "rw": 0.5, "nfree": 22, "probability": 0.35,
+             "structure": None},
         ]  # fmt: skip
         tasks = [
             {"number": n, "folder": f"sg{n}", "timeout": 20.0,
@@ -1380,8 +1382,13 @@ def test_second_round_enumerates_in_a_fitting_supergroups_cell(tmp_path):
         ((_, task),) = second_round_tasks(rows, tasks)
         return task
 
-    # a poor supergroup fit or no composition: only the exact start
-    for task in (second(0.4, "Li2TiO2F6"), second(0.14, None)):
+    # a poor supergroup fit, a more probable supergroup or no
+    # composition: only the exact start
+    for task in (
+        second(0.4, "Li2TiO2F6"),
+        second(0.14, "Li2TiO2F6", sup_probability=0.5),
+        second(0.14, None),
+    ):
         assert (task["enumerate_budget"], task["timeout"]) == (0.0, 5.0)
         starts, _ = task_starts(task, data)
         assert [s.source for s in starts] == ["supergroup"]
@@ -1391,6 +1398,7 @@ def test_second_round_enumerates_in_a_fitting_supergroups_cell(tmp_path):
     assert [s.source for s in starts[:2]] == ["supergroup", "wyckoff"]
     found = starts[1]
     assert found.quick_rw < 0.1, found.name
+    assert found.notes[0].startswith("enumerated in the cell of the refined")
     assert found.structure.lattice.a == pytest.approx(10.29, rel=0.02)
     # the grid of cell shapes, same budget and seed: not found (with
     # seeds [0..5, 12]: 1 of 6 found from the grid, 5 of 6 in the cell)

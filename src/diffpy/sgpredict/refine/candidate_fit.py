@@ -224,7 +224,18 @@ def _enumerated_in_cell(task, data, meter, start):
         meter=meter,
         cells=[start.structure.lattice.abcABG()],
     )
-    return wyckoff_starts(task["number"], task["composition"], data, options)
+    found, notes = wyckoff_starts(
+        task["number"], task["composition"], data, options
+    )
+    sup = task["supergroup"]
+    where = (
+        f"enumerated in the cell of the refined "
+        f"{spacegroups.get(sup['number']).symbol} ({sup['number']}) "
+        f"structure, Rw {sup['rw']:.4f}"
+    )
+    for item in found:
+        item.notes = [where] + item.notes
+    return found, notes
 
 
 def task_starts(task, data, meter=None):

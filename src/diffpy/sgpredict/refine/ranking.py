@@ -161,8 +161,9 @@ def second_round_tasks(rows, tasks):
         :data:`~diffpy.sgpredict.refine.work.RELATIVE_SHARE` of the
         time and a ``from-supergroup`` / ``from-subgroup`` folder; a
         task from a supergroup that fits (Rw at most
-        :data:`~diffpy.sgpredict.refine.score.POOR_FIT_RW`) with a
-        composition keeps the whole time and its enumeration budget,
+        :data:`~diffpy.sgpredict.refine.score.POOR_FIT_RW`) and is no
+        more probable, with a composition, keeps the whole time and its
+        enumeration budget,
         and enumerates Wyckoff assignments again in the supergroup's
         cell (:func:`~diffpy.sgpredict.refine.candidate_fit.task_starts`).
 
@@ -203,7 +204,7 @@ def second_round_tasks(rows, tasks):
             "profile": profile_values(rel.get("variables") or {}),
         }
         new["folder"] = task["folder"] + f"/from-{kind}"
-        if _enumerates_again(kind, rel, task):
+        if _enumerates_again(kind, row, rel, task):
             new["timeout"] = task["timeout"]
         else:
             new["timeout"] = task["timeout"] * RELATIVE_SHARE
@@ -212,15 +213,22 @@ def second_round_tasks(rows, tasks):
     return out
 
 
-def _enumerates_again(kind, rel, task):
+def _enumerates_again(kind, row, rel, task):
     """Whether a second-round task also enumerates Wyckoff assignments
     in its supergroup's cell: a supergroup that fits (isotropic Rw at
     most :data:`~diffpy.sgpredict.refine.score.POOR_FIT_RW`) has about
-    the candidate's cell, and the task knows the composition and may
+    the candidate's cell; the network finds the candidate at least as
+    likely as the supergroup (or one of the two probabilities is
+    unknown), so that the search is spent where the subgroup may win
+    (with the supergroup more likely, the five subgroups of the doped
+    pnictide's I4/mmm enumerated for nothing and took its top 6 from
+    56 to 120 s); and the task knows the composition and may
     enumerate."""
+    mine, theirs = row.get("probability"), rel.get("probability")
     return (
         kind == "supergroup"
         and iso_fit(rel)[0] <= POOR_FIT_RW
+        and (mine is None or theirs is None or mine >= theirs)
         and bool(task.get("composition"))
         and task.get("enumerate_budget", 0.0) > 0
     )
