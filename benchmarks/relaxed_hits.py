@@ -92,10 +92,10 @@ def draws(model, z, data, contact, n, seed):
         data, rmax=7.0, rstep=0.05, smooth=0.2, meter=WorkMeter()
     )
     target = wyckoff.ScreenTarget(data, meter=screen.meter)
-    guesses, _ = wyckoff._screen_relaxed(
-        model, z, screen, contact, numpy.random.default_rng(seed),
-        SCREEN_UISO, n,
-    )  # fmt: skip
+    search = wyckoff._Search(
+        screen, contact, numpy.random.default_rng(seed), SCREEN_UISO
+    )
+    guesses, _ = wyckoff._screen_relaxed(model, z, search, n)
     out = []
     for rw, _, cell, xyz, _ in guesses:
         polished = wyckoff._polish_guesses(

@@ -785,9 +785,8 @@ def test_relaxed_guesses_find_brookite_where_random_draws_do_not(tmp_path):
         return wyckoff._fit_guesses(polished, target, 0.006, 2, far)[0][0]
 
     rng = numpy.random.default_rng(0)
-    relaxed, _ = wyckoff._screen_relaxed(
-        model, 8, screen, contact, rng, wide, 12
-    )
+    search = wyckoff._Search(screen, contact, rng, wide)
+    relaxed, _ = wyckoff._screen_relaxed(model, 8, search, 12)
     shape = [1.0, cell[1] / cell[0], cell[2] / cell[0]]
     drawn = [
         wyckoff._screen_guess(

@@ -555,18 +555,21 @@ def enumerate_starts(
         screen = ScreenTarget(
             fitdata, rmax=7.0, rstep=0.05, smooth=0.2, meter=meter
         )
+        search = _Search(
+            screen,
+            contact_for(fitdata, counts, weights),
+            rng,
+            uiso + 0.2**2 / 2,
+            draws,
+            tuple(cells),
+        )
         guesses, (ntried, nassign), nguess = _screen_assignments(
             number,
             counts,
             weights,
-            screen,
-            contact_for(fitdata, counts, weights),
-            rng,
+            search,
             dict(zmax=zmax, max_atoms=max_atoms, max_sites=max_sites),
-            draws,
-            uiso + 0.2**2 / 2,
             tuple(t0 + share * budget for share in SCREEN_SHARES),
-            cells,
         )
         guesses = _polish_guesses(
             guesses,
@@ -616,18 +619,22 @@ def _screen_guess(model, z, shape, xyz, screen, contact, screen_uiso):
     return (best[0], model, best[1], xyz, z), len(_SCALES)
 
 
-def _screen_model(
-    model,
-    z,
-    seen,
-    screen,
-    contact,
-    rng,
-    draws,
-    screen_uiso,
-    stop_at=None,
-    cells=(),
-):
+@dataclass
+class _Search:
+    """What the screening of one enumeration shares: the smoothed
+    target, the contact window (:func:`contact_for`), the random
+    draws, the screening ADP, coordinate draws per shape and the cells
+    whose shapes are tried (see :func:`enumerate_starts`)."""
+
+    screen: ScreenTarget
+    contact: object
+    rng: numpy.random.Generator
+    uiso: float
+    draws: int = 2
+    cells: tuple = ()
+
+
+def _screen_model(model, z, seen, search, stop_at=None):
     """Screen the cell shapes and coordinate guesses of one assignment.
 
     The first shape gets every coordinate guess (its values are the
@@ -644,7 +651,7 @@ def _screen_model(
 
     ``stop_at`` holds two times of the screen's meter: no more guesses
     after the first once the assignment has a guess, none after the
-    second.  ``cells`` as in :func:`enumerate_starts`.
+    second.
 
     Returns the guesses ``(rw, model, cell, xyz, z)`` and the number of
     PDFs computed.
@@ -654,7 +661,7 @@ def _screen_model(
     def screen_one(shape, xyz):
         nonlocal nguess
         guess, n = _screen_guess(
-            model, z, shape, xyz, screen, contact, screen_uiso
+            model, z, shape, xyz, search.screen, search.contact, search.uiso
         )
         nguess += n
         if guess is None:
@@ -662,22 +669,13 @@ def _screen_model(
         local.append(guess)
         return guess[0]
 
+    screen, rng = search.screen, search.rng
     if stop_at is not None and screen.meter.now() > stop_at[1]:
         return [], 0
     if _relaxes(model):
-        return _screen_relaxed(
-            model,
-            z,
-            screen,
-            contact,
-            rng,
-            screen_uiso,
-            RELAXED_GUESSES,
-            stop_at,
-            cells,
-        )
-    shapes = _shapes(model, rng, cells)
-    for xyz in _coordinate_grid(model, rng, draws):
+        return _screen_relaxed(model, z, search, RELAXED_GUESSES, stop_at)
+    shapes = _shapes(model, search)
+    for xyz in _coordinate_grid(model, rng, search.draws):
         rw = screen_one(shapes[0], xyz)
         if rw is not None:
             signature.append(round(rw, 6))
@@ -687,7 +685,7 @@ def _screen_model(
     seen.add(key)
     queues = []
     for shape in shapes[1:]:
-        guesses = _coordinate_grid(model, rng, draws)
+        guesses = _coordinate_grid(model, rng, search.draws)
         order = rng.permutation(len(guesses))
         queues.append((shape, [guesses[k] for k in order]))
     for k in range(max((len(q) for _, q in queues), default=0)):
@@ -711,32 +709,23 @@ def _relaxes(model):
     return model.nxyz - len(model.origin_params) >= RELAX_FROM and suits(model)
 
 
-def _shapes(model, rng, cells):
-    """The cell shapes to try: those of ``cells`` (see
+def _shapes(model, search):
+    """The cell shapes to try: those of the search's ``cells`` (see
     :func:`enumerate_starts`), else the grid of the crystal system."""
-    if cells:
-        return [model.cell.shape_of(c) for c in cells]
-    return model.cell.shapes(rng)
+    if search.cells:
+        return [model.cell.shape_of(c) for c in search.cells]
+    return model.cell.shapes(search.rng)
 
 
-def _screen_relaxed(
-    model,
-    z,
-    screen,
-    contact,
-    rng,
-    screen_uiso,
-    count,
-    stop_at=None,
-    cells=(),
-):
+def _screen_relaxed(model, z, search, count, stop_at=None):
     """Screen ``count`` random draws of an assignment, each relaxed with
     its cell in the pair potential (:func:`_relaxed`), each from a
     shape of the list drawn at random (the relaxation moves the cell
-    shape).  ``stop_at`` and ``cells`` as in :func:`_screen_model`.
+    shape).  ``stop_at`` as in :func:`_screen_model`.
     Returns the guesses and the number of PDFs computed."""
     local, nguess = [], 0
-    shapes = _shapes(model, rng, cells)
+    screen, rng = search.screen, search.rng
+    shapes = _shapes(model, search)
     for k in range(count):
         late = stop_at[1 - bool(local)] if stop_at else None
         if late is not None and screen.meter.now() > late:
@@ -744,9 +733,9 @@ def _screen_relaxed(
         xyz = rng.uniform(0.0, 1.0, model.nxyz)
         xyz[list(model.origin_params)] = 0.0
         shape = shapes[(k + rng.integers(len(shapes))) % len(shapes)]
-        cell, xyz = _relaxed(model, shape, xyz, contact, screen.meter)
+        cell, xyz = _relaxed(model, shape, xyz, search.contact, screen.meter)
         guess, n = _screen_guess(
-            model, z, cell, xyz, screen, contact, screen_uiso
+            model, z, cell, xyz, screen, search.contact, search.uiso
         )
         nguess += n
         if guess is not None:
@@ -754,23 +743,12 @@ def _screen_relaxed(
     return local, nguess
 
 
-def _screen_assignments(
-    number,
-    counts,
-    weights,
-    screen,
-    contact,
-    rng,
-    limits,
-    draws,
-    uiso,
-    stop_at,
-    cells=(),
-):
+def _screen_assignments(number, counts, weights, search, limits, stop_at):
     """Screen the Wyckoff assignments of the composition in turn.
 
-    ``stop_at`` holds three times of the screen's meter: after the
-    first, no new assignment once three are in; after the second, no
+    ``search`` is the enumeration's :class:`_Search`; ``stop_at``
+    holds three times of the screen's meter: after the first, no new
+    assignment once three are in; after the second, no
     new guess within an assignment once it has one; after the third,
     nothing new at all (when few guesses fit the volume window, so
     that the budget holds).  Time left before the third goes to more
@@ -801,6 +779,7 @@ def _screen_assignments(
     """
     seen, found, nassign, nguess, ntried = set(), [], 0, 0, 0
     relaxed = []
+    screen = search.screen
     for z, assignment in assignment_order(number, counts, **limits):
         now = screen.meter.now()
         if (nassign >= 3 and now > stop_at[0]) or now > stop_at[2]:
@@ -811,18 +790,7 @@ def _screen_assignments(
             site_models(number, [(el, p[1]) for el, p in assignment]),
             weights,
         )
-        local, n = _screen_model(
-            model,
-            z,
-            seen,
-            screen,
-            contact,
-            rng,
-            draws,
-            uiso,
-            stop_at[1:],
-            cells,
-        )
+        local, n = _screen_model(model, z, seen, search, stop_at[1:])
         nguess += n
         if not local:
             continue
@@ -834,9 +802,7 @@ def _screen_assignments(
     relaxed.sort(key=lambda r: r[0])
     while relaxed and screen.meter.now() < stop_at[2]:
         for _, model, z, local in relaxed[:3]:
-            more, n = _screen_relaxed(
-                model, z, screen, contact, rng, uiso, 1, cells=cells
-            )
+            more, n = _screen_relaxed(model, z, search, 1)
             nguess += n
             local.extend(more)
     guesses = []
