@@ -159,13 +159,13 @@ def second_round_tasks(rows, tasks):
         Row and new task; the task holds ``supergroup`` or ``subgroup``
         (``number``, ``rw``, ``structure``, ``tolerance``),
         :data:`~diffpy.sgpredict.refine.work.RELATIVE_SHARE` of the
-        time and a ``from-supergroup`` / ``from-subgroup`` folder; a
+        time and a ``from-supergroup`` / ``from-subgroup`` folder.  A
         task from a supergroup that fits (Rw at most
         :data:`~diffpy.sgpredict.refine.score.POOR_FIT_RW`) and is no
         more probable, with a composition, keeps the whole time and its
-        enumeration budget,
-        and enumerates Wyckoff assignments again in the supergroup's
-        cell (:func:`~diffpy.sgpredict.refine.candidate_fit.task_starts`).
+        enumeration budget and enumerates Wyckoff assignments again in
+        the supergroup's cell
+        (:func:`~diffpy.sgpredict.refine.candidate_fit.task_starts`).
 
     Examples
     --------
