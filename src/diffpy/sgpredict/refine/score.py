@@ -387,17 +387,12 @@ def poor_fit_note(rows):
     rws = [r["rw"] for r in rows if r.get("rw") is not None]
     if not rws or min(rws) <= POOR_FIT_RW:
         return None
-    order = "the ranking orders misfits, not solved structures"
-    if min(rws) > MISFIT_RW:
-        order = (
-            f"every Rw is above {MISFIT_RW:g}, so the rows are ranked by "
-            "probability alone"
-        )
+    # MISFIT_RW equals POOR_FIT_RW: a poor ranking is one by probability
     return (
         f"no candidate fits well (best Rw {min(rws):.3f} > "
-        f"{POOR_FIT_RW:g}): {order}; give a structure (--cif, "
-        "--library), more --enumerate time, or check that the data are "
-        "one crystalline phase"
+        f"{POOR_FIT_RW:g}): the rows are ranked by probability alone; "
+        "give a structure (--cif, --library), more --enumerate time, or "
+        "check that the data are one crystalline phase"
     )
 
 
@@ -419,9 +414,9 @@ def rank_rows(rows, candidates, n_eff):
     -------
     list of dict
         The rows, best score first, unfitted rows last; when even the
-        best Rw exceeds :data:`MISFIT_RW` most probable first instead;
-        when it exceeds :data:`POOR_FIT_RW` the first row's notes end
-        with :func:`poor_fit_note`'s warning.
+        best Rw exceeds :data:`MISFIT_RW` (:data:`POOR_FIT_RW`) most
+        probable first instead, and the first row's notes end with
+        :func:`poor_fit_note`'s warning.
 
     Examples
     --------
