@@ -102,6 +102,37 @@ def test_starting_structure_from_cif(tmp_path):
     assert {a.element for a in other.structure} == {"Ni"}
 
 
+def test_a_cif_is_scaled_by_overlay_not_by_disagreeing_first_peaks():
+    from diffpy.sgpredict.pdfcalc import calculate_pdf
+    from diffpy.sgpredict.refine.peaks import (
+        first_strong_peak,
+        model_first_peak,
+        overlay_factor,
+    )
+    from diffpy.sgpredict.refine.usercifs import read_cif
+
+    # alpha-Zr(HPO4)2.H2O: its own PDF at Qmax 18 has its first strong
+    # peak at Zr-O (2.06 A), the sharp model at P-O (1.53 A)
+    cif = DATA / "refine_alpha_ZrP.cif"
+    r, g = calculate_pdf(
+        read_cif(cif), rmin=0.0, rmax=12.0, rstep=0.02, qmax=18.0
+    )
+    assert first_strong_peak(r, g) == pytest.approx(2.06, abs=0.02)
+    assert model_first_peak(read_cif(cif)) == pytest.approx(1.53, abs=0.02)
+    start = starting_structure(14, composition="ZrP2O9", cif=cif, data=(r, g))
+    assert start.source == "cif"
+    # matching those peaks stretched the cell by 35 %
+    assert start.scale == pytest.approx(1.0, abs=0.005)
+    assert start.structure.lattice.a == pytest.approx(9.076, rel=0.005)
+    # the same cell 10 % too small is found again
+    small = start.structure.copy()
+    lat = small.lattice
+    small.lattice.setLatPar(lat.a * 0.9, lat.b * 0.9, lat.c * 0.9)
+    factor, rw = overlay_factor(small, r, g, qmax=18.0)
+    assert factor == pytest.approx(1 / 0.9, rel=0.005)
+    assert rw < overlay_factor(small, r, g, [0.9], qmax=18.0, span=0.05)[1]
+
+
 def test_generated_trigonal_start_keeps_hexagonal_axes():
     pytest.importorskip("pyxtal")
     start = starting_structure(164, composition="CdSe", r1=2.63)
@@ -415,6 +446,30 @@ def _simulated(tmp_path, structure, name, qmax=25.0, noise=0.01, seed=1):
     path = tmp_path / name
     numpy.savetxt(path, numpy.column_stack([r, g]), header=f"qmax = {qmax}")
     return path
+
+
+def test_a_single_start_gets_the_budget_the_anisotropic_fit_leaves(
+    tmp_path,
+):
+    cif = DATA / "refine_alpha_ZrP.cif"
+    zrp = starting_structure(14, cif=cif).structure
+    path = _simulated(tmp_path, zrp, "zrp.gr", qmax=18.0)
+    limits = {}
+    for adp in ("iso", "aniso"):
+        (row,) = fit_candidates(
+            path, [14], tmp_path / adp, cif=cif, jobs=1, timeout=4.0,
+            rmax=10.0, enumerate_budget=0, adp=adp, supergroups=False,
+        )  # fmt: skip
+        assert row["route"] == "cif" and row["rw"] < 0.1, row["rw"]
+        (limit,) = [
+            float(n.split()[-2]) for n in row["notes"] if "work limit" in n
+        ]
+        limits[adp] = limit
+    # 48 atoms, 36 free coordinates: the isotropic fit alone runs out
+    # of time; it takes all of it (4 s less 1 s of margin) when no
+    # anisotropic fit follows, half of it when one does
+    assert limits["iso"] == pytest.approx(3.0, abs=0.01)
+    assert limits["aniso"] == pytest.approx(1.5, abs=0.01)
 
 
 def _thcr2si2(a=3.92, c=12.3, z=0.36):

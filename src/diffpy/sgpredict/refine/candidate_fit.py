@@ -318,13 +318,17 @@ def _refine_best(task, data, starts, meter):
     tried = []
     best = None
     quick = max(10, task["max_nfev"] // 4) if len(starts) > 1 else None
+    # a single start's fit leaves half the budget to the anisotropic
+    # stage, or takes it all when that stage will not run
+    aniso = _anisotropic_extra(task, starts[0]) is not None
+    share = 2 if quick or aniso else 1
     budget = task["timeout"]
     for start in starts:
         left = budget - meter.now() - 1.0
         if left < 1.0 and best is not None:
             break
         start.initial = structure_to_dict(start.structure)
-        res = _fit(task, data, start, left / 2, meter, quick)
+        res = _fit(task, data, start, left / share, meter, quick)
         tried.append(
             {"route": start.source, "start": start.name, "rw": res["rw"]}
         )
@@ -338,6 +342,24 @@ def _refine_best(task, data, starts, meter):
             res = res2
     start, res = _anisotropic_stage(task, data, start, res, meter, tried)
     return start, res, tried
+
+
+def _anisotropic_extra(task, start, structure=None):
+    """ADP variables that :func:`_anisotropic_stage` adds to a fit of
+    ``structure`` (default the start's), or None when, time aside, it
+    does not run: never with ``task["adp"]`` "iso", always with
+    "aniso", with "auto" when the site symmetries allow between 1 and
+    :data:`MAX_EXTRA_ADPS` extra variables."""
+    mode = task.get("adp", "auto")
+    if mode == "iso":
+        return None
+    n_iso, n_aniso = adp_parameter_counts(
+        structure or start.structure, start.number
+    )
+    extra = n_aniso - n_iso
+    if mode == "auto" and not 0 < extra <= MAX_EXTRA_ADPS:
+        return None
+    return extra
 
 
 def _anisotropic_stage(task, data, start, res, meter, tried):
@@ -355,15 +377,10 @@ def _anisotropic_stage(task, data, start, res, meter, tried):
     isotropic one with its ADPs written as tensors.
     """
     mode = task.get("adp", "auto")
-    if mode == "iso":
-        return start, res
-    n_iso, n_aniso = adp_parameter_counts(res["structure"], start.number)
-    extra = n_aniso - n_iso
     # what the isotropic fits left of the candidate's budget
     left = task["timeout"] - meter.now() - 1.0
-    if mode == "auto" and (
-        extra <= 0 or extra > MAX_EXTRA_ADPS or left < ANISO_MIN_SECONDS
-    ):
+    extra = _anisotropic_extra(task, start, res["structure"])
+    if extra is None or (mode == "auto" and left < ANISO_MIN_SECONDS):
         return start, res
     aniso = StartingStructure(
         start.number,

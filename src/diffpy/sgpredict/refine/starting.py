@@ -21,9 +21,11 @@ long) enumeration: what the templates are written from.
 
 Every structure is put into the setting of
 :func:`diffpy.structure.spacegroups.GetSpaceGroup` (what
-:func:`diffpy.srfit.structure.constrainAsSpaceGroup` expects) and its
-cell is scaled so that the first strong peak of its PDF lies at the
-first strong peak of the data.
+:func:`diffpy.srfit.structure.constrainAsSpaceGroup` expects) and the
+cell of a ready-made one (routes 1-3 and 5) is scaled so that its PDF
+lies best on the data's
+(:func:`~diffpy.sgpredict.refine.peaks.scale_to_data`), or, without
+data, so that its first strong peak lies at the data's, ``r1``.
 
 Examples
 --------
@@ -40,7 +42,7 @@ from diffpy.sgpredict.chemistry import mixed_sites, parse_composition
 from diffpy.sgpredict.errors import InputError
 from diffpy.sgpredict.refine import settings
 from diffpy.sgpredict.refine.library_lookup import prototype_starts
-from diffpy.sgpredict.refine.peaks import first_strong_peak, scale_to_peak
+from diffpy.sgpredict.refine.peaks import first_strong_peak, scale_to_data
 from diffpy.sgpredict.refine.startmodel import DEFAULT_UISO, StartingStructure
 from diffpy.sgpredict.refine.substitution import (
     composition_label,
@@ -165,7 +167,7 @@ def _standard_pyxtal(crystal, number, uiso):
         return None
 
 
-def _cif_route(number, cif, r1, uiso, scattering):
+def _cif_route(number, cif, scaling, uiso):
     """The user's CIF as a start of the group, or why not.
 
     Returns
@@ -189,7 +191,7 @@ def _cif_route(number, cif, r1, uiso, scattering):
     std = settings.standardize(stru, number, uiso=uiso)
     info = spacegroups.get(number)
     start = StartingStructure(number, info.symbol, std, "cif", name, "user")
-    start.scale = scale_to_peak(std, r1, scattering)
+    start.scale = scale_to_data(std, *scaling)
     return start, None, comp
 
 
@@ -251,7 +253,7 @@ def wyckoff_starts(number, comp, data, options):
     return starts, []
 
 
-def _pyxtal_start(number, comp, r1, uiso, scattering):
+def _pyxtal_start(number, comp, scaling, uiso):
     """The last resort: a pyxtal structure of the composition."""
     info = spacegroups.get(number)
     if not comp:
@@ -270,7 +272,7 @@ def _pyxtal_start(number, comp, r1, uiso, scattering):
         "generated",
         notes=[f"generated with pyxtal: {label} x {z} in {info.symbol}"],
     )
-    start.scale = scale_to_peak(stru, r1, scattering)
+    start.scale = scale_to_data(stru, *scaling)
     return start
 
 
@@ -348,8 +350,8 @@ def starting_structures(
         First strong peak of the data (A); found in ``data`` when not
         given.
     scattering : {"xray", "neutron"}, optional
-        Radiation of the data, whose first strong peak the cells are
-        scaled to; default ``data.scattering``, else X-rays.
+        Radiation of the data, to which the cells are scaled; default
+        ``data.scattering``, else X-rays.
     meter : WorkMeter, optional
         Counts the enumeration's work
         (:class:`~diffpy.sgpredict.refine.work.WorkMeter`; a new one by
@@ -381,12 +383,12 @@ def starting_structures(
         r1 = _data_peak(data)
     if scattering is None:
         scattering = getattr(data, "scattering", None) or "xray"
+    # how every ready-made structure's cell is scaled to the data
+    scaling = (data, r1, scattering)
     starts, notes = [], []
     if cif is not None:
         try:
-            start, note, cif_comp = _cif_route(
-                number, cif, r1, uiso, scattering
-            )
+            start, note, cif_comp = _cif_route(number, cif, scaling, uiso)
         except InputError as exc:
             notes.append(str(exc))
         else:
@@ -398,12 +400,12 @@ def starting_structures(
     sites, site_notes = _site_composition(comp)
     if library is not None:
         for start in library_starts(number, sites, library, uiso):
-            start.scale = scale_to_peak(start.structure, r1, scattering)
+            start.scale = scale_to_data(start.structure, *scaling)
             starts.append(start)
     if comp is None:
         notes.append(NO_COMPOSITION_NOTE)
     for start in prototype_starts(number, sites, uiso, prototypes):
-        start.scale = scale_to_peak(start.structure, r1, scattering)
+        start.scale = scale_to_data(start.structure, *scaling)
         starts.append(start)
     if comp and data is not None and enumerate_budget > 0:
         found, why = wyckoff_starts(
@@ -421,7 +423,7 @@ def starting_structures(
         starts.extend(found)
         notes.extend(why)
     if not starts:
-        starts.append(_pyxtal_start(number, sites, r1, uiso, scattering))
+        starts.append(_pyxtal_start(number, sites, scaling, uiso))
     if starts:
         notes.extend(n for n in site_notes if n not in notes)
     return starts, notes
@@ -473,10 +475,12 @@ def starting_structure(
     cif : str or path, optional
         The user's structure; used when spglib finds ``number`` in it.
     r1 : float, optional
-        Position of the first strong peak of the data (A).  When not
-        given and ``data`` is, it is found in the data.
+        Position of the first strong peak of the data (A), to which the
+        cell is scaled without ``data``.  When not given and ``data``
+        is, it is found in the data.
     data : (r, g) or object with ``.r`` and ``.g``, optional
-        The measured PDF, used to find ``r1``.
+        The measured PDF, on which the cell's PDF is laid to scale it
+        (:func:`~diffpy.sgpredict.refine.peaks.scale_to_data`).
     uiso : float
         Isotropic ADP of every atom (A^2).
     library : str or path, optional
