@@ -3,16 +3,22 @@
 Run from the repository root::
 
     python benchmarks/refine_targets.py [OUTDIR] [--only NAME ...]
+        [--network] [--all]
 
 For each material of ``../shared/data/exp_pdfs`` (one file each) the
 true group and five other candidates (sub-, super- and neighbouring
 groups, fixed below, no network involved) are refined with the right
 composition (``diffpy.sgpredict.refine.fit_candidates``, 2 jobs, the
-default 25 s of counted work per candidate, 8 s of Wyckoff
-enumeration) and
+default budget per candidate) and
 ranked by the combined score; without network probabilities the ICSD
-frequencies of the candidates stand in.  Prints one table per material,
-the wall and CPU time, and a summary line.
+frequencies of the candidates stand in.  With ``--network`` the
+candidates are the network's top 6 for the composition instead, as
+``refine FILE --composition FORMULA --fit --jobs 2`` takes them (the
+true group may then be missing); ``--all`` adds the other measured PDFs
+of the shared data whose material is one of the eight (:data:`EXTRA`:
+other measurements of Ni, Si and CdSe, X-rays and neutrons, bulk and
+nanoparticles, Qmax 9-40 1/A).  Prints one table per file, the wall
+time, and a summary line.
 """
 
 import argparse
@@ -20,6 +26,7 @@ import sys
 import time
 from pathlib import Path
 
+from diffpy.sgpredict import predict
 from diffpy.sgpredict.refine import fit_candidates
 from diffpy.sgpredict.refine.report import format_table
 from diffpy.sgpredict.refine.work import CANDIDATE_BUDGET
@@ -42,6 +49,26 @@ CASES = [
     ("aZrP", "ZrP_aZrP.gr", "ZrP2O9", 14, [14, 15, 12, 2, 62, 166]),
 ]  # fmt: skip
 
+#: The other measured PDFs of the same materials (``--all``).
+EXTRA = [
+    (Path(f).stem, f, comp, true, groups)
+    for f, (comp, true, groups) in {
+        "Ni_pdfgui_neutron_npdf.gr": CASES[0][2:],
+        "Ni_pdfgui_xray_6IDD.gr": CASES[0][2:],
+        "Ni_q27r60_xray.gr": CASES[0][2:],
+        "Ni_q27r100_neutron_npdf.gr": CASES[0][2:],
+        "Ni_ch04_xray_q24.gr": CASES[0][2:],
+        "Ni_ch04_hires_xray_q25.gr": CASES[0][2:],
+        "Ni_ch04_lownoise_xray_q15.gr": CASES[0][2:],
+        "Ni_ch05_xray.gr": CASES[0][2:],
+        "Ni_pdfstream_xray_q24.gr": CASES[0][2:],
+        "Si_ch05_xray.gr": CASES[3][2:],
+        "CdSe_bulk_pdfgui_xray.gr": CASES[5][2:],
+        "CdSe_3nm_NP_xray.gr": CASES[5][2:],
+        "CdSe_NP15_old_xray_q9.gr": CASES[5][2:],
+    }.items()
+]
+
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -54,12 +81,23 @@ def main(argv=None):
         default=None,
         help="wall seconds before a worker is killed (for loaded machines)",
     )
+    ap.add_argument(
+        "--network",
+        action="store_true",
+        help="the network's top 6 as candidates, not the fixed groups",
+    )
+    ap.add_argument(
+        "--all", action="store_true", help="also the files of EXTRA"
+    )
     args = ap.parse_args(argv)
     summary = []
-    for name, fname, comp, true, groups in CASES:
+    for name, fname, comp, true, groups in CASES + EXTRA * args.all:
         if args.only and name not in args.only:
             continue
         t0 = time.time()
+        if args.network:
+            groups = predict(DATA / fname, top=6, composition=comp)
+            groups = list(groups.candidates)
         rows = fit_candidates(
             DATA / fname,
             groups,
@@ -71,17 +109,18 @@ def main(argv=None):
         )
         wall = time.time() - t0
         top = rows[0]
-        rw_true = next(r["rw"] for r in rows if r["number"] == true)
+        rw_true = next((r["rw"] for r in rows if r["number"] == true), None)
         print(f"== {name} ({fname}), composition {comp}, true group {true}")
         print(format_table(rows))
         print(f"wall {wall:.0f} s (2 jobs)\n", flush=True)
         summary.append((name, top["number"] == true, rw_true, wall))
     ok = sum(s[1] for s in summary)
-    print("material  true-first  Rw(true)  wall_s")
+    width = max(len(s[0]) for s in summary) if summary else 8
+    print(f"{'file':{width}s} true-first  Rw(true)  wall_s")
     for name, first, rw, wall in summary:
-        rw_text = "-" if rw is None else f"{rw:.3f}"
-        print(f"{name:9s} {str(first):11s} {rw_text:9s} {wall:.0f}")
-    print(f"true group first for {ok} of {len(summary)} materials")
+        rw_text = "not a candidate" if rw is None else f"{rw:.3f}"
+        print(f"{name:{width}s} {str(first):11s} {rw_text:9s} {wall:.0f}")
+    print(f"true group first for {ok} of {len(summary)} files")
     return 0
 
 

@@ -1022,6 +1022,73 @@ def test_family_rule_judges_symmetry_on_isotropic_fits():
     assert "significantly better" in sub2["notes"][0]
 
 
+def test_family_rule_wants_a_distortion_not_only_split_adps():
+    """Measured Ni, neutrons, fitted to 20 A: P-3m1 refitted from the
+    Pm-3m fit holds the fcc atoms on two sites with ADPs of their own;
+    its isotropic Rw of 0.0473 against Fm-3m's 0.0540 passes Hamilton's
+    test, but every atom is within 0.02 A of fcc."""
+    from diffpy.sgpredict.refine.score import (
+        combined_score,
+        family_rule,
+        hamilton_significant,
+    )
+
+    n_eff = 159.0
+    assert hamilton_significant(0.0540, 0.0473, 6, 9, n_eff)
+
+    def rows(z):
+        # P-3m1: Ni 1a and 2d (1/3, 2/3, z); z = 1/3 stacks as fcc
+        p3m1 = {
+            "lattice": [2.492, 2.492, 6.121, 90, 90, 120],
+            "atoms": [
+                ["Ni", 0, 0, 0, 0.005],
+                ["Ni", 1 / 3, 2 / 3, z, 0.005],
+                ["Ni", 2 / 3, 1 / 3, 1 - z, 0.005],
+            ],
+        }
+        r3m = {
+            "lattice": [2.492, 2.492, 6.120, 90, 90, 120],
+            "atoms": [
+                ["Ni", 0, 0, 0, 0.005],
+                ["Ni", 2 / 3, 1 / 3, 1 / 3, 0.005],
+                ["Ni", 1 / 3, 2 / 3, 2 / 3, 0.005],
+            ],
+        }
+        fcc = {
+            "lattice": [3.527] * 3 + [90] * 3,
+            "atoms": [
+                ["Ni", 0, 0, 0, 0.005],
+                ["Ni", 0, 0.5, 0.5, 0.005],
+                ["Ni", 0.5, 0, 0.5, 0.005],
+                ["Ni", 0.5, 0.5, 0, 0.005],
+            ],
+        }
+        # subgroups first: the rule must not depend on the order
+        out = [
+            {"number": 164, "symbol": "P-3m1", "rw": 0.0412, "nfree": 11,
+             "rw_iso": 0.0473, "nfree_iso": 9, "structure": p3m1},
+            {"number": 166, "symbol": "R-3m", "rw": 0.0419, "nfree": 8,
+             "rw_iso": 0.0540, "nfree_iso": 7, "structure": r3m},
+            {"number": 225, "symbol": "Fm-3m", "rw": 0.0540, "nfree": 6,
+             "structure": fcc},
+        ]  # fmt: skip
+        for r in out:
+            r["score"] = combined_score(r["rw"], r["nfree"], None, n_eff)
+            r["notes"] = []
+        family_rule(out, n_eff)
+        return sorted(out, key=lambda r: r["score"])
+
+    ranked = rows(1 / 3)
+    assert ranked[0]["number"] == 225
+    (sub,) = [r for r in ranked if r["number"] == 164]
+    assert sub["family_head"] == 225
+    assert "symmetry of Fm-3m within 0.02 A" in sub["notes"][0]
+    # a real distortion, 0.16 A along c, keeps the significant gain
+    ranked = rows(0.36)
+    assert ranked[0]["number"] == 164
+    assert "significantly better" in ranked[0]["notes"][0]
+
+
 @pytest.mark.slow
 def test_tetragonal_data_rank_the_subgroup_first(tmp_path):
     # Ni stretched 5 % along c: I4/mmm is right, Fm-3m is not
