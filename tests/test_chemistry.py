@@ -445,3 +445,41 @@ def test_a_site_pattern_shares_sites_among_elements_of_one_amount():
         (2, (("As", 4, "d"), ("Fe", 4, "e"), ("Sr", 2, "a"))),
         (2, (("As", 4, "e"), ("Fe", 4, "d"), ("Sr", 2, "a"))),
     ]
+
+
+def test_a_ranked_site_pattern_places_equal_amounts_as_real_ones():
+    """The 1111 pnictides in P4/nmm (LaFeAsO: La 2c, Fe 2b, As 2c, O 2a;
+    all four of amount 1): with the electronegativity ranks of the
+    pattern CeFeAsO gets the same placement first (2a and 2b are
+    equivalent by an origin shift); without them, Ce on 2a."""
+    from diffpy.sgpredict.chemistry import electronegativity_ranks
+
+    assert electronegativity_ranks({"La": 1, "Fe": 1, "As": 1, "O": 1}) == {
+        "La": 0, "Fe": 1, "As": 2, "O": 3}  # fmt: skip
+    ranked = [(1, 2, "a", 3), (1, 2, "b", 1), (1, 2, "c", 0), (1, 2, "c", 2)]
+    plain = [s[:3] for s in ranked]
+    first = _as_keys(
+        itertools.islice(
+            wyckoff_assignments("CeFeAsO", 129, patterns=[ranked]), 1
+        )
+    )[0]
+    sites = {el: (m, w) for el, m, w in first[1]}
+    assert {sites["O"][1], sites["Fe"][1]} == {"a", "b"}
+    assert sites["Ce"] == sites["As"] == (2, "c")
+    unranked = _as_keys(
+        itertools.islice(
+            wyckoff_assignments("CeFeAsO", 129, patterns=[plain]), 1
+        )
+    )[0]
+    assert dict((el, w) for el, _, w in unranked[1])["Ce"] != "c"
+    # the same assignments come, in another order
+    every = dict(zmax=2, max_atoms=60, max_sites=8, limit=1000)
+    assert sorted(
+        _as_keys(
+            wyckoff_assignments("CeFeAsO", 129, patterns=[ranked], **every)
+        )
+    ) == sorted(
+        _as_keys(
+            wyckoff_assignments("CeFeAsO", 129, patterns=[plain], **every)
+        )
+    )

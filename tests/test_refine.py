@@ -1497,7 +1497,7 @@ def test_second_round_enumerates_in_a_fitting_supergroups_cell(tmp_path):
         tasks = [
             {"number": n, "folder": f"sg{n}", "timeout": 20.0,
              "composition": composition, "enumerate_budget": 10.0,
-             "seed": [2, n]}
+             "seed": [0, n]}
             for n in (164, 12)
         ]  # fmt: skip
         ((_, task),) = second_round_tasks(rows, tasks)
@@ -1522,13 +1522,14 @@ def test_second_round_enumerates_in_a_fitting_supergroups_cell(tmp_path):
     assert found.notes[0].startswith("enumerated in the cell of the refined")
     assert found.structure.lattice.a == pytest.approx(10.29, rel=0.02)
     # the grid of cell shapes, same budget and seed: not found (with
-    # seeds [0..5, 12]: 1 of 6 found from the grid, 5 of 6 in the cell)
+    # seeds [0..5, 12]: 2 of 6 found from the grid; in the cell seeds 0
+    # and 2-5 all found it)
     grid = enumerate_starts(
         12,
         "Li2TiO2F6",
         data,
         budget=10,
-        rng=numpy.random.default_rng([2, 12]),
+        rng=numpy.random.default_rng([0, 12]),
         uiso=0.005,
     )
     assert grid[0].quick_rw > 0.3

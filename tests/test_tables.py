@@ -234,17 +234,18 @@ def test_site_patterns_are_counted_once_per_compound(table, tmp_path):
     assert site_pattern(row_crystal(rows["mp-13"])) == (
         "AB",
         225,
-        ("1:4a", "1:4b"),
+        ("1:4a:0", "1:4b:1"),
     )
     out = tmp_path / "patterns.json.gz"
     counts = build_site_patterns(table, out)
     # Fe (Im-3m) is not one of the 45 groups; Ni twice is one compound
     assert counts == {"rows": 5, "patterns": 2, "skipped": 0}
     # rock salt: NaCl and MgO, any multiple of the formula
+    # (amount, multiplicity, letter, electronegativity rank)
     assert site_patterns(225, {"Mg": 4, "O": 4}, out) == [
-        ([(1, 4, "a"), (1, 4, "b")], 2)
+        ([(1, 4, "a", 0), (1, 4, "b", 1)], 2)
     ]
-    assert site_patterns(225, {"Au": 1}, out) == [([(1, 4, "a")], 2)]
+    assert site_patterns(225, {"Au": 1}, out) == [([(1, 4, "a", 0)], 2)]
     assert site_patterns(225, {"Ti": 1, "O": 2}, out) == []
     assert site_patterns(221, {"Au": 1}, out) == []
 
@@ -259,4 +260,4 @@ def test_site_patterns_script_writes_the_table(table, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "5 rows in the 45 groups, 0 skipped" in printed
     assert "2 patterns written" in printed
-    assert site_patterns(225, {"Cu": 4}, out) == [([(1, 4, "a")], 2)]
+    assert site_patterns(225, {"Cu": 4}, out) == [([(1, 4, "a", 0)], 2)]

@@ -78,6 +78,8 @@ __all__ = [
     "element_block",
     "composition_kind",
     "kind_stoichiometry",
+    "electronegativity",
+    "electronegativity_ranks",
 ]
 
 #: Element symbols H to Cf, in order of atomic number.
@@ -859,3 +861,54 @@ def kind_stoichiometry(kind):
     """
     counts = sorted(int(part[:-1]) for part in kind.split(":"))
     return ":".join(str(n) for n in counts)
+
+
+def electronegativity(elem):
+    """Pauling electronegativity (pymatgen), else Z / 40 as a stand-in.
+
+    Examples
+    --------
+    >>> electronegativity("Na") < electronegativity("Cl")
+    True
+    """
+    try:  # optional: pymatgen comes with pyxtal, not a dependency
+        from pymatgen.core import Element
+    except ImportError:  # pragma: no cover - pymatgen ships with pyxtal
+        Element = None
+    if Element is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            value = Element(element_symbol(elem)).X
+        if value and not math.isnan(value):
+            return float(value)
+    return float(atomic_number(elem)) / 40.0
+
+
+def electronegativity_ranks(counts):
+    """Rank of each element among the elements of the same amount, by
+    :func:`electronegativity` (0 the most electropositive; ties by
+    symbol).
+
+    The site patterns of real structures keep these ranks, so that a
+    composition of the same anonymous formula places its elements of
+    equal amounts as the real structures do (the 1111 pnictides: the
+    rare earth, Fe, As, O on 2c, 2b, 2c, 2a of P4/nmm).
+
+    Parameters
+    ----------
+    counts : dict
+        Element -> amount (any multiple of the formula).
+
+    Examples
+    --------
+    >>> electronegativity_ranks({"Ce": 1, "Fe": 1, "As": 1, "O": 1})
+    {'Ce': 0, 'Fe': 1, 'As': 2, 'O': 3}
+    >>> electronegativity_ranks({"Ti": 1, "O": 2})
+    {'Ti': 0, 'O': 0}
+    """
+    out = {}
+    for amount in set(counts.values()):
+        same = [e for e, a in counts.items() if a == amount]
+        same.sort(key=lambda e: (electronegativity(e), element_symbol(e)))
+        out.update({e: i for i, e in enumerate(same)})
+    return {e: out[e] for e in counts}

@@ -28,7 +28,11 @@ import itertools
 import json
 from importlib import resources
 
-from diffpy.sgpredict.chemistry import anonymous_formula, parse_composition
+from diffpy.sgpredict.chemistry import (
+    anonymous_formula,
+    electronegativity_ranks,
+    parse_composition,
+)
 from diffpy.sgpredict.errors import InputError
 
 __all__ = [
@@ -339,14 +343,18 @@ def wyckoff_assignments(
         :func:`~diffpy.sgpredict.structures.stats.wyckoff_combinations`).
         Assignments that occupy exactly one of them come next, in its
         order; the others follow, each once.
-    patterns : sequence of sequence of (int, int, str)
+    patterns : sequence of sequence of tuple
         Site patterns of real structures with the composition's
         anonymous formula, most likely first, each site as
-        ``(amount, multiplicity, letter)``: the element whose amount in
-        the reduced formula is ``amount`` sits there
+        ``(amount, multiplicity, letter)`` or ``(amount, multiplicity,
+        letter, rank)``: the element whose amount in the reduced
+        formula is ``amount`` (and, among those, whose
+        electronegativity rank is ``rank``) sits there
         (:func:`~diffpy.sgpredict.structures.stats.site_patterns`).
-        Their assignments come first; ``zmax`` does not apply to them
-        (only ``max_atoms`` and ``max_sites``): a known structure type
+        Their assignments come first, each pattern's ranked placement
+        before its other placements of elements of equal amounts;
+        ``zmax`` does not apply to them (only ``max_atoms`` and
+        ``max_sites``): a known structure type
         of Z = 24 (Li in Cmce) is no less likely than one of Z = 2.
 
     Yields
@@ -452,29 +460,47 @@ def _patterned(comp, positions, patterns, max_atoms, max_sites):
         return
     by_letter = {p[1]: p for p in positions}
     per_unit = sum(amounts.values())
+    ranks = electronegativity_ranks(amounts)
     for pattern in patterns:
         sites = _occupied(
-            [(m, w) for _, m, w in pattern], by_letter, max_sites
+            [(s[1], s[2]) for s in pattern], by_letter, max_sites
         )
-        total = sum(m for _, m, _ in pattern)
+        total = sum(s[1] for s in pattern)
         z, rest = divmod(total, per_unit)
         if sites is None or total > max_atoms or rest:
             continue
-        if {a for a, _, _ in pattern} != set(amounts.values()):
+        if {s[0] for s in pattern} != set(amounts.values()):
             continue
         ways = []
         for amount in sorted(set(amounts.values())):
-            mine = [(m, w) for a, m, w in pattern if a == amount]
+            mine = [s for s in pattern if s[0] == amount]
             counts = {
                 el: amount * z for el, a in amounts.items() if a == amount
             }
-            if sum(m for m, _ in mine) != sum(counts.values()):
+            if sum(s[1] for s in mine) != sum(counts.values()):
                 break
-            mine = _occupied(mine, by_letter, max_sites)
-            ways.append(list(_share_sites(mine, counts)))
+            ranked = _ranked_way(mine, counts, ranks, by_letter)
+            rows = _occupied([s[1:3] for s in mine], by_letter, max_sites)
+            ways.append(ranked + list(_share_sites(rows, counts)))
         else:
             for way in itertools.product(*ways):
                 yield z, [pair for part in way for pair in part]
+
+
+def _ranked_way(sites, counts, ranks, by_letter):
+    """The pattern's own placement of the elements of one amount, as a
+    list of at most one way: the element of each electronegativity rank
+    (:func:`~diffpy.sgpredict.chemistry.electronegativity_ranks`) on the
+    sites that the element of that rank held in the real structures;
+    none when the pattern has no ranks or they do not fit ``counts``."""
+    by_rank = {ranks[el]: el for el in counts}
+    if any(len(s) < 4 or s[3] not in by_rank for s in sites):
+        return []
+    way = [(by_rank[s[3]], by_letter[s[2]]) for s in sites]
+    held = {}
+    for el, pos in way:
+        held[el] = held.get(el, 0) + pos[0]
+    return [sorted(way, key=lambda p: p[1][1])] if held == counts else []
 
 
 def _share_sites(sites, counts):

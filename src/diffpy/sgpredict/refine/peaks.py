@@ -341,6 +341,7 @@ def overlay_factor(
         scattering=scattering,
     )
     # G(r/f) per factor; the 1/f^2 drops out of the cosine
+    # G(r/f) per factor; the 1/f^2 drops out of the cosine
     model = numpy.interp(r[None, :] / factors[:, None], rc, gc)
     norm = numpy.linalg.norm(model, axis=1) * numpy.linalg.norm(g)
     cosine = numpy.where(

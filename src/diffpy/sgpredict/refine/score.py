@@ -8,9 +8,9 @@ family rule (:func:`family_rule`) ranks a subgroup below its best
 supergroup of the same density unless Hamilton's R-ratio test
 (:func:`hamilton_significant`) says the data demand the lower
 symmetry and the subgroup's refined structure is distorted from the
-supergroup's (:func:`keeps_head_symmetry`).  :func:`rank_rows` applies both and numbers
-the rows; when no candidate fits better than :data:`MISFIT_RW` it
-ranks them by probability alone.
+supergroup's (:func:`keeps_head_symmetry`).  :func:`rank_rows`
+applies both and numbers the rows; when no candidate fits better than
+:data:`MISFIT_RW` it ranks them by probability alone.
 
 Examples
 --------

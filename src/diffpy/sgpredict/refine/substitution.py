@@ -15,11 +15,10 @@ Examples
 """
 
 import math
-import warnings
 
 import numpy
 
-from diffpy.sgpredict.chemistry import atomic_number, element_symbol
+from diffpy.sgpredict.chemistry import electronegativity
 
 __all__ = [
     "integer_ratio",
@@ -59,27 +58,6 @@ def integer_ratio(comp, maxmult=12):
             g = math.gcd(*ints.tolist()) if len(ints) > 1 else ints[0]
             return dict(zip(comp, (ints // g).tolist()))
     return None
-
-
-def electronegativity(elem):
-    """Pauling electronegativity (pymatgen), else Z / 40 as a stand-in.
-
-    Examples
-    --------
-    >>> electronegativity("Na") < electronegativity("Cl")
-    True
-    """
-    try:  # optional: pymatgen comes with pyxtal, not a dependency
-        from pymatgen.core import Element
-    except ImportError:  # pragma: no cover - pymatgen ships with pyxtal
-        Element = None
-    if Element is not None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            value = Element(element_symbol(elem)).X
-        if value and not math.isnan(value):
-            return float(value)
-    return float(atomic_number(elem)) / 40.0
 
 
 def element_mapping(formula, comp):

@@ -893,7 +893,7 @@ def _seen_patterns(number, counts):
     the 10th to the 3rd, Li2MnF6 in P-3m1 from the 8th to the 3rd,
     Ti3O5 in Cmcm and C2/c and ReS2 from the 1st to the 3rd."""
     return _per_cost(
-        site_patterns(number, counts), lambda sites: [m for _, m, _ in sites]
+        site_patterns(number, counts), lambda sites: [s[1] for s in sites]
     )
 
 

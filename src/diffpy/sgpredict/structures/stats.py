@@ -31,7 +31,10 @@ from functools import lru_cache
 import numpy
 
 from diffpy.sgpredict import spacegroups
-from diffpy.sgpredict.chemistry import anonymous_formula
+from diffpy.sgpredict.chemistry import (
+    anonymous_formula,
+    electronegativity_ranks,
+)
 from diffpy.sgpredict.structures import ELEMENTS, symmetry_dataset
 from diffpy.sgpredict.structures.library import generator_types
 from diffpy.sgpredict.structures.tables import (
@@ -230,14 +233,18 @@ def site_pattern(crystal, symprec=0.01):
     kept as their amounts (Li2MnF6 in P-3m1: ``1:1a``, ``1:2d``,
     ``2:6g``, ``6:6i`` three times -- Mn on 1a and 2d, Li on 6g, F on
     three 6i sites), so that a composition of the same anonymous
-    formula can be placed on the same sites.  Multiplicities are those
-    of :func:`~diffpy.sgpredict.wyckoff.wyckoff_positions`.
+    formula can be placed on the same sites, and, among elements of
+    equal amounts, as their electronegativity ranks
+    (:func:`~diffpy.sgpredict.chemistry.electronegativity_ranks`:
+    LaFeAsO in P4/nmm ``1:2a:3``, ``1:2b:1``, ``1:2c:0``, ``1:2c:2``, O
+    on 2a, Fe on 2b, La and As on 2c).  Multiplicities are those of
+    :func:`~diffpy.sgpredict.wyckoff.wyckoff_positions`.
 
     Returns
     -------
     tuple or None
         ``(name, number, sites)`` with ``sites`` the sorted strings
-        ``"amount:multiplicity letter"``; None when spglib finds no
+        ``"amount:multiplicity letter:rank"``; None when spglib finds no
         symmetry or a letter its table does not hold.
 
     Examples
@@ -247,7 +254,7 @@ def site_pattern(crystal, symprec=0.01):
     ...     [0.5, 0, 0.5], [0.5, 0.5, 0], [0.5, 0.5, 0.5], [0.5, 0, 0],
     ...     [0, 0.5, 0], [0, 0, 0.5]], ["Na"] * 4 + ["Cl"] * 4)
     >>> site_pattern(nacl)
-    ('AB', 225, ('1:4a', '1:4b'))
+    ('AB', 225, ('1:4a:0', '1:4b:1'))
     """
     ds = symmetry_dataset(
         crystal.lattice, crystal.frac, crystal.species, symprec
@@ -257,12 +264,14 @@ def site_pattern(crystal, symprec=0.01):
     number = int(ds.number)
     mult = {w: m for m, w, _, _ in wyckoff_positions(number)}
     amounts, name = anonymous_formula(Counter(crystal.species))
+    ranks = electronegativity_ranks(amounts)
     sites = []
     for i in sorted(set(int(k) for k in ds.equivalent_atoms)):
         letter = ds.wyckoffs[i]
         if letter not in mult:
             return None
-        sites.append(f"{amounts[crystal.species[i]]}:{mult[letter]}{letter}")
+        el = crystal.species[i]
+        sites.append(f"{amounts[el]}:{mult[letter]}{letter}:{ranks[el]}")
     return name, number, tuple(sorted(sites))
 
 
@@ -287,23 +296,26 @@ def site_patterns(number, counts, path=PATTERNS_PATH):
 
     Returns
     -------
-    list of (list of (int, int, str), int)
-        Each pattern as ``(amount, multiplicity, letter)`` per site, and
-        the number of distinct Materials Project compounds with it.
+    list of (list of tuple, int)
+        Each pattern as ``(amount, multiplicity, letter, rank)`` per
+        site (``rank``: :func:`site_pattern`'s; patterns of an older
+        file, ``(amount, multiplicity, letter)``), and the number of
+        distinct Materials Project compounds with it.
 
     Examples
     --------
     >>> patterns = site_patterns(139, {"Sr": 1, "Fe": 2, "As": 2})
     >>> sorted(patterns[0][0])
-    [(1, 2, 'a'), (2, 4, 'd'), (2, 4, 'e')]
+    [(1, 2, 'a', 0), (2, 4, 'd', 0), (2, 4, 'e', 1)]
     """
     _, name = anonymous_formula(counts)
     out = []
     for sites, n in _patterns(path).get(str(number), {}).get(name, []):
         parsed = []
         for s in sites:
-            amount, site = s.split(":")
-            parsed.append((int(amount), int(site[:-1]), site[-1]))
+            amount, site, *rank = s.split(":")
+            item = (int(amount), int(site[:-1]), site[-1])
+            parsed.append(item + tuple(int(r) for r in rank))
         out.append((parsed, int(n)))
     return out
 
