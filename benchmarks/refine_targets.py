@@ -15,7 +15,7 @@ frequencies of the candidates stand in.  With ``--network`` the
 candidates are the network's top 6 for the composition instead, as
 ``refine FILE --composition FORMULA --fit --jobs 2`` takes them (the
 true group may then be missing); ``--all`` adds the other measured PDFs
-of the shared data whose material is one of the eight (:data:`EXTRA`:
+of the shared data whose material is one of the eight (:data:`MORE`:
 other measurements of Ni, Si and CdSe, X-rays and neutrons, bulk and
 nanoparticles, Qmax 9-40 1/A).  Prints one table per file, the wall
 time, and a summary line.
@@ -49,24 +49,25 @@ CASES = [
     ("aZrP", "ZrP_aZrP.gr", "ZrP2O9", 14, [14, 15, 12, 2, 62, 166]),
 ]  # fmt: skip
 
-#: The other measured PDFs of the same materials (``--all``).
+#: The other measured PDFs of the same materials (``--all``), by case.
+MORE = {
+    "Ni": [
+        "Ni_pdfgui_neutron_npdf.gr", "Ni_pdfgui_xray_6IDD.gr",
+        "Ni_q27r60_xray.gr", "Ni_q27r100_neutron_npdf.gr",
+        "Ni_ch04_xray_q24.gr", "Ni_ch04_hires_xray_q25.gr",
+        "Ni_ch04_lownoise_xray_q15.gr", "Ni_ch05_xray.gr",
+        "Ni_pdfstream_xray_q24.gr",
+    ],
+    "Si": ["Si_ch05_xray.gr"],
+    "CdSe": [
+        "CdSe_bulk_pdfgui_xray.gr", "CdSe_3nm_NP_xray.gr",
+        "CdSe_NP15_old_xray_q9.gr",
+    ],
+}  # fmt: skip
 EXTRA = [
-    (Path(f).stem, f, comp, true, groups)
-    for f, (comp, true, groups) in {
-        "Ni_pdfgui_neutron_npdf.gr": CASES[0][2:],
-        "Ni_pdfgui_xray_6IDD.gr": CASES[0][2:],
-        "Ni_q27r60_xray.gr": CASES[0][2:],
-        "Ni_q27r100_neutron_npdf.gr": CASES[0][2:],
-        "Ni_ch04_xray_q24.gr": CASES[0][2:],
-        "Ni_ch04_hires_xray_q25.gr": CASES[0][2:],
-        "Ni_ch04_lownoise_xray_q15.gr": CASES[0][2:],
-        "Ni_ch05_xray.gr": CASES[0][2:],
-        "Ni_pdfstream_xray_q24.gr": CASES[0][2:],
-        "Si_ch05_xray.gr": CASES[3][2:],
-        "CdSe_bulk_pdfgui_xray.gr": CASES[5][2:],
-        "CdSe_3nm_NP_xray.gr": CASES[5][2:],
-        "CdSe_NP15_old_xray_q9.gr": CASES[5][2:],
-    }.items()
+    (Path(f).stem, f, *case[2:])
+    for case in CASES
+    for f in MORE.get(case[0], [])
 ]
 
 
