@@ -1775,6 +1775,22 @@ def test_misfits_are_ranked_by_probability_solved_fits_by_score():
     ranked = rank_rows(rows(0.10, 0.05), [], 147.2)
     assert [r["number"] for r in ranked] == [12, 14]
     assert poor_fit_note(ranked) is None
+    # among misfits a fit with overlapping atoms keeps its place by
+    # probability (synthetic Li4TiO4, Cmcm: Rw 0.36 with two atoms
+    # 0.4 A apart went from first to fifth); among solved fits it is
+    # last
+    overlapping = {
+        "lattice": [5.0] * 3 + [90] * 3,
+        "atoms": [["Li", 0, 0, 0, 0.01], ["O", 0.08, 0, 0, 0.01]],
+    }
+    for rw_b, order in ((0.77, [14, 12]), (0.05, [12, 14])):
+        both = rows(0.36, rw_b)
+        both[0]["structure"] = overlapping
+        ranked = rank_rows(both, [], 147.2)
+        assert ranked[[r["number"] for r in ranked].index(14)]["status"] == (
+            "overlap"
+        )
+        assert [r["number"] for r in ranked] == order
 
 
 def test_density_prior_and_overlap_rank_wurtzite_first():

@@ -481,10 +481,11 @@ def rank_rows(rows, candidates, n_eff):
     Returns
     -------
     list of dict
-        The rows, best score first, unfitted rows last; when even the
-        best Rw exceeds :data:`MISFIT_RW` (:data:`POOR_FIT_RW`) most
-        probable first instead, and the first row's notes end with
-        :func:`poor_fit_note`'s warning.
+        The rows, best score first, unfitted rows and fits with
+        overlapping atoms last; when even the best Rw exceeds
+        :data:`MISFIT_RW` (:data:`POOR_FIT_RW`) most probable first
+        instead (fits with overlapping atoms among them), and the first
+        row's notes end with :func:`poor_fit_note`'s warning.
 
     Examples
     --------
@@ -529,8 +530,11 @@ def rank_rows(rows, candidates, n_eff):
         prob = row["probability"]
         if prob is None:
             prob = prior.get(row["number"], 0.0)
+        # among misfits a fit with overlapping atoms is no more evidence
+        # against its group than any other: only unfitted rows go last
+        last = row.get("rw") is None if misfits else row["score"] is None
         return (
-            row["score"] is None,
+            last,
             -prob if misfits else 0.0,
             row["score"] if row["score"] is not None else 0.0,
         )
