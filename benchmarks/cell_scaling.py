@@ -49,7 +49,8 @@ from diffpy.sgpredict.refine.usercifs import read_cif
 def simulated(structure, radiation, rng):
     """A measured-like PDF of the structure, as an object with r, g, qmax."""
     stru = structure.copy()
-    uiso = {el: rng.uniform(0.004, 0.015) for el in {a.element for a in stru}}
+    elements = sorted({a.element for a in stru})
+    uiso = {el: rng.uniform(0.004, 0.015) for el in elements}
     for atom in stru:
         atom.Uisoequiv = uiso[atom.element]
     qmax = float(rng.uniform(14.0, 25.0))
