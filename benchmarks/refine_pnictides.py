@@ -37,6 +37,7 @@ from refine_synthetic import (  # noqa: E402
     write_gr,
 )
 
+from diffpy.sgpredict.chemistry import reduced_formula  # noqa: E402
 from diffpy.sgpredict.refine import fit_candidates  # noqa: E402
 from diffpy.sgpredict.structures import Crystal  # noqa: E402
 
@@ -53,15 +54,16 @@ COMPOUNDS = [
 
 
 def find_rows(table, wanted):
-    """The first experimental row of each (formula, group) wanted."""
+    """The first experimental row of each (formula, group) wanted (the
+    table writes formulas as pymatgen does: Ba(FeAs)2)."""
     csv.field_size_limit(10**9)
+    names = {(reduced_formula(f), g): (f, g) for f, g in wanted}
     found = {}
     with gzip.open(table, "rt") as fp:
         for row in csv.DictReader(fp):
-            key = (row["formula"], int(row["sg_number"]))
-            if key in wanted and key not in found:
-                if row["experimental"] == "1":
-                    found[key] = row
+            key = names.get((row["formula"], int(row["sg_number"])))
+            if key and key not in found and row["experimental"] == "1":
+                found[key] = row
     return found
 
 
