@@ -866,6 +866,12 @@ def kind_stoichiometry(kind):
 def electronegativity(elem):
     """Pauling electronegativity (pymatgen), else Z / 40 as a stand-in.
 
+    The site patterns of ``data/site_patterns.json.gz`` were ranked with
+    pymatgen's values (:func:`electronegativity_ranks`); pymatgen comes
+    with the ``refine`` extra, and without it the stand-in can rank
+    elements otherwise (O below Ce), so that a pattern's own placement
+    is tried later.
+
     Examples
     --------
     >>> electronegativity("Na") < electronegativity("Cl")
