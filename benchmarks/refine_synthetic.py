@@ -342,6 +342,7 @@ def run_one(item, args):
         jobs=args.jobs,
         timeout=args.timeout,
         wall_limit=args.wall_limit,
+        known=args.known,
     )
     wall, cpu = time.time() - t0, cpu_seconds() - c0
     if rows and rows[0].get("interrupted"):
@@ -416,6 +417,12 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--only", nargs="*")
+    ap.add_argument(
+        "--no-known",
+        dest="known",
+        action="store_false",
+        help="leave out the known-compound route (refine --no-known)",
+    )
     ap.add_argument(
         "--report",
         action="store_true",

@@ -83,6 +83,12 @@ def main(argv=None):
         help="wall seconds before a worker is killed (for loaded machines)",
     )
     ap.add_argument(
+        "--no-known",
+        dest="known",
+        action="store_false",
+        help="leave out the known-compound route (refine --no-known)",
+    )
+    ap.add_argument(
         "--network",
         action="store_true",
         help="the network's top 6 as candidates, not the fixed groups",
@@ -107,6 +113,7 @@ def main(argv=None):
             jobs=2,
             timeout=args.timeout,
             wall_limit=args.wall_limit,
+            known=args.known,
         )
         wall = time.time() - t0
         top = rows[0]

@@ -81,14 +81,19 @@ def test_composition_parser():
 
 
 def test_starting_structure_substitutes_and_scales():
-    start = starting_structure(221, composition="LaMnO3", r1=2.76)
+    # a known compound (cubic LaMnO3 is) starts from its own structure;
+    # as a new material, from the substituted perovskite prototype
+    known = starting_structure(221, composition="LaMnO3", r1=2.76)
+    assert known.source == "known" and known.name == "mp-19025"
+    start = starting_structure(221, composition="LaMnO3", r1=2.76, known=False)
     assert start.source == "prototype"
     assert {a.element for a in start.structure} == {"La", "Mn", "O"}
     assert settings.spglib_group(start.structure) == 221
     # La-O at a/sqrt(2) is the first strong peak of cubic LaMnO3
     assert start.structure.lattice.a == pytest.approx(3.9, abs=0.05)
-    ni = starting_structure(225, composition="Ni", r1=2.49)
+    ni = starting_structure(225, composition="Ni", r1=2.49, known=False)
     assert ni.structure.lattice.a == pytest.approx(2.49 * 2**0.5, abs=0.02)
+    assert known.structure.lattice.a == pytest.approx(3.9, abs=0.05)
 
 
 def test_starting_structure_from_cif(tmp_path):
@@ -459,6 +464,7 @@ def test_a_single_start_gets_the_budget_the_anisotropic_fit_leaves(
         (row,) = fit_candidates(
             path, [14], tmp_path / adp, cif=cif, jobs=1, timeout=4.0,
             rmax=10.0, enumerate_budget=0, adp=adp, supergroups=False,
+            known=False,
         )  # fmt: skip
         assert row["route"] == "cif" and row["rw"] < 0.1, row["rw"]
         (limit,) = [
@@ -870,7 +876,11 @@ def test_doped_composition_reaches_every_route(tmp_path):
     # prototype matched five elements, pyxtal could not place them), so
     # ``refine --fit`` dropped its true group before fitting
     doped = "Ba0.7K0.3(Zn0.85Mn0.15)2As2"
-    start = starting_structure(139, composition=doped)
+    # the host compound BaZn2As2 is a known one
+    host = starting_structure(139, composition=doped)
+    assert host.source == "known" and "Ba(ZnAs)2" in host.notes[-1]
+    assert sorted({a.element for a in host.structure}) == ["As", "Ba", "Zn"]
+    start = starting_structure(139, composition=doped, known=False)
     assert "ThCr2Si2" in " ".join(start.notes)
     assert sorted({a.element for a in start.structure}) == ["As", "Ba", "Zn"]
     assert "Ba0.7K0.3 on one site as Ba" in start.notes
@@ -1441,6 +1451,41 @@ def test_second_round_refits_from_a_better_relative_either_way():
     assert r["number"] == 139 and task["supergroup"]["number"] == 225
     # both fit equally: nothing to refit
     rows = [row(225, 0.02, 6, ni), row(139, 0.02, 7, tet)]
+    assert second_round_tasks(rows, tasks) == []
+
+
+def test_second_round_resumes_a_promising_fit_that_ran_out_of_time():
+    from diffpy.sgpredict.refine.candidate_fit import (
+        structure_to_dict,
+        task_starts,
+    )
+    from diffpy.sgpredict.refine.ranking import second_round_tasks
+
+    ni = settings.expand([3.52] * 3 + [90] * 3, [("Ni", 0, 0, 0)], 225)
+    hcp = settings.expand(
+        [2.49, 2.49, 4.07, 90, 90, 120], [("Ni", 1 / 3, 2 / 3, 0.25)], 194
+    )
+
+    def row(number, rw, status, stru):
+        return {"number": number, "rw": rw, "nfree": 6, "status": status,
+                "structure": structure_to_dict(stru), "start": "mp-23",
+                "start_source": "known",
+                "variables": {"scale": 0.8, "delta2": 1.9}}  # fmt: skip
+
+    tasks = [{"number": 225, "folder": "a", "timeout": 20.0},
+             {"number": 194, "folder": "b", "timeout": 20.0}]  # fmt: skip
+    # unrelated groups: the stopped fit at 0.2 goes on, the one at 0.5
+    # (no fit) and the finished one do not
+    rows = [row(225, 0.20, "stopped", ni), row(194, 0.50, "stopped", hcp)]
+    ((r, task),) = second_round_tasks(rows, tasks)
+    assert r["number"] == 225 and task["folder"] == "a/resumed"
+    assert task["timeout"] == 40.0 and task["enumerate_budget"] == 0.0
+    (start,), _ = task_starts(task, None)
+    assert (start.source, start.name) == ("known", "mp-23")
+    assert start.profile["delta2"] == pytest.approx(1.9)
+    assert "resumed" in start.notes[0]
+    assert len(start.structure) == 4
+    rows = [row(225, 0.20, "ok", ni), row(194, 0.35, "stopped", hcp)]
     assert second_round_tasks(rows, tasks) == []
 
 

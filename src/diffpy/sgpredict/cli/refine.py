@@ -75,6 +75,14 @@ def register(subparsers):
         "composition for starting structures",
     )
     parser.add_argument(
+        "--no-known",
+        dest="known",
+        action="store_false",
+        help="do not start from the bundled known compound of the "
+        "composition's formula (Materials Project); fit the data as "
+        "those of a new material",
+    )
+    parser.add_argument(
         "--fit",
         action="store_true",
         help="refine every candidate and rank them by Rw",
@@ -217,6 +225,7 @@ def run(args):
         qmax=args.qmax,
         library=args.library,
         radiation=args.radiation,
+        known=args.known,
     )
     for item in written:
         if item["error"]:
@@ -242,6 +251,7 @@ def run(args):
         library=args.library,
         radiation=args.radiation,
         seed=args.seed,
+        known=args.known,
         progress=None if args.json else _print_progress,
     )
     return _print_ranking(rows, args)

@@ -201,6 +201,27 @@ def _subgroup_start(task):
     )
 
 
+def _resumed_start(task):
+    """A fit that ran out of its budget, resumed from its own refined
+    structure, scale and profile (the ranking's second round)."""
+    own = task["resume"]
+    info = spacegroups.get(task["number"])
+    note = (
+        f"fit resumed from its own refined structure (Rw {own['rw']:.4f}), "
+        "which ran out of its budget while it fitted"
+    )
+    return StartingStructure(
+        task["number"],
+        info.symbol,
+        structure_from_dict(own["structure"], isotropic=True),
+        own["start_source"] or "resumed",
+        own["start"] or "resumed",
+        "refined",
+        notes=[note],
+        profile=dict(own.get("profile") or {}),
+    )
+
+
 def _enumerated_in_cell(task, data, meter, start):
     """Wyckoff enumeration of the candidate's composition in the cell
     of its supergroup's structure written in its setting (``start``),
@@ -254,6 +275,8 @@ def task_starts(task, data, meter=None):
         return [start] + found, notes
     if task.get("subgroup"):
         return [_subgroup_start(task)], []
+    if task.get("resume"):
+        return [_resumed_start(task)], []
     rng = numpy.random.default_rng(task.get("seed", 0))
     return starting_structures(
         task["number"],
@@ -264,6 +287,7 @@ def task_starts(task, data, meter=None):
         rng=rng,
         library=task.get("library"),
         meter=meter,
+        known=task.get("known", True),
     )
 
 

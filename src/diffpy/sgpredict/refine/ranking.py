@@ -57,6 +57,7 @@ from diffpy.sgpredict.refine.work import (
     CANDIDATE_BUDGET,
     ENUMERATION_BUDGET,
     RELATIVE_SHARE,
+    RESUME_SHARE,
 )
 
 __all__ = ["second_round_tasks", "fit_candidates"]
@@ -135,7 +136,7 @@ def _source(row, fitted):
 
 def second_round_tasks(rows, tasks):
     """Second-round tasks: each candidate refitted from a better-fitting
-    relative.
+    relative, or its own fit resumed.
 
     A candidate is refitted from its best-fitting supergroup among the
     candidates when that fits better with no more free parameters (its
@@ -143,7 +144,11 @@ def second_round_tasks(rows, tasks):
     worker), otherwise from a better-fitting subgroup whose refined
     structure has the candidate's symmetry within a tolerance
     (:func:`~diffpy.sgpredict.refine.subgroups.to_supergroup`, done
-    here).  Rw and free parameters are those of the isotropic fits.
+    here).  Rw and free parameters are those of the isotropic fits.  A
+    candidate with neither whose fit ran out of its budget on the way to
+    a fit (:func:`_resumes`) is resumed from its own refined structure
+    with :data:`~diffpy.sgpredict.refine.work.RESUME_SHARE` (twice)
+    its budget.
 
     Parameters
     ----------
@@ -193,6 +198,8 @@ def second_round_tasks(rows, tasks):
     for row, task in zip(rows, tasks):
         found = _source(row, fitted)
         if found is None:
+            if _resumes(row):
+                out.append((row, _resume_task(row, task)))
             continue
         kind, rel, structure, tol = found
         new = dict(task)
@@ -211,6 +218,41 @@ def second_round_tasks(rows, tasks):
             new["enumerate_budget"] = 0.0
         out.append((row, new))
     return out
+
+
+def _resumes(row):
+    """Whether a first-round fit is resumed: it ran out of its budget
+    (status ``stopped``) on the way to a fit (isotropic Rw at most
+    :data:`~diffpy.sgpredict.refine.score.POOR_FIT_RW`) and has no
+    better-fitting relative to start from.  alpha-Zr(HPO4)2.H2O (56
+    free parameters) stops at Rw 0.20 from its known structure in the
+    default 20 s and goes on to 0.15."""
+    return (
+        row.get("status") == "stopped"
+        and row.get("rw") is not None
+        and bool(row.get("structure"))
+        and iso_fit(row)[0] <= POOR_FIT_RW
+        and not _overlapping(row["structure"])
+    )
+
+
+def _resume_task(row, task):
+    """The second-round task that resumes a row's own fit with
+    :data:`~diffpy.sgpredict.refine.work.RESUME_SHARE` of the
+    candidate's budget."""
+    new = dict(task)
+    new["resume"] = {
+        "number": row["number"],
+        "rw": iso_fit(row)[0],
+        "structure": row["structure"],
+        "profile": profile_values(row.get("variables") or {}),
+        "start": row.get("start"),
+        "start_source": row.get("start_source"),
+    }
+    new["folder"] = task["folder"] + "/resumed"
+    new["timeout"] = task["timeout"] * RESUME_SHARE
+    new["enumerate_budget"] = 0.0
+    return new
 
 
 def _enumerates_again(kind, row, rel, task):
@@ -324,11 +366,7 @@ def _supergroup_round(rows, tasks, jobs, wall_limit, progress, n_eff):
     second = second_round_tasks(rows, tasks)
     if not second:
         return False
-    labels = [
-        f"{row['number']} {row['symbol']} from "
-        f"{(task.get('supergroup') or task.get('subgroup'))['number']}"
-        for row, task in second
-    ]
+    labels = [_second_label(row, task) for row, task in second]
     results, stopped = _run_round(
         [t for _, t in second], jobs, wall_limit, progress, labels
     )
@@ -337,6 +375,14 @@ def _supergroup_round(rows, tasks, jobs, wall_limit, progress, n_eff):
             res["folder"] = task["folder"]
         _adopt(row, res, n_eff)
     return stopped
+
+
+def _second_label(row, task):
+    """Progress label of a second-round task."""
+    if task.get("resume"):
+        return f"{row['number']} {row['symbol']} resumed"
+    rel = task.get("supergroup") or task.get("subgroup")
+    return f"{row['number']} {row['symbol']} from {rel['number']}"
 
 
 def fit_candidates(
@@ -361,6 +407,7 @@ def fit_candidates(
     library=None,
     radiation=None,
     seed=0,
+    known=True,
 ):
     """Refine every candidate group against the data and rank them.
 
@@ -414,8 +461,9 @@ def fit_candidates(
         score.
     supergroups : bool
         Run the second round, in which a candidate is refined again from
-        the refined structure of a better-fitting supergroup among the
-        candidates.
+        the refined structure of a better-fitting relative among the
+        candidates, or a fit that ran out of its budget with Rw at most
+        0.3 is resumed.
     progress : callable, optional
         ``progress(done, total, label, result)`` after every fit.
     wall_limit : float, optional
@@ -435,6 +483,11 @@ def fit_candidates(
         depend on the other candidates or their order; another seed
         draws other guesses (worth a try when the true structure is
         believed to be in a group that fits badly).
+    known : bool
+        Start each group also from the known compound of the
+        composition's formula in it (route ``known``,
+        :mod:`~diffpy.sgpredict.refine.known`); False fits the data as
+        those of a new material.
 
     Returns
     -------
@@ -489,6 +542,7 @@ def fit_candidates(
         "enumerate_budget": float(enumerate_budget),
         "adp": _checked_adp(adp),
         "seed": seed,
+        "known": bool(known),
     }
     tasks = _make_tasks(
         data, candidates, outdir, composition, cif, library, opts

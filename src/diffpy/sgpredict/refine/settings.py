@@ -33,6 +33,8 @@ __all__ = [
     "hall_number",
     "spglib_group",
     "standardize",
+    "asymmetric_unit",
+    "orbits",
     "structure_from_cell",
     "cell_from_structure",
 ]
@@ -243,6 +245,23 @@ def asymmetric_unit(structure, number, symprec=0.01):
     >>> asymmetric_unit(standardize(s, 225), 225)
     [('Cu', 0.0, 0.0, 0.0)]
     """
+    return [site for site, _ in orbits(structure, number, symprec)]
+
+
+def orbits(structure, number, symprec=0.01):
+    """Return ``((element, x, y, z), multiplicity)`` per orbit.
+
+    The orbits of a standard cell (:func:`standardize`): the first atom
+    of each and the number of its atoms in the cell.
+
+    Examples
+    --------
+    >>> from diffpy.structure import Atom, Lattice, Structure
+    >>> s = Structure([Atom("Na", [0, 0, 0]), Atom("Cl", [.5, .5, .5])],
+    ...     lattice=Lattice(3.99, 3.99, 3.99, 60, 60, 60))
+    >>> [(site[0], m) for site, m in orbits(standardize(s, 225), 225)]
+    [('Na', 4), ('Cl', 4)]
+    """
 
     cell = cell_from_structure(structure)
     data = structures.symmetry_dataset(
@@ -250,14 +269,14 @@ def asymmetric_unit(structure, number, symprec=0.01):
     )
     if data is None:
         raise InputError(f"spglib finds no symmetry in space group {number}")
-    seen = []
-    out = []
+    first, count = {}, {}
     for i, orbit in enumerate(data.equivalent_atoms):
-        if orbit in seen:
-            continue
-        seen.append(orbit)
+        first.setdefault(int(orbit), i)
+        count[int(orbit)] = count.get(int(orbit), 0) + 1
+    out = []
+    for orbit, i in first.items():
         x, y, z = (round(float(v), 6) for v in structure[i].xyz)
-        out.append((ELEMENTS[cell[2][i]], x, y, z))
+        out.append(((ELEMENTS[cell[2][i]], x, y, z), count[orbit]))
     return out
 
 

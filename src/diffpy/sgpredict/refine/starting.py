@@ -8,12 +8,15 @@ group it returns every starting structure, by route, best first:
    :mod:`~diffpy.sgpredict.refine.usercifs`);
 2. ``library`` -- CIFs of a user's folder (COD or ICSD export) in the
    group with the composition's stoichiometry;
-3. ``prototype`` -- the bundled structure types of the group
+3. ``known`` -- the bundled known compound of the group with the
+   composition's formula (:mod:`~diffpy.sgpredict.refine.known`: the
+   Materials Project's experimental structures);
+4. ``prototype`` -- the bundled structure types of the group
    (:mod:`~diffpy.sgpredict.refine.library_lookup`), elements
    substituted when a composition is known;
-4. ``wyckoff`` -- the Wyckoff enumeration of the composition
+5. ``wyckoff`` -- the Wyckoff enumeration of the composition
    (:mod:`~diffpy.sgpredict.refine.wyckoff`), when the data are given;
-5. ``pyxtal`` -- a structure generated with pyxtal, only when no other
+6. ``pyxtal`` -- a structure generated with pyxtal, only when no other
    route gave one.
 
 :func:`starting_structure` is the first of them without the (seconds
@@ -22,7 +25,7 @@ long) enumeration: what the templates are written from.
 Every structure is put into the setting of
 :func:`diffpy.structure.spacegroups.GetSpaceGroup` (what
 :func:`diffpy.srfit.structure.constrainAsSpaceGroup` expects) and the
-cell of a ready-made one (routes 1-3 and 5) is scaled so that its PDF
+cell of a ready-made one (routes 1-4 and 6) is scaled so that its PDF
 lies best on the data's
 (:func:`~diffpy.sgpredict.refine.peaks.scale_to_data`), or, without
 data, so that its first strong peak lies at the data's, ``r1``.
@@ -32,7 +35,7 @@ Examples
 >>> from diffpy.sgpredict.refine import starting_structure
 >>> start = starting_structure(225, composition="Ni", r1=2.49)
 >>> start.source, round(start.structure.lattice.a, 2)
-('prototype', 3.52)
+('known', 3.52)
 """
 
 from pathlib import Path
@@ -41,6 +44,7 @@ from diffpy.sgpredict import spacegroups
 from diffpy.sgpredict.chemistry import mixed_sites, parse_composition
 from diffpy.sgpredict.errors import InputError
 from diffpy.sgpredict.refine import settings
+from diffpy.sgpredict.refine.known import known_starts
 from diffpy.sgpredict.refine.library_lookup import prototype_starts
 from diffpy.sgpredict.refine.peaks import first_strong_peak, scale_to_data
 from diffpy.sgpredict.refine.startmodel import DEFAULT_UISO, StartingStructure
@@ -63,6 +67,7 @@ __all__ = [
     "starting_structures",
     "pyxtal_structure",
     "NO_COMPOSITION_NOTE",
+    "KNOWN_NOTE",
 ]
 
 #: Note given when no composition is known.
@@ -70,6 +75,12 @@ NO_COMPOSITION_NOTE = (
     "no composition given (--composition, or a 'composition' line in the "
     "data header): the prototype's elements were kept, so Rw ranks "
     "structure shapes, not chemistry"
+)
+
+#: Note given when a known compound makes the Wyckoff enumeration moot.
+KNOWN_NOTE = (
+    "Wyckoff enumeration skipped: the composition is a known compound in "
+    "this group (--no-known to search as for a new material)"
 )
 
 
@@ -296,6 +307,7 @@ def starting_structures(
     r1=None,
     scattering=None,
     meter=None,
+    known=True,
 ):
     """Return every starting structure of a group, by route.
 
@@ -305,6 +317,10 @@ def starting_structures(
         the user's CIF when spglib finds the group in it;
     ``library``
         up to two CIFs of the folder ``library`` (:func:`library_starts`);
+    ``known``
+        the bundled known compound of the group with the composition's
+        formula (:func:`~diffpy.sgpredict.refine.known.known_starts`),
+        unless ``known`` is False;
     ``prototype``
         up to ``prototypes`` structure types of the bundled library
         with the composition's stoichiometry (elements substituted);
@@ -317,7 +333,7 @@ def starting_structures(
     ``pyxtal``
         a random pyxtal structure, only when no other route gave one.
 
-    Long only in this docstring (five routes, eleven parameters); each
+    Long only in this docstring (six routes, twelve parameters); each
     route is its own function.
 
     Supergroup starts are added by
@@ -356,6 +372,9 @@ def starting_structures(
         Counts the enumeration's work
         (:class:`~diffpy.sgpredict.refine.work.WorkMeter`; a new one by
         default), so that a caller's budget includes it.
+    known : bool
+        Look the composition up among the known compounds (False: only
+        structure types and the enumeration, as for a new material).
 
     Returns
     -------
@@ -402,12 +421,19 @@ def starting_structures(
         for start in library_starts(number, sites, library, uiso):
             start.scale = scale_to_data(start.structure, *scaling)
             starts.append(start)
+    found_known = known_starts(number, sites, uiso) if known else []
+    for start in found_known:
+        start.scale = scale_to_data(start.structure, *scaling)
+        starts.append(start)
     if comp is None:
         notes.append(NO_COMPOSITION_NOTE)
     for start in prototype_starts(number, sites, uiso, prototypes):
         start.scale = scale_to_data(start.structure, *scaling)
         starts.append(start)
-    if comp and data is not None and enumerate_budget > 0:
+    if found_known and enumerate_budget > 0:
+        # the compound's own structure: its budget goes to that fit
+        notes.append(KNOWN_NOTE)
+    elif comp and data is not None and enumerate_budget > 0:
         found, why = wyckoff_starts(
             number,
             comp,
@@ -457,12 +483,14 @@ def starting_structure(
     uiso=DEFAULT_UISO,
     library=None,
     scattering=None,
+    known=True,
 ):
     """Return the first starting structure of a candidate space group.
 
     The first route of :func:`starting_structures` without the Wyckoff
     enumeration: the user's CIF when it is in the group, else a CIF of
-    ``library``, else a bundled prototype with the composition's
+    ``library``, else the known compound of that formula (unless
+    ``known`` is False), else a bundled prototype with the composition's
     stoichiometry, else a pyxtal structure.
 
     Parameters
@@ -488,6 +516,8 @@ def starting_structure(
     scattering : {"xray", "neutron"}, optional
         Radiation of the data that ``r1`` comes from (default
         ``data.scattering``, else X-rays).
+    known : bool
+        Look the composition up among the known compounds.
 
     Returns
     -------
@@ -504,6 +534,9 @@ def starting_structure(
     Examples
     --------
     >>> s = starting_structure(221, composition="LaMnO3")
+    >>> s.source, s.notes[0]
+    ('known', 'known compound LaMnO3 (Materials Project mp-19025, CC BY 4.0)')
+    >>> s = starting_structure(221, composition="LaMnO3", known=False)
     >>> s.name, sorted({a.element for a in s.structure})
     ('AB3C_cP5_221_a_c_b', ['La', 'Mn', 'O'])
     """
@@ -520,6 +553,7 @@ def starting_structure(
         library=library,
         r1=r1,
         scattering=scattering,
+        known=known,
     )
     start = starts[0]
     passed = [n for n in notes if n != NO_COMPOSITION_NOTE]

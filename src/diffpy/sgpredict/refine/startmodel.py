@@ -37,8 +37,8 @@ class StartingStructure:
     structure : diffpy.structure.Structure
         All atoms of the conventional cell in diffpy's setting.
     source : str
-        The route: ``"cif"``, ``"library"``, ``"prototype"``,
-        ``"wyckoff"``, ``"pyxtal"`` or ``"supergroup"``.
+        The route: ``"cif"``, ``"library"``, ``"known"``,
+        ``"prototype"``, ``"wyckoff"``, ``"pyxtal"`` or ``"supergroup"``.
     name : str
         Prototype id, CIF file name or a description.
     licence : str

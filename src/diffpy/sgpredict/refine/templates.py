@@ -234,6 +234,7 @@ def write_templates(
     qmax=None,
     library=None,
     radiation=None,
+    known=True,
 ):
     """Write one refinement folder per candidate group.
 
@@ -270,6 +271,9 @@ def write_templates(
     radiation : {"xray", "neutron"}, optional
         The radiation of the data when the header does not say (or to
         override it); written into ``fit.py`` and ``fit.dp-in``.
+    known : bool
+        Start from the known compound of the composition's formula in
+        the group when there is one (route ``known``).
 
     Returns
     -------
@@ -336,6 +340,7 @@ def write_templates(
                 r1=r1,
                 library=library,
                 scattering=fitdata.scattering,
+                known=known,
             )
         except SgpredictError as exc:
             item["error"] = str(exc)

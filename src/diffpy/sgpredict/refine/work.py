@@ -30,6 +30,7 @@ __all__ = [
     "CANDIDATE_BUDGET",
     "ENUMERATION_BUDGET",
     "RELATIVE_SHARE",
+    "RESUME_SHARE",
     "WorkMeter",
     "pdf_cost",
     "distance_cost",
@@ -48,6 +49,13 @@ CANDIDATE_BUDGET = 20.0
 #: quarter of 20 s buys as many fit evaluations as 12 s did before the
 #: calculator's recurrence (``fit_call_cost``).
 RELATIVE_SHARE = 0.25
+#: Share of a candidate's budget for resuming its own fit that ran out
+#: of budget on the way to a fit (the ranking's second round): a large
+#: asymmetric unit converges slowly (alpha-Zr(HPO4)2.H2O, 56 free
+#: parameters, needs about 45 s from its known structure), and only a
+#: promising fit (Rw at most 0.3), usually the one of the true group,
+#: gets it.
+RESUME_SHARE = 2.0
 #: Default seconds of counted work of Wyckoff enumeration per candidate
 #: group (``refine --enumerate``), part of :data:`CANDIDATE_BUDGET`.
 ENUMERATION_BUDGET = 10.0

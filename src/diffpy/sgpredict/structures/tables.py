@@ -170,17 +170,20 @@ def _id_number(item_id):
     return int(m.group(1)) if m else 0
 
 
-def dedupe_rows(rows):
-    """Keep one row per (reduced formula, space group).
+def dedupe_rows(rows, keep=1):
+    """Keep one row (or ``keep``) per (reduced formula, space group).
 
     The rule: prefer a row linked to the ICSD, then an experimental
     row, then the fewest sites, then the lowest numeric id.  The order
-    of the first occurrences is kept.
+    of the first occurrences is kept; the rows of one key follow each
+    other, preferred first.
 
     Parameters
     ----------
     rows : list of dict
         From :func:`read_structure_table`.
+    keep : int
+        Rows kept per key (several relaxations of one compound).
 
     Returns
     -------
@@ -201,7 +204,6 @@ def dedupe_rows(rows):
     (['mp-149'], 1)
     """
     best = {}
-    order = []
     for row in rows:
         key = (row["formula"], int(row["sg_number"]))
         rank = (
@@ -210,12 +212,12 @@ def dedupe_rows(rows):
             int(row.get("nsites", 0)),
             _id_number(row["id"]),
         )
-        if key not in best:
-            order.append(key)
-            best[key] = (rank, row)
-        elif rank < best[key][0]:
-            best[key] = (rank, row)
-    kept = [best[k][1] for k in order]
+        best.setdefault(key, []).append((rank, row))
+    kept = [
+        row
+        for group in best.values()
+        for _, row in sorted(group, key=lambda item: item[0])[:keep]
+    ]
     return kept, len(rows) - len(kept)
 
 
