@@ -160,3 +160,33 @@ def test_the_builder_keeps_experimental_rows_once_per_compound(tmp_path):
     assert nacl_entry["multiplicity"] == [4, 4]
     assert len(known_structure(nacl_entry)) == 8
     assert find_known(225, {"Cu": 1}, path=out) == []
+
+
+def test_the_full_fit_goes_on_from_the_best_screened_start(tmp_path):
+    from diffpy.sgpredict.refine.candidate_fit import _continued, _refine_best
+    from diffpy.sgpredict.refine.fitdata import prepare_data
+    from diffpy.sgpredict.refine.peaks import scale_to_data
+    from diffpy.sgpredict.refine.work import WorkMeter
+
+    path = _simulated(tmp_path, read_cif(ZRP_CIF))
+    data = prepare_data(path, 1.5, 10.0, 0.02, None)
+    # alpha-ZrP's two relaxations, screened with short fits, then the
+    # better one fitted on with what the screening left
+    starts = known_starts(14, {"Zr": 1, "P": 2, "O": 9})
+    for start in starts:
+        start.scale = scale_to_data(start.structure, data)
+    task = {"timeout": 6.0, "max_nfev": 60, "calculator": "builtin",
+            "adp": "iso"}  # fmt: skip
+    start, res, tried = _refine_best(task, data, starts, WorkMeter())
+    assert [t["start"] for t in tried] == ["mp-540737", "mp-1199622"]
+    assert tried[1]["rw"] < 0.1 < 0.15 < tried[0]["rw"]
+    assert res["rw"] < tried[1]["rw"]
+    # the start written out stays the known structure, not the result
+    assert start.name == "mp-1199622" and start.structure is not None
+    # what the full fit starts from: the short fit's refined structure,
+    # scale and profile, under the start's route and name
+    cont = _continued(start, res)
+    assert (cont.source, cont.name) == ("known", "mp-1199622")
+    assert cont.structure is res["structure"]
+    assert cont.profile["scale"] == pytest.approx(res["variables"]["scale"])
+    assert cont.profile["delta2"] == pytest.approx(res["variables"]["delta2"])
