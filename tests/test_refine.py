@@ -927,6 +927,48 @@ def test_supergroup_to_subgroup_si(sub, natoms):
     assert numpy.abs(g1 - g0).max() < 1e-8
 
 
+@pytest.mark.parametrize(
+    "group, sub, lattice, sites",
+    [
+        (166, 12, [4.38, 4.38, 30.5, 90, 90, 120],
+         [("Bi", 0, 0, 0.4, 0.010), ("Te", 0, 0, 0, 0.006),
+          ("Te", 0, 0, 0.21, 0.015)]),
+        (166, 164, [4.38, 4.38, 30.5, 90, 90, 120],
+         [("Bi", 0, 0, 0.4, 0.010), ("Te", 0, 0, 0, 0.006),
+          ("Te", 0, 0, 0.21, 0.015)]),
+        # a monoclinic cell that the transform also reduces (alpha-ZrP-like)
+        (14, 2, [9.06, 5.29, 16.22, 90, 111.4, 90],
+         [("Zr", 0.24, 0.25, 0.49, 0.004), ("P", 0.0, 0.25, 0.11, 0.006),
+          ("O", 0.10, 0.20, 0.40, 0.009), ("O", 0.40, 0.30, 0.08, 0.021)]),
+    ],
+)  # fmt: skip
+def test_supergroup_to_subgroup_keeps_each_atoms_adp(
+    group, sub, lattice, sites
+):
+    # the subgroup's start is the supergroup's refined structure with
+    # its PDF unchanged: before, every atom got the mean ADP (refined
+    # SmCo(BO2)5 in P2_1/c, Rw 0.043, started P-1 at Rw 0.163)
+    pytest.importorskip("pyxtal")
+    from diffpy.sgpredict.pdfcalc import calculate_pdf
+    from diffpy.sgpredict.refine.subgroups import to_subgroup, to_supergroup
+
+    stru = settings.expand(lattice, [sites[0][:4]], group, sites[0][4])
+    for site in sites[1:]:
+        stru.extend(settings.expand(lattice, [site[:4]], group, site[4]))
+    assert len({round(a.Uisoequiv, 4) for a in stru}) == len(sites)
+    out = to_subgroup(stru, group, sub)
+    per_atom = [x.lattice.volume / len(x) for x in (stru, out)]
+    assert per_atom[1] == pytest.approx(per_atom[0])
+    # the structure's own ADPs (uiso=None), not one for every atom
+    _, g0 = calculate_pdf(stru, rmax=12, uiso=None)
+    _, g1 = calculate_pdf(out, rmax=12, uiso=None)
+    assert numpy.abs(g1 - g0).max() < 1e-8 * numpy.abs(g0).max()
+    # and back: the symmetrized supergroup keeps them too
+    back, _ = to_supergroup(out, group)
+    _, g2 = calculate_pdf(back, rmax=12, uiso=None)
+    assert numpy.abs(g2 - g0).max() < 1e-6 * numpy.abs(g0).max()
+
+
 CIF_CASES = [
     (136, [4.59, 4.59, 2.96, 90, 90, 90], [("Ti", 0, 0, 0), ("O", 0.305,
      0.305, 0)]),
@@ -1451,6 +1493,14 @@ def test_second_round_refits_from_a_better_relative_either_way():
     assert r["number"] == 139 and task["supergroup"]["number"] == 225
     # both fit equally: nothing to refit
     rows = [row(225, 0.02, 6, ni), row(139, 0.02, 7, tet)]
+    assert second_round_tasks(rows, tasks) == []
+    # the subgroup fitted in a smaller wrong cell with fewer parameters:
+    # a supergroup that fits still gives it its structure ...
+    rows = [row(225, 0.02, 12, ni), row(139, 0.70, 7, tet)]
+    ((r, task),) = second_round_tasks(rows, tasks)
+    assert r["number"] == 139 and task["supergroup"]["number"] == 225
+    # ... a supergroup that does not fit either (Rw > 0.3) does not
+    rows = [row(225, 0.50, 12, ni), row(139, 0.70, 7, tet)]
     assert second_round_tasks(rows, tasks) == []
 
 

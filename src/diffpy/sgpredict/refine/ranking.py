@@ -103,7 +103,15 @@ def _source(row, fitted):
     """The better-fitting relative a candidate is refitted from: a
     supergroup (its structure written in the candidate's setting) or a
     subgroup whose refined structure has the candidate's symmetry
-    within a tolerance; ``(kind, row, structure, tolerance)`` or None."""
+    within a tolerance; ``(kind, row, structure, tolerance)`` or None.
+
+    A supergroup qualifies when it fits better with no more free
+    parameters, or when it fits at all (isotropic Rw at most
+    :data:`~diffpy.sgpredict.refine.score.POOR_FIT_RW`) whatever its
+    parameters: a candidate fitted in a small wrong cell (known
+    SmCo(BO2)5 in P2_1/c at Rw 0.038 with 76 parameters, P-1 from the
+    enumeration at 0.76 with 39) then still gets its supergroup's
+    structure, so that it never fits worse than the supergroup."""
     better = [
         r
         for r in fitted
@@ -114,7 +122,11 @@ def _source(row, fitted):
         r
         for r in better
         if spacegroups.is_subgroup(row["number"], r["number"])
-        and (row.get("nfree") is None or iso_fit(r)[1] <= iso_fit(row)[1])
+        and (
+            row.get("nfree") is None
+            or iso_fit(r)[1] <= iso_fit(row)[1]
+            or iso_fit(r)[0] <= POOR_FIT_RW
+        )
     ]
     if sups:
         sup = min(sups, key=lambda r: iso_fit(r)[0])
@@ -139,10 +151,11 @@ def second_round_tasks(rows, tasks):
     relative, or its own fit resumed.
 
     A candidate is refitted from its best-fitting supergroup among the
-    candidates when that fits better with no more free parameters (its
-    refined structure written exactly in the candidate's setting by the
-    worker), otherwise from a better-fitting subgroup whose refined
-    structure has the candidate's symmetry within a tolerance
+    candidates when that fits better with no more free parameters, or
+    fits at all (:func:`_source`; its refined structure written exactly
+    in the candidate's setting by the worker), otherwise from a
+    better-fitting subgroup whose refined structure has the candidate's
+    symmetry within a tolerance
     (:func:`~diffpy.sgpredict.refine.subgroups.to_supergroup`, done
     here).  Rw and free parameters are those of the isotropic fits.  A
     candidate with neither whose fit ran out of its budget on the way to
