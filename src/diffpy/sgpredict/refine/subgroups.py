@@ -371,19 +371,19 @@ def carry_adps(source, target):
     Rw 0.163 before any step).
     """
     src, tgt = environments(source), environments(target)
-    src_kinds = [element_symbol(a.element) for a in source]
-    for atom, row in zip(target, tgt):
-        kind = element_symbol(atom.element)
-        best, value = numpy.inf, None
-        for a, srow, skind in zip(source, src, src_kinds):
-            if skind != kind or len(srow) != len(row):
-                continue
-            dist = float(numpy.abs(srow - row).sum())
-            if dist < best:
-                best, value = dist, float(a.Uisoequiv)
-        if value is not None:
-            atom.anisotropy = False
-            atom.Uisoequiv = value
+    if src.shape[1] != tgt.shape[1]:
+        return target  # not the same elements: nothing to carry
+    src_kinds = numpy.array([element_symbol(a.element) for a in source])
+    src_u = numpy.array([float(a.Uisoequiv) for a in source])
+    tgt_kinds = numpy.array([element_symbol(a.element) for a in target])
+    for kind in set(tgt_kinds) & set(src_kinds):
+        into = numpy.flatnonzero(tgt_kinds == kind)
+        mine = numpy.flatnonzero(src_kinds == kind)
+        diff = numpy.abs(tgt[into][:, None, :] - src[mine][None, :, :])
+        nearest = mine[diff.sum(axis=2).argmin(axis=1)]
+        for i, j in zip(into, nearest):
+            target[i].anisotropy = False
+            target[i].Uisoequiv = src_u[j]
     return target
 
 
