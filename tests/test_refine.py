@@ -2058,3 +2058,31 @@ def test_the_recipe_orbits_change_nothing_in_the_builtin_generator(
             numpy.abs(given - searched).max()
             < 1e-9 * numpy.abs(searched).max()
         )
+
+
+def test_pdfgui_project_opens_in_pdfgui(tmp_path):
+    # runs where diffpy.pdfgui's control layer imports, e.g. after
+    # ``pip install --target DIR diffpy.pdfgui --no-deps`` and
+    # PYTHONPATH=DIR (refine.rst, Optional packages)
+    pytest.importorskip("diffpy.pdfgui.control.pdfguicontrol")
+    from diffpy.pdfgui.control.pdfguicontrol import PDFGuiControl
+
+    out = write_templates(NI, [225, 139], tmp_path, composition="Ni")
+    ties = {225: ["@1", "@1", "@1"], 139: ["@1", "@1", "@2"]}
+    for row in out:
+        ddp = Path(row["folder"]) / "fit.ddp"
+        assert ddp.is_file()
+        control = PDFGuiControl()
+        control.load(str(ddp))
+        (fit,) = control.fits
+        (phase,) = fit.strucs
+        (data,) = fit.datasets
+        # the start in the candidate's cell: fcc Ni has 4 atoms in
+        # Fm-3m, 2 in I4/mmm
+        assert len(phase) == {225: 4, 139: 2}[row["number"]]
+        assert {a.element for a in phase} == {"Ni"}
+        lat = [phase.constraints[f"lat({i})"].formula for i in (1, 2, 3)]
+        assert lat == ties[row["number"]]
+        # the header says qmax = 25.0
+        assert data.stype == "X" and data.qmax == pytest.approx(25.0)
+        assert (data.fitrmin, data.fitrmax) == (1.5, 20.0)
