@@ -33,6 +33,7 @@ from diffpy.structure.spacegroups import GetSpaceGroup
 from diffpy.sgpredict import spacegroups
 from diffpy.sgpredict.chemistry import element_symbol
 from diffpy.sgpredict.errors import InputError
+from diffpy.sgpredict.pdfcalc.symmetry import lattice_translations
 from diffpy.sgpredict.refine import settings
 from diffpy.sgpredict.wyckoff import setting_shift
 
@@ -342,11 +343,7 @@ def environments(structure, rmax=4.5, per_element=4):
     base = numpy.array(structure.lattice.base, dtype=float)
     cart = (numpy.array(structure.xyz, dtype=float) % 1.0) @ base
     kinds = numpy.array([element_symbol(a.element) for a in structure])
-    # lattice translations that reach rmax: interplanar spacings 1/|b*|
-    spacing = 1.0 / numpy.linalg.norm(numpy.linalg.inv(base), axis=0)
-    reach = [int(numpy.ceil(rmax / d)) for d in spacing]
-    grids = [numpy.arange(-n, n + 1) for n in reach]
-    shifts = numpy.array(numpy.meshgrid(*grids)).reshape(3, -1).T @ base
+    shifts = lattice_translations(base, rmax)
     rows = numpy.full((len(cart), 0), rmax)
     for element in sorted(set(kinds)):
         others = (cart[kinds == element][:, None, :] + shifts).reshape(-1, 3)
